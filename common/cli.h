@@ -1,0 +1,23 @@
+/* cli: the steps both mains share: read the options file and argv into a
+ * config, print help/version/errors the way mosquitto does, and finish
+ * stdout cleanly at exit. */
+#ifndef SMQTT_CLI_H
+#define SMQTT_CLI_H
+
+#include "diag.h"
+#include "options.h"
+
+enum cli_next { CLI_RUN, CLI_EXIT };
+
+/* Parse the options file then argv. On CLI_EXIT, *status is the exit code
+ * and everything has been printed. */
+enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *argv[], int *status);
+
+/* Print mosquitto's usage text for the tool to stdout. */
+void cli_print_usage(const struct diag *d);
+
+/* Flush stdout; returns status, or 1 if stdout could not be written for a
+ * reason other than a closed pipe. */
+int cli_finish(int status);
+
+#endif

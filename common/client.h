@@ -1,0 +1,41 @@
+/* client: a libmosquitto handle set up from struct config (identity, will,
+ * credentials, TLS, proxy), the connect, and the poll-based event loop both
+ * tools run on. */
+#ifndef SMQTT_CLIENT_H
+#define SMQTT_CLIENT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <mosquitto.h>
+#include "diag.h"
+#include "options.h"
+
+struct client {
+	struct mosquitto *mosq;
+	struct config *cfg;
+	const struct diag *diag;
+	int port; /* the port actually used */
+};
+
+/* Create the handle with obj as callback userdata and apply every option.
+ * Prints mosquitto's message and returns non-zero on failure. */
+int client_init(struct client *c, struct config *cfg, const struct diag *d, void *obj);
+void client_free(struct client *c);
+
+/* Start the connection. Returns 0, or the mosquitto error code after
+ * printing mosquitto's message. */
+int client_connect(struct client *c);
+
+/* One turn of the event loop, like mosquitto_loop() but built on ppoll so
+ * that an extra descriptor (stdin) can be watched and signals in
+ * sigmask wake it without a race. extra_fd < 0: none. *extra_ready is set
+ * when extra_fd is readable. Returns a MOSQ_ERR_* code. */
+int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra_ready,
+		const sigset_t *sigmask);
+
+/* Signals: SIGINT/SIGTERM set the one global flag. client_signals_block()
+ * blocks them and stores the previous mask for client_loop_step. */
+void client_signals_block(sigset_t *waitmask);
+int client_signal_caught(void);
+
+#endif

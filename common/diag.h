@@ -1,0 +1,41 @@
+/* diag: every user-facing line on stderr goes through here: mosquitto-compatible
+ * messages, smqtt's "Error / why / fix" reports, warnings. Respects --quiet. */
+#ifndef SMQTT_DIAG_H
+#define SMQTT_DIAG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "options.h"
+
+struct diag {
+	char prog[64];  /* the name messages use: smqtt_pub, or the alias invoked */
+	enum tool tool;
+	bool quiet;
+	FILE *err;
+};
+
+/* Pick the program name from argv[0]: mosquitto_pub/_sub when invoked under
+ * the alias name, smqtt_pub/_sub otherwise. */
+void diag_init(struct diag *d, enum tool tool, const char *argv0);
+
+/* Text worded exactly as mosquitto words it; suppressed by --quiet. */
+void diag_compat(const struct diag *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Like diag_compat, but printed even with --quiet (mosquitto prints its
+ * argument errors that way). */
+void diag_always(const struct diag *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* An argument error followed by mosquitto's "Use '... --help'" hint. */
+void diag_usage_error(const struct diag *d, const char *text);
+
+/* The smqtt report form: "Error: what\n  why: ...\n  fix: ...". why and fix
+ * may be NULL. */
+void diag_report(const struct diag *d, const char *what, const char *why, const char *fix);
+
+/* "Warning: ..." line. */
+void diag_warn(const struct diag *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,20 @@
+/* optfile: reads mosquitto's per-user options file
+ * ($XDG_CONFIG_HOME/mosquitto_pub or ~/.config/mosquitto_pub) into a config. */
+#ifndef SMQTT_OPTFILE_H
+#define SMQTT_OPTFILE_H
+
+#include <stdio.h>
+#include "options.h"
+
+/* The path mosquitto would read for this tool, allocated; NULL when neither
+ * XDG_CONFIG_HOME nor HOME is set. */
+char *optfile_path(enum tool tool);
+
+/* Parse an options file stream: '#' lines are comments, every other line is
+ * split at its first space into an option and one argument. */
+enum opt_status optfile_parse(struct config *cfg, FILE *fp, struct opt_error *err);
+
+/* Read the tool's options file if it exists. */
+enum opt_status optfile_load(struct config *cfg, struct opt_error *err);
+
+#endif

@@ -1,0 +1,174 @@
+/* options: the one declarative option table of smqtt_pub / smqtt_sub, the
+ * configuration struct it fills, and a pure parser (no printing, no exit). */
+#ifndef SMQTT_OPTIONS_H
+#define SMQTT_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <mosquitto.h>
+
+enum tool { TOOL_PUB = 1, TOOL_SUB = 2, TOOL_BOTH = 3 };
+
+enum msg_mode { MSG_NONE, MSG_CMD, MSG_STDIN_LINE, MSG_STDIN_FILE, MSG_FILE, MSG_NULL };
+
+#define PORT_UNDEFINED (-1)
+
+/* Where an option may be given besides the command line. */
+enum opt_scope {
+	SCOPE_RUN = 0,   /* describes one run: topic, message, output ... */
+	SCOPE_CONN = 1,  /* a connection or TLS setting: allowed as a profile key */
+};
+
+enum arg_kind {
+	ARG_NONE,    /* a flag */
+	ARG_STR,     /* any string */
+	ARG_INT,     /* a decimal integer within [min, max] */
+	ARG_REAL,    /* a decimal number within [min, max] */
+	ARG_SPECIAL, /* parsed by the option's own handler */
+};
+
+struct config;
+struct option_def;
+struct opt_error;
+
+typedef int (*opt_handler)(struct config *cfg, const struct option_def *def,
+		int argc, char *const argv[], int *idx, struct opt_error *err);
+
+struct option_def {
+	char shortname;          /* 0 when none */
+	const char *longname;    /* without the leading "--"; NULL when none */
+	enum arg_kind kind;
+	unsigned tools;          /* TOOL_PUB | TOOL_SUB */
+	enum opt_scope scope;
+	long long min, max;      /* ARG_INT / ARG_REAL range */
+	size_t offset;           /* field in struct config for generic kinds */
+	const char *argname;     /* for help and completion, e.g. "file" */
+	const char *missing;     /* text after "Error: " when the argument is missing */
+	const char *invalid;     /* printf format (one %s: the value) when out of range */
+	opt_handler handler;     /* NULL: generic store */
+	const char *help;        /* help text; lines separated by '\n' */
+};
+
+enum opt_status {
+	OPT_OK = 0,
+	OPT_HELP,       /* --help given */
+	OPT_VERSION,    /* --version given */
+	OPT_ERROR,      /* an error; see struct opt_error */
+};
+
+/* One parse error. text is the complete message as mosquitto words it,
+ * including trailing newlines; allocated, freed by opt_error_free. */
+struct opt_error {
+	const struct option_def *def; /* option involved, or NULL */
+	char *text;
+};
+
+struct config {
+	enum tool tool;
+	/* connection */
+	char *host;
+	int port;
+	char *bind_address;
+	char *id;
+	char *id_prefix;
+	int keepalive;
+	bool clean_session;
+	int protocol_version;
+	long long session_expiry_interval; /* -1: unset */
+	char *username;
+	char *password;
+	bool tcp_nodelay;
+	int max_inflight;
+	bool debug;
+	bool quiet;
+	/* will */
+	char *will_topic;
+	char *will_payload;
+	int will_qos;
+	bool will_retain;
+	/* tls */
+	char *cafile;
+	char *capath;
+	char *certfile;
+	char *keyfile;
+	char *keyform;
+	char *ciphers;
+	char *tls_alpn;
+	char *tls_version;
+	char *tls_engine;
+	char *tls_engine_kpass_sha1;
+	char *psk;
+	char *psk_identity;
+	bool insecure;
+	bool tls_use_os_certs;
+	/* proxy */
+	char *socks5_host;
+	int socks5_port;
+	char *socks5_username;
+	char *socks5_password;
+	/* publish */
+	enum msg_mode pub_mode;
+	char *topic;
+	char *message;
+	size_t msglen;
+	char *file_input;
+	int qos;
+	bool retain;
+	int repeat_count;
+	double repeat_delay;
+	bool have_topic_alias;
+	/* subscribe */
+	char **topics;
+	int topic_count;
+	char **filter_outs;
+	int filter_out_count;
+	char **unsub_topics;
+	int unsub_topic_count;
+	int msg_count;
+	bool exit_after_sub;
+	bool verbose;
+	bool eol;
+	char *format;
+	bool pretty;
+	double random_filter_pct; /* as given */
+	int random_filter;        /* per ten thousand */
+	bool remove_retained;
+	bool retained_only;
+	bool no_retain;
+	int sub_opts;
+	int timeout;
+	/* MQTT v5 properties */
+	mosquitto_property *connect_props;
+	mosquitto_property *publish_props;
+	mosquitto_property *subscribe_props;
+	mosquitto_property *unsubscribe_props;
+	mosquitto_property *disconnect_props;
+	mosquitto_property *will_props;
+};
+
+void config_init(struct config *cfg, enum tool tool);
+void config_free(struct config *cfg);
+
+/* Replace *slot by a copy of value (the old value is freed; secrets wiped). */
+int config_set_str(char **slot, const char *value);
+
+/* The table, terminated by an entry with neither short nor long name. */
+extern const struct option_def option_table[];
+
+const struct option_def *option_find(const char *arg);
+const struct option_def *option_find_long(const char *longname);
+bool option_for_tool(const struct option_def *def, enum tool tool);
+
+/* Parse argv[1..argc-1]; stops at the first error. Pure: never prints. */
+enum opt_status options_parse(struct config *cfg, int argc, char *const argv[],
+		struct opt_error *err);
+
+/* Checks done after all sources were parsed (mosquitto's order). */
+enum opt_status options_finish(struct config *cfg, struct opt_error *err);
+
+void opt_error_free(struct opt_error *err);
+
+/* Write the --help text for tool, as prog, into a newly allocated string. */
+char *options_usage(enum tool tool, const char *prog);
+
+#endif

@@ -1,0 +1,435 @@
+/* pub: smqtt_pub's publish loop (see pub.h). Single-threaded: the broker
+ * socket and stdin are multiplexed with ppoll, and stdin is read only while
+ * the in-flight window has room, so memory stays bounded in -l mode. */
+#include "pub.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <mqtt_protocol.h>
+
+#include "client.h"
+
+enum pub_status { ST_CONNECTING, ST_CONNACK, ST_NOHOPE, ST_DISCONNECTED };
+
+struct pub {
+	struct config *cfg;
+	const struct diag *d;
+	struct client client;
+	enum pub_status status;
+	int connack_result;
+	bool first_publish;
+	bool disconnect_sent;
+	int publish_count;      /* messages the broker has confirmed (or written, QoS 0) */
+	int inflight;           /* published, not yet confirmed */
+	bool ready_for_repeat;
+	struct timespec next_publish;
+	/* -l */
+	char *buf;
+	size_t buf_len, buf_cap;
+	size_t scan;            /* bytes of buf already searched for '\n' */
+	bool eof;
+	int sent;               /* messages handed to libmosquitto */
+};
+
+/* ---- input ------------------------------------------------------------ */
+
+static int read_all(int fd, char **out, size_t *outlen, size_t limit, bool *too_big)
+{
+	size_t len = 0, cap = 0;
+	char *buf = NULL;
+	*too_big = false;
+	for (;;) {
+		if (len + 65536 > cap) {
+			size_t ncap = cap ? cap * 2 : 65536;
+			char *g = realloc(buf, ncap + 1);
+			if (!g) {
+				free(buf);
+				return -1;
+			}
+			buf = g;
+			cap = ncap;
+		}
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > limit) {
+			*too_big = true;
+			free(buf);
+			return -1;
+		}
+	}
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+static int load_stdin(struct config *cfg, const struct diag *d)
+{
+	bool too_big;
+	char *data = NULL;
+	size_t len = 0;
+	if (read_all(STDIN_FILENO, &data, &len, MQTT_MAX_PAYLOAD, &too_big)) {
+		if (too_big)
+			diag_compat(d, "Error: Message length must be less than %u bytes.\n\n", MQTT_MAX_PAYLOAD);
+		else
+			diag_compat(d, "Error: Out of memory.\n");
+		return 1;
+	}
+	if (len == 0) {
+		free(data);
+		diag_compat(d, "Error: Zero length input.\n");
+		return 1;
+	}
+	free(cfg->message);
+	cfg->message = data;
+	cfg->msglen = len;
+	return 0;
+}
+
+static int load_file(struct config *cfg, const struct diag *d)
+{
+	const char *name = cfg->file_input;
+	int fd = open(name, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st)) {
+		if (fd >= 0)
+			close(fd);
+		diag_compat(d, "Error: Unable to open file \"%s\".\n", name);
+		return 1;
+	}
+	/* mosquitto sizes a directory as LONG_MAX bytes: same message here. */
+	if (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size > (off_t)MQTT_MAX_PAYLOAD)) {
+		close(fd);
+		diag_compat(d, "Error: File must be less than %u bytes.\n\n", MQTT_MAX_PAYLOAD);
+		return 1;
+	}
+	bool too_big;
+	char *data = NULL;
+	size_t len = 0;
+	int rc = read_all(fd, &data, &len, MQTT_MAX_PAYLOAD, &too_big);
+	close(fd);
+	if (rc) {
+		if (too_big)
+			diag_compat(d, "Error: File must be less than %u bytes.\n\n", MQTT_MAX_PAYLOAD);
+		else
+			diag_compat(d, "Error: Unable to determine size of file \"%s\".\n", name);
+		return 1;
+	}
+	free(cfg->message);
+	cfg->message = len ? data : NULL;
+	if (!len)
+		free(data);
+	cfg->msglen = len;
+	return 0;
+}
+
+int pub_load_input(struct config *cfg, const struct diag *d)
+{
+	if (cfg->pub_mode == MSG_STDIN_FILE) {
+		if (load_stdin(cfg, d)) {
+			diag_compat(d, "Error loading input from stdin.\n");
+			return 1;
+		}
+	} else if (cfg->pub_mode == MSG_FILE) {
+		if (load_file(cfg, d)) {
+			diag_compat(d, "Error loading input file \"%s\".\n", cfg->file_input);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- publishing ------------------------------------------------------- */
+
+static int do_publish(struct pub *p, const void *payload, int len)
+{
+	struct config *cfg = p->cfg;
+	const char *topic = cfg->topic;
+	int mid;
+	p->ready_for_repeat = false;
+	if (cfg->protocol_version == MQTT_PROTOCOL_V5 && cfg->have_topic_alias && !p->first_publish)
+		topic = NULL;
+	p->first_publish = false;
+	int rc = mosquitto_publish_v5(p->client.mosq, &mid, topic, len, payload, cfg->qos,
+			cfg->retain, cfg->publish_props);
+	if (rc == MOSQ_ERR_SUCCESS) {
+		p->inflight++;
+		p->sent++;
+	}
+	return rc;
+}
+
+static void disconnect(struct pub *p)
+{
+	if (!p->disconnect_sent) {
+		mosquitto_disconnect_v5(p->client.mosq, 0, p->cfg->disconnect_props);
+		p->disconnect_sent = true;
+	}
+}
+
+static void report_publish_error(struct pub *p, int rc)
+{
+	const struct diag *d = p->d;
+	switch (rc) {
+	case MOSQ_ERR_INVAL: diag_compat(d, "Error: Invalid input. Does your topic contain '+' or '#'?\n"); break;
+	case MOSQ_ERR_NOMEM: diag_compat(d, "Error: Out of memory when trying to publish message.\n"); break;
+	case MOSQ_ERR_NO_CONN: diag_compat(d, "Error: Client not connected when trying to publish.\n"); break;
+	case MOSQ_ERR_PROTOCOL: diag_compat(d, "Error: Protocol error when communicating with broker.\n"); break;
+	case MOSQ_ERR_PAYLOAD_SIZE: diag_compat(d, "Error: Message payload is too large.\n"); break;
+	case MOSQ_ERR_QOS_NOT_SUPPORTED: diag_compat(d, "Error: Message QoS not supported on broker, try a lower QoS.\n"); break;
+	default: break;
+	}
+}
+
+static int publish_message(struct pub *p)
+{
+	if (p->cfg->pub_mode == MSG_NULL)
+		return do_publish(p, NULL, 0);
+	return do_publish(p, p->cfg->message, (int)p->cfg->msglen);
+}
+
+static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
+		const mosquitto_property *props)
+{
+	struct pub *p = obj;
+	struct config *cfg = p->cfg;
+	(void)mosq;
+	(void)flags;
+	(void)props;
+	p->connack_result = result;
+	if (result) {
+		if (cfg->protocol_version == MQTT_PROTOCOL_V5) {
+			if (result == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION)
+				diag_compat(p->d, "Connection error: %s. Try connecting to an MQTT v5 broker, or use MQTT v3.x mode.\n",
+						mosquitto_reason_string(result));
+			else
+				diag_compat(p->d, "Connection error: %s\n", mosquitto_reason_string(result));
+		} else {
+			diag_compat(p->d, "Connection error: %s\n", mosquitto_connack_string(result));
+		}
+		p->status = ST_NOHOPE;
+		return;
+	}
+	p->status = ST_CONNACK;
+	if (cfg->pub_mode == MSG_STDIN_LINE || p->sent > 0)
+		return;
+	int rc = publish_message(p);
+	if (rc) {
+		report_publish_error(p, rc);
+		disconnect(p);
+	}
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosquitto_property *props)
+{
+	struct pub *p = obj;
+	(void)mosq;
+	(void)props;
+	if (rc == 0)
+		p->status = ST_DISCONNECTED;
+}
+
+static void set_repeat_time(struct pub *p)
+{
+	struct timespec *t = &p->next_publish;
+	clock_gettime(CLOCK_MONOTONIC, t);
+	double whole = (double)(long long)p->cfg->repeat_delay;
+	t->tv_sec += (time_t)whole;
+	t->tv_nsec += (long)((p->cfg->repeat_delay - whole) * 1e9);
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+static bool repeat_due(const struct pub *p)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > p->next_publish.tv_sec
+		|| (now.tv_sec == p->next_publish.tv_sec && now.tv_nsec > p->next_publish.tv_nsec);
+}
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason_code,
+		const mosquitto_property *props)
+{
+	struct pub *p = obj;
+	(void)mosq;
+	if (reason_code > 127) {
+		char *reason = NULL;
+		diag_compat(p->d, "Warning: Publish %d failed: %s.\n", mid, mosquitto_reason_string(reason_code));
+		mosquitto_property_read_string(props, MQTT_PROP_REASON_STRING, &reason, false);
+		if (reason) {
+			diag_compat(p->d, "%s\n", reason);
+			free(reason);
+		}
+	}
+	p->publish_count++;
+	p->inflight--;
+	if (p->cfg->pub_mode == MSG_STDIN_LINE)
+		return; /* the loop decides when everything is confirmed */
+	if (p->publish_count < p->cfg->repeat_count) {
+		p->ready_for_repeat = true;
+		set_repeat_time(p);
+	} else {
+		disconnect(p);
+	}
+}
+
+/* ---- -l line mode ----------------------------------------------------- */
+
+static int window(const struct pub *p)
+{
+	return p->cfg->max_inflight > 0 ? p->cfg->max_inflight : 20;
+}
+
+/* Publish complete lines from the buffer while the window has room.
+ * Returns a mosquitto error that ends the run, or 0. */
+static int publish_lines(struct pub *p)
+{
+	size_t start = 0;
+	int rc = 0;
+	while (p->inflight < window(p)) {
+		char *nl = memchr(p->buf + p->scan, '\n', p->buf_len - p->scan);
+		if (!nl) {
+			p->scan = p->buf_len;
+			break;
+		}
+		size_t end = (size_t)(nl - p->buf);
+		rc = do_publish(p, p->buf + start, (int)(end - start));
+		if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN)
+			break;
+		rc = 0;
+		start = end + 1;
+		p->scan = start;
+	}
+	if (start) {
+		memmove(p->buf, p->buf + start, p->buf_len - start);
+		p->buf_len -= start;
+		p->scan -= start;
+	}
+	/* An unterminated last line is published at end of input. */
+	if (rc == 0 && p->eof && p->buf_len && p->scan == p->buf_len && p->inflight < window(p)) {
+		rc = do_publish(p, p->buf, (int)p->buf_len);
+		if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN)
+			rc = 0;
+		p->buf_len = p->scan = 0;
+	}
+	return rc;
+}
+
+static int read_stdin_chunk(struct pub *p)
+{
+	if (p->buf_cap - p->buf_len < 65536) {
+		size_t ncap = p->buf_cap ? p->buf_cap * 2 : 131072;
+		char *g = realloc(p->buf, ncap);
+		if (!g)
+			return MOSQ_ERR_NOMEM;
+		p->buf = g;
+		p->buf_cap = ncap;
+	}
+	ssize_t n = read(STDIN_FILENO, p->buf + p->buf_len, p->buf_cap - p->buf_len);
+	if (n < 0)
+		return (errno == EINTR || errno == EAGAIN) ? 0 : MOSQ_ERR_ERRNO;
+	if (n == 0)
+		p->eof = true;
+	p->buf_len += (size_t)n;
+	return 0;
+}
+
+/* Is there a complete line (or the unterminated tail at EOF) waiting? */
+static bool line_waiting(const struct pub *p)
+{
+	if (memchr(p->buf + p->scan, '\n', p->buf_len - p->scan))
+		return true;
+	return p->eof && p->buf_len > 0;
+}
+
+static int line_loop(struct pub *p)
+{
+	int rc = MOSQ_ERR_SUCCESS;
+	for (;;) {
+		bool want_stdin = p->status == ST_CONNACK && !p->eof && p->inflight < window(p)
+			&& !line_waiting(p);
+		bool stdin_ready = false;
+		int timeout = line_waiting(p) && p->inflight < window(p) && p->status == ST_CONNACK ? 0 : 1000;
+		rc = client_loop_step(&p->client, timeout, want_stdin ? STDIN_FILENO : -1, &stdin_ready, NULL);
+		if (rc != MOSQ_ERR_SUCCESS)
+			break;
+		if (p->status == ST_NOHOPE)
+			return MOSQ_ERR_CONN_REFUSED;
+		if (p->status != ST_CONNACK)
+			continue;
+		if (stdin_ready && (rc = read_stdin_chunk(p)) != 0)
+			break;
+		if ((rc = publish_lines(p)) != 0)
+			break;
+		if (p->eof && p->buf_len == 0 && p->inflight == 0)
+			disconnect(p);
+	}
+	if (p->status == ST_DISCONNECTED)
+		return MOSQ_ERR_SUCCESS;
+	return rc;
+}
+
+/* ---- -m / -f / -s / -n with --repeat ---------------------------------- */
+
+static int message_loop(struct pub *p)
+{
+	int rc;
+	int delay = 1000;
+	if (p->cfg->repeat_count > 1)
+		delay = (int)(p->cfg->repeat_delay * 1000.0 / 2.0);
+	do {
+		rc = client_loop_step(&p->client, delay, -1, NULL, NULL);
+		if (p->ready_for_repeat && repeat_due(p)) {
+			int prc = publish_message(p);
+			if (prc != MOSQ_ERR_SUCCESS && prc != MOSQ_ERR_NO_CONN)
+				diag_compat(p->d, "Error sending repeat publish: %s", mosquitto_strerror(prc));
+		}
+	} while (rc == MOSQ_ERR_SUCCESS);
+	if (p->status == ST_DISCONNECTED)
+		return MOSQ_ERR_SUCCESS;
+	return rc;
+}
+
+int pub_run(struct config *cfg, const struct diag *d)
+{
+	struct pub p;
+	memset(&p, 0, sizeof(p));
+	p.cfg = cfg;
+	p.d = d;
+	p.first_publish = true;
+
+	int rc = client_init(&p.client, cfg, d, &p);
+	if (rc) {
+		client_free(&p.client);
+		return 1;
+	}
+	mosquitto_connect_v5_callback_set(p.client.mosq, on_connect);
+	mosquitto_disconnect_v5_callback_set(p.client.mosq, on_disconnect);
+	mosquitto_publish_v5_callback_set(p.client.mosq, on_publish);
+	if (client_connect(&p.client)) {
+		client_free(&p.client);
+		return 1;
+	}
+	rc = cfg->pub_mode == MSG_STDIN_LINE ? line_loop(&p) : message_loop(&p);
+	client_free(&p.client);
+	free(p.buf);
+	if (rc)
+		diag_compat(d, "Error: %s\n", mosquitto_strerror(rc));
+	return p.connack_result ? p.connack_result : rc;
+}

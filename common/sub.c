@@ -1,0 +1,288 @@
+/* sub: smqtt_sub's subscribe loop (see sub.h). It keeps mosquitto_sub's
+ * semantics (reconnect forever on a lost connection, -W, signals) on a
+ * ppoll loop, so that signals are seen without a race and without a global
+ * other than the one flag in client.c. */
+#include "sub.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <mqtt_protocol.h>
+
+#include "client.h"
+#include "format.h"
+#include "outbuf.h"
+
+struct sub {
+	struct config *cfg;
+	const struct diag *d;
+	struct client client;
+	struct outbuf out;
+	struct fmt_opts fmt;
+	bool connack_received;
+	int connack_result;
+	bool process_messages;
+	bool disconnect_requested;
+	int msg_count;
+	int last_mid;           /* mid of the last --remove-retained publish */
+	int remove_pending;     /* --remove-retained publishes not yet confirmed */
+};
+
+static void request_disconnect(struct sub *s, int reason)
+{
+	s->disconnect_requested = true;
+	mosquitto_disconnect_v5(s->client.mosq, reason, s->cfg->disconnect_props);
+}
+
+static void write_out(struct sub *s)
+{
+	if (!s->out.len)
+		return;
+	fwrite(s->out.data, 1, s->out.len, stdout);
+	outbuf_reset(&s->out);
+	fflush(stdout);
+	if (ferror(stdout))
+		request_disconnect(s, 0);
+}
+
+static bool filtered_out(const struct config *cfg, const char *topic)
+{
+	for (int i = 0; i < cfg->filter_out_count; i++) {
+		bool match = false;
+		mosquitto_topic_matches_sub(cfg->filter_outs[i], topic, &match);
+		if (match)
+			return true;
+	}
+	return false;
+}
+
+static void finish_if_done(struct sub *s)
+{
+	if (!s->process_messages && s->remove_pending == 0)
+		request_disconnect(s, 0);
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m,
+		const mosquitto_property *props)
+{
+	struct sub *s = obj;
+	struct config *cfg = s->cfg;
+	if (!s->process_messages)
+		return;
+	if (cfg->retained_only && !m->retain) {
+		s->process_messages = false;
+		finish_if_done(s);
+		return;
+	}
+	if (m->retain && cfg->no_retain)
+		return;
+	if (filtered_out(cfg, m->topic))
+		return;
+	if (cfg->remove_retained && m->retain) {
+		if (mosquitto_publish(mosq, &s->last_mid, m->topic, 0, NULL, 1, true) == MOSQ_ERR_SUCCESS)
+			s->remove_pending++;
+	}
+	if (cfg->random_filter < 10000 && random() % 10000 >= cfg->random_filter)
+		goto count;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct fmt_msg fm = {m->topic, m->payload, m->payloadlen, m->qos, m->retain, m->mid, props};
+	char *cause = NULL;
+	format_message(&s->out, &s->fmt, &fm, &now, &cause);
+	if (cause) {
+		diag_compat(s->d, "%s", cause);
+		free(cause);
+	}
+	write_out(s);
+count:
+	if (cfg->msg_count > 0 && ++s->msg_count == cfg->msg_count) {
+		s->process_messages = false;
+		finish_if_done(s);
+	}
+}
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid, int rc, const mosquitto_property *props)
+{
+	struct sub *s = obj;
+	(void)mosq;
+	(void)mid;
+	(void)rc;
+	(void)props;
+	if (s->remove_pending > 0)
+		s->remove_pending--;
+	finish_if_done(s);
+}
+
+static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
+		const mosquitto_property *props)
+{
+	struct sub *s = obj;
+	struct config *cfg = s->cfg;
+	(void)flags;
+	(void)props;
+	s->connack_received = true;
+	s->connack_result = result;
+	if (!result) {
+		mosquitto_subscribe_multiple(mosq, NULL, cfg->topic_count, cfg->topics, cfg->qos,
+				cfg->sub_opts, cfg->subscribe_props);
+		for (int i = 0; i < cfg->unsub_topic_count; i++)
+			mosquitto_unsubscribe_v5(mosq, NULL, cfg->unsub_topics[i], cfg->unsubscribe_props);
+		return;
+	}
+	if (cfg->protocol_version == MQTT_PROTOCOL_V5) {
+		if (result == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION)
+			diag_compat(s->d, "Connection error: %s. Try connecting to an MQTT v5 broker, or use MQTT v3.x mode.\n",
+					mosquitto_reason_string(result));
+		else
+			diag_compat(s->d, "Connection error: %s\n", mosquitto_reason_string(result));
+	} else {
+		diag_compat(s->d, "Connection error: %s\n", mosquitto_connack_string(result));
+	}
+	request_disconnect(s, 0);
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count, const int *granted)
+{
+	struct sub *s = obj;
+	bool print = s->cfg->debug && !s->cfg->quiet;
+	bool some_allowed = false;
+	(void)mosq;
+	if (print)
+		printf("Subscribed (mid: %d): %d", mid, granted[0]);
+	for (int i = 0; i < qos_count; i++) {
+		if (print && i > 0)
+			printf(", %d", granted[i]);
+		some_allowed |= granted[i] < 128;
+	}
+	if (print)
+		printf("\n");
+	if (!some_allowed) {
+		request_disconnect(s, 0);
+		diag_compat(s->d, "All subscription requests were denied.\n");
+	}
+	if (s->cfg->exit_after_sub)
+		request_disconnect(s, 0);
+}
+
+static bool fatal_rc(int rc)
+{
+	switch (rc) {
+	case MOSQ_ERR_NOMEM: case MOSQ_ERR_PROTOCOL: case MOSQ_ERR_INVAL: case MOSQ_ERR_NOT_FOUND:
+	case MOSQ_ERR_TLS: case MOSQ_ERR_PAYLOAD_SIZE: case MOSQ_ERR_NOT_SUPPORTED: case MOSQ_ERR_AUTH:
+	case MOSQ_ERR_ACL_DENIED: case MOSQ_ERR_UNKNOWN: case MOSQ_ERR_EAI: case MOSQ_ERR_PROXY:
+		return true;
+	default:
+		return errno == EPROTO;
+	}
+}
+
+static long long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Returns true when the run must end at once with status 255 (a signal or
+ * -W timeout before the CONNACK, as mosquitto_sub's exit(-1)). */
+static bool handle_stop(struct sub *s, long long deadline, bool *timed_out, bool *stopping)
+{
+	bool timeout = deadline && now_ms() >= deadline;
+	if (*stopping || (!timeout && !client_signal_caught()))
+		return false;
+	*stopping = true;
+	*timed_out = timeout;
+	if (!s->connack_received)
+		return true;
+	s->process_messages = false;
+	request_disconnect(s, MQTT_RC_DISCONNECT_WITH_WILL_MSG);
+	return false;
+}
+
+static int run_loop(struct sub *s, const sigset_t *waitmask, bool *timed_out, bool *abort_run)
+{
+	long long deadline = s->cfg->timeout ? now_ms() + (long long)s->cfg->timeout * 1000 : 0;
+	bool stopping = false;
+	int rc;
+	for (;;) {
+		int wait = 1000;
+		if (deadline && !stopping) {
+			long long left = deadline - now_ms();
+			wait = left < 0 ? 0 : (left < 1000 ? (int)left : 1000);
+		}
+		rc = client_loop_step(&s->client, wait, -1, NULL, waitmask);
+		if ((*abort_run = handle_stop(s, deadline, timed_out, &stopping)))
+			return rc;
+		if (rc == MOSQ_ERR_SUCCESS)
+			continue;
+		if (fatal_rc(rc))
+			return rc;
+		if (s->disconnect_requested)
+			return MOSQ_ERR_SUCCESS;
+		/* Lost: wait one second, as libmosquitto's loop_forever does,
+		 * then reconnect; keep trying until told to stop. */
+		for (;;) {
+			long long until = now_ms() + 1000;
+			while (now_ms() < until) {
+				struct timespec ts = {0, 100 * 1000000L};
+				sigset_t old;
+				sigprocmask(SIG_SETMASK, waitmask, &old);
+				nanosleep(&ts, NULL);
+				sigprocmask(SIG_SETMASK, &old, NULL);
+				if ((*abort_run = handle_stop(s, deadline, timed_out, &stopping)))
+					return rc;
+				if (s->disconnect_requested)
+					return MOSQ_ERR_SUCCESS;
+			}
+			if (mosquitto_reconnect(s->client.mosq) == MOSQ_ERR_SUCCESS)
+				break;
+		}
+	}
+}
+
+int sub_run(struct config *cfg, const struct diag *d)
+{
+	struct sub s;
+	struct timespec seed;
+	memset(&s, 0, sizeof(s));
+	s.cfg = cfg;
+	s.d = d;
+	s.process_messages = true;
+	s.fmt = (struct fmt_opts){cfg->format, cfg->verbose, cfg->eol, cfg->pretty};
+	outbuf_init(&s.out);
+	clock_gettime(CLOCK_REALTIME, &seed);
+	srandom((unsigned)seed.tv_nsec);
+
+	if (client_init(&s.client, cfg, d, &s)) {
+		client_free(&s.client);
+		return 1;
+	}
+	struct mosquitto *m = s.client.mosq;
+	mosquitto_subscribe_callback_set(m, on_subscribe);
+	mosquitto_connect_v5_callback_set(m, on_connect);
+	mosquitto_message_v5_callback_set(m, on_message);
+	mosquitto_publish_v5_callback_set(m, on_publish);
+	if (client_connect(&s.client)) {
+		client_free(&s.client);
+		return 1;
+	}
+	sigset_t waitmask;
+	client_signals_block(&waitmask);
+	bool timed_out = false, abort_run = false;
+	int rc = run_loop(&s, &waitmask, &timed_out, &abort_run);
+	client_free(&s.client);
+	outbuf_free(&s.out);
+	if (abort_run)
+		return 255;
+	if (cfg->msg_count > 0 && rc == MOSQ_ERR_NO_CONN)
+		rc = 0;
+	if (timed_out) {
+		diag_compat(d, "Timed out\n");
+		return MOSQ_ERR_TIMEOUT;
+	}
+	if (rc)
+		diag_compat(d, "Error: %s\n", mosquitto_strerror(rc));
+	return s.connack_result ? s.connack_result : rc;
+}
