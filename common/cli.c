@@ -54,7 +54,10 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 
 int cli_finish(int status)
 {
-	if (fflush(stdout) == EOF || ferror(stdout))
-		return (errno == EPIPE || status) ? status : 1;
+	/* Earlier write errors were handled where they happened. */
+	clearerr(stdout);
+	errno = 0;
+	if (fflush(stdout) == EOF && errno != EPIPE)
+		return status ? status : 1;
 	return status;
 }

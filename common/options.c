@@ -906,10 +906,12 @@ static int h_flag(struct config *cfg, const struct option_def *def, int argc,
 		return fail(err, def, "Error: %s\n\n", def->missing);
 	const char *v = argv[++(*idx)];
 	double pct;
-	if (!parse_real(v, &pct) || pct * 10.0 > 10000.0 || (int)(pct * 10.0) < 1)
+	/* mosquitto 2.0 scales by 10, not 100, so its "100" prints ~10% of
+	 * messages; smqtt means percent. */
+	if (!parse_real(v, &pct) || pct < 0.1 || pct > 100.0)
 		return fail(err, def, "%s", def->invalid);
 	cfg->random_filter_pct = pct;
-	cfg->random_filter = (int)(pct * 10.0);
+	cfg->random_filter = (int)(pct * 100.0);
 	return OPT_OK;
 }
 

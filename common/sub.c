@@ -28,6 +28,7 @@ struct sub {
 	int msg_count;
 	int last_mid;           /* mid of the last --remove-retained publish */
 	int remove_pending;     /* --remove-retained publishes not yet confirmed */
+	int write_errno;        /* why stdout failed, 0 while it works */
 };
 
 static void request_disconnect(struct sub *s, int reason)
@@ -42,9 +43,11 @@ static void write_out(struct sub *s)
 		return;
 	fwrite(s->out.data, 1, s->out.len, stdout);
 	outbuf_reset(&s->out);
-	fflush(stdout);
-	if (ferror(stdout))
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		if (!s->write_errno)
+			s->write_errno = errno ? errno : EIO;
 		request_disconnect(s, 0);
+	}
 }
 
 static bool filtered_out(const struct config *cfg, const char *topic)
@@ -276,6 +279,12 @@ int sub_run(struct config *cfg, const struct diag *d)
 	outbuf_free(&s.out);
 	if (abort_run)
 		return 255;
+	/* A closed pipe (smqtt_sub | head) ends the run quietly with status 0,
+	 * as mosquitto_sub does; any other write failure is data loss. */
+	if (s.write_errno && s.write_errno != EPIPE) {
+		diag_compat(d, "Error: Could not write to standard output: %s\n", strerror(s.write_errno));
+		return 1;
+	}
 	if (cfg->msg_count > 0 && rc == MOSQ_ERR_NO_CONN)
 		rc = 0;
 	if (timed_out) {
