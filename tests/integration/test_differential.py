@@ -30,6 +30,7 @@ Python 3 standard library only.
 import argparse
 import os
 import re
+import shlex
 import select
 import shutil
 import signal
@@ -1004,6 +1005,10 @@ class Runner:
         watchers = [self.start_sub_helper(ctx, subst(w, ctx), "w")
                     for w in c["watch"]]
         argv = [binary] + subst(c["args"], ctx)
+        wrapper = os.environ.get("SMQTT_WRAPPER")
+        if wrapper and binary.startswith(os.path.dirname(smqtt_bin("pub"))):
+            # e.g. valgrind: only around smqtt, never the reference
+            argv = shlex.split(wrapper) + argv
         env = self.env(c, ctx)
         if c["mode"] == "closed_stdout":
             self.run_closed_stdout(c, ctx, argv, env, res)
