@@ -1,12 +1,15 @@
-/* cli: shared front half of both mains (see cli.h). */
+/* cli: shared front half of both mains (see cli.h): the options file, the
+ * profile and the command line, in that order of increasing precedence. */
 #include "cli.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "optfile.h"
+#include "profile.h"
 
 void cli_print_usage(const struct diag *d)
 {
@@ -23,33 +26,156 @@ static void print_version(const struct diag *d)
 	printf("%s version %s running on libmosquitto %d.%d.%d.\n", d->prog, SMQTT_VERSION, major, minor, rev);
 }
 
+/* Report an option problem as mosquitto does; returns the exit status. */
+static int report_status(const struct diag *d, enum opt_status rc, struct opt_error *err)
+{
+	switch (rc) {
+	case OPT_HELP: cli_print_usage(d); break;
+	case OPT_VERSION: print_version(d); break;
+	case OPT_ERROR: diag_usage_error(d, err->text); break;
+	case OPT_OK: break;
+	}
+	opt_error_free(err);
+	return 1;
+}
+
+static int cmp_profile(const void *a, const void *b)
+{
+	return strcmp(((const struct profile *)a)->name, ((const struct profile *)b)->name);
+}
+
+static void list_profiles(struct profiles *ps)
+{
+	qsort(ps->v, ps->n, sizeof(ps->v[0]), cmp_profile);
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct profile *p = &ps->v[i];
+		fputs(p->name, stdout);
+		putchar('\t');
+		for (size_t h = 0; h < p->nhosts; h++)
+			printf("%s%s", h ? "," : "", p->hosts[h]);
+		printf("\t%s\n", p->file);
+	}
+}
+
+/* Pick the profile for this run from the trial parse. Returns 0 and sets
+ * *chosen (possibly NULL), or the exit status after reporting. */
+static int choose_profile(const struct config *trial, const struct diag *d, struct profiles *ps,
+		const struct profile **chosen)
+{
+	char *cause = NULL;
+	*chosen = NULL;
+	if (trial->no_profile && !trial->list_profiles)
+		return 0;
+	if (profiles_load(ps, &cause)) {
+		diag_report(d, cause, "the profile file could not be used, so nothing was sent",
+				"correct the line named above, or run with --no-profile");
+		free(cause);
+		return 1;
+	}
+	if (trial->list_profiles)
+		return 0;
+	if (trial->profile_name) {
+		*chosen = profiles_find(ps, trial->profile_name);
+		if (!*chosen) {
+			char *names = profiles_names(ps);
+			char *what = NULL, *why = NULL;
+			if (asprintf(&what, "--profile %s: no such profile", trial->profile_name) < 0)
+				what = NULL;
+			if (asprintf(&why, ps->n ? "the saved profiles are: %s" : "there are no saved profiles%s",
+						ps->n ? names : "") < 0)
+				why = NULL;
+			diag_report(d, what ? what : "no such profile", why,
+					"run 'smqtt_pub --list-profiles' to see them, or save one with --save-profile NAME");
+			free(names);
+			free(what);
+			free(why);
+			return 1;
+		}
+		return 0;
+	}
+	*chosen = profiles_match(ps, trial->host ? trial->host : "localhost");
+	return 0;
+}
+
+static void warn_profile(const struct diag *d, const struct profile *p)
+{
+	for (size_t i = 0; p && i < p->nwarnings; i++)
+		diag_warn(d, "%s\n", p->warnings[i]);
+}
+
 enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *argv[], int *status)
 {
 	struct opt_error err = {0};
+	struct config trial;
+	struct profiles ps;
+	const struct profile *prof = NULL;
+	enum cli_next next = CLI_EXIT;
+
 	/* A closed stdout must end the run through ferror(), not SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
-	enum opt_status rc = optfile_load(cfg, &err);
+	*status = 1;
+	profiles_init(&ps);
+
+	/* Pass 1: the options file and the command line alone, to learn the
+	 * host and the profile options. */
+	cfg_init(&trial, cfg->tool);
+	enum opt_status rc = optfile_load(&trial, &err);
+	if (rc == OPT_OK)
+		rc = options_parse(&trial, argc, argv, &err);
+	d->quiet = trial.quiet;
+	if (rc != OPT_OK) {
+		*status = report_status(d, rc, &err);
+		goto out;
+	}
+	if (trial.save_profile && !profile_name_valid(trial.save_profile)) {
+		char *what = NULL;
+		if (asprintf(&what, "--save-profile %s: not a valid profile name", trial.save_profile) < 0)
+			what = NULL;
+		diag_report(d, what ? what : "--save-profile: not a valid profile name",
+				"a profile name is also a libconfig group name",
+				"use letters, digits, '-' and '_', starting with a letter");
+		free(what);
+		goto out;
+	}
+	if ((*status = choose_profile(&trial, d, &ps, &prof)) != 0)
+		goto out;
+	if (trial.list_profiles) {
+		list_profiles(&ps);
+		*status = 0;
+		goto out;
+	}
+
+	/* Pass 2: options file < profile < command line. */
+	cfg->layer = LAYER_OPTFILE;
+	rc = optfile_load(cfg, &err);
+	if (rc == OPT_OK && prof) {
+		int pargc = 0;
+		char **pargv = profile_words(prof, &pargc);
+		cfg->layer = LAYER_PROFILE;
+		rc = pargv ? options_parse(cfg, pargc, pargv, &err) : OPT_ERROR;
+		profile_words_free(pargv, pargc);
+		if (cfg_set_str(&cfg->applied_profile, prof->name) || asprintf(&cfg->applied_profile_from, "%s:%d", prof->file, prof->line) < 0)
+			rc = OPT_ERROR;
+	}
+	cfg->layer = LAYER_CLI;
 	if (rc == OPT_OK)
 		rc = options_parse(cfg, argc, argv, &err);
 	if (rc == OPT_OK)
 		rc = options_finish(cfg, &err);
 	d->quiet = cfg->quiet;
-	*status = 1;
-	switch (rc) {
-	case OPT_OK:
-		return CLI_RUN;
-	case OPT_HELP:
-		cli_print_usage(d);
-		break;
-	case OPT_VERSION:
-		print_version(d);
-		break;
-	case OPT_ERROR:
-		diag_usage_error(d, err.text);
-		break;
+	if (rc != OPT_OK) {
+		*status = report_status(d, rc, &err);
+		goto out;
 	}
-	opt_error_free(&err);
-	return CLI_EXIT;
+	warn_profile(d, prof);
+	if (prof && cfg->debug)
+		printf("smqtt: using profile '%s' from %s (matched %s)\n", prof->name, cfg->applied_profile_from,
+				trial.profile_name ? "by --profile" : "by host");
+	next = CLI_RUN;
+out:
+	cfg_free(&trial);
+	profiles_free(&ps);
+	return next;
 }
 
 int cli_finish(int status)

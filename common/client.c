@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <mqtt_protocol.h>
+#include <openssl/ssl.h>
+
+#include "profile.h"
 
 /* The one global: set by the signal handler, read by the loops. */
 static volatile sig_atomic_t caught_signal;
@@ -224,4 +227,52 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 	if (n > 1 && extra_ready && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 		*extra_ready = true;
 	return mosquitto_loop_misc(m);
+}
+
+static const char *tls_version_name(int v)
+{
+	switch (v) {
+	case TLS1_3_VERSION: return "tlsv1.3";
+	case TLS1_2_VERSION: return "tlsv1.2";
+	case TLS1_1_VERSION: return "tlsv1.1";
+	case TLS1_VERSION: return "tlsv1";
+	default: return NULL;
+	}
+}
+
+void client_connack_ok(struct client *c)
+{
+	struct config *cfg = c->cfg;
+	if (!cfg->save_profile)
+		return;
+	SSL *ssl = mosquitto_ssl_get(c->mosq);
+	struct profile_save_req req = {
+		.name = cfg->save_profile,
+		.cfg = cfg,
+		.host = cfg->host,
+		.port = c->port,
+		.tls_version = ssl ? tls_version_name(SSL_version(ssl)) : NULL,
+	};
+	char *path = NULL, *cause = NULL;
+	if (profile_save(&req, &path, &cause)) {
+		char *what = NULL;
+		if (asprintf(&what, "--save-profile %s: the profile was not saved", cfg->save_profile) < 0)
+			what = NULL;
+		diag_report(c->diag, what ? what : "--save-profile: the profile was not saved", cause, NULL);
+		free(what);
+		free(cause);
+		c->save_failed = true;
+	} else {
+		diag_info(c->diag, "saved profile '%s' to %s\n", cfg->save_profile, path);
+		if (cfg->password || cfg->psk)
+			diag_warn(c->diag, "%s holds your %s; it is mode 0600, keep it that way.\n", path,
+					cfg->password ? "password" : "PSK");
+	}
+	free(path);
+	cfg_set_str(&cfg->save_profile, NULL); /* once per run */
+}
+
+int client_final_status(const struct client *c, int status)
+{
+	return (status == 0 && c->save_failed) ? 1 : status;
 }

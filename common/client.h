@@ -15,6 +15,7 @@ struct client {
 	struct config *cfg;
 	const struct diag *diag;
 	int port; /* the port actually used */
+	bool save_failed; /* --save-profile could not write its file */
 };
 
 /* Create the handle with obj as callback userdata and apply every option.
@@ -25,6 +26,13 @@ void client_free(struct client *c);
 /* Start the connection. Returns 0, or the mosquitto error code after
  * printing mosquitto's message. */
 int client_connect(struct client *c);
+
+/* Called by the tools on a successful CONNACK: --save-profile happens here. */
+void client_connack_ok(struct client *c);
+
+/* The exit status once the run is over: status, or 1 when --save-profile
+ * failed on an otherwise successful run. */
+int client_final_status(const struct client *c, int status);
 
 /* One turn of the event loop, like mosquitto_loop() but built on ppoll so
  * that an extra descriptor (stdin) can be watched and signals in

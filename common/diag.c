@@ -67,3 +67,14 @@ void diag_warn(const struct diag *d, const char *fmt, ...)
 	vout(d, fmt, ap);
 	va_end(ap);
 }
+
+void diag_info(const struct diag *d, const char *fmt, ...)
+{
+	if (d->quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(d->err, "%s: ", d->prog);
+	vout(d, fmt, ap);
+	va_end(ap);
+}

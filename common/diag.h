@@ -34,6 +34,10 @@ void diag_usage_error(const struct diag *d, const char *text);
  * may be NULL. */
 void diag_report(const struct diag *d, const char *what, const char *why, const char *fix);
 
+/* "prog: ..." informational line (e.g. a saved profile). */
+void diag_info(const struct diag *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* "Warning: ..." line. */
 void diag_warn(const struct diag *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -236,6 +236,17 @@ const struct option_def option_table[] = {
 		"SOCKS5 proxy URL of the form:\n"
 		"socks5h://[username[:password]@]hostname[:port]\n"
 		"Only \"none\" and \"username\" authentication is supported."},
+	{0, "profile", ARG_STR, B, SCOPE_RUN, 0, 0, OFF(profile_name), "name",
+		"--profile argument given but no profile name specified.", NULL, NULL,
+		"use the saved connection/TLS profile NAME (smqtt extension)."},
+	{0, "no-profile", ARG_NONE, B, SCOPE_RUN, 0, 0, OFF(no_profile), NULL, NULL, NULL, NULL,
+		"do not use any saved profile (smqtt extension)."},
+	{0, "list-profiles", ARG_NONE, B, SCOPE_RUN, 0, 0, OFF(list_profiles), NULL, NULL, NULL, NULL,
+		"print NAME<TAB>HOSTS<TAB>FILE for every saved profile and exit (smqtt extension)."},
+	{0, "save-profile", ARG_STR, B, SCOPE_RUN, 0, 0, OFF(save_profile), "name",
+		"--save-profile argument given but no profile name specified.", NULL, NULL,
+		"after a successful connection, save this run's connection and TLS options\n"
+		"as profile NAME in $XDG_CONFIG_HOME/smqtt/profiles.d/NAME.conf (smqtt extension)."},
 	{0, NULL, ARG_NONE, 0, SCOPE_RUN, 0, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -266,7 +277,7 @@ static int fail_nomem(struct opt_error *err)
 	return fail(err, NULL, "Error: Out of memory.\n");
 }
 
-int config_set_str(char **slot, const char *value)
+int cfg_set_str(char **slot, const char *value)
 {
 	char *copy = NULL;
 	if (value) {
@@ -306,10 +317,10 @@ static void list_free(char ***list, int *count)
 
 static void free_secret(char **s)
 {
-	config_set_str(s, NULL);
+	cfg_set_str(s, NULL);
 }
 
-void config_init(struct config *cfg, enum tool tool)
+void cfg_init(struct config *cfg, enum tool tool)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->tool = tool;
@@ -325,7 +336,7 @@ void config_init(struct config *cfg, enum tool tool)
 	cfg->session_expiry_interval = -1;
 }
 
-void config_free(struct config *cfg)
+void cfg_free(struct config *cfg)
 {
 	char **strs[] = {
 		&cfg->host, &cfg->bind_address, &cfg->id, &cfg->id_prefix, &cfg->username,
@@ -333,7 +344,8 @@ void config_free(struct config *cfg)
 		&cfg->certfile, &cfg->keyfile, &cfg->keyform, &cfg->ciphers, &cfg->tls_alpn,
 		&cfg->tls_version, &cfg->tls_engine, &cfg->tls_engine_kpass_sha1, &cfg->psk,
 		&cfg->psk_identity, &cfg->socks5_host, &cfg->socks5_username, &cfg->socks5_password,
-		&cfg->topic, &cfg->file_input, &cfg->format,
+		&cfg->topic, &cfg->file_input, &cfg->format, &cfg->profile_name, &cfg->save_profile,
+		&cfg->proxy_url, &cfg->applied_profile, &cfg->applied_profile_from,
 	};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free_secret(strs[i]);
@@ -441,7 +453,7 @@ static int h_message_mode(struct config *cfg, const struct option_def *def, int 
 	const char *v = argv[++(*idx)];
 	if (def->shortname == 'f') {
 		cfg->pub_mode = MSG_FILE;
-		if (config_set_str(&cfg->file_input, v))
+		if (cfg_set_str(&cfg->file_input, v))
 			return fail_nomem(err);
 		return OPT_OK;
 	}
@@ -461,11 +473,15 @@ static int h_id(struct config *cfg, const struct option_def *def, int argc,
 		char *const argv[], int *idx, struct opt_error *err)
 {
 	bool is_prefix = def->shortname == 'I';
-	if (is_prefix ? cfg->id != NULL : cfg->id_prefix != NULL)
+	char **other = is_prefix ? &cfg->id : &cfg->id_prefix;
+	if (*other && cfg->id_layer == LAYER_PROFILE && cfg->layer == LAYER_CLI)
+		cfg_set_str(other, NULL); /* the command line wins over a profile */
+	if (*other)
 		return fail(err, def, "Error: -i and -I argument cannot be used together.\n\n");
+	cfg->id_layer = cfg->layer;
 	if (*idx == argc - 1)
 		return fail(err, def, "Error: %s\n\n", def->missing);
-	if (config_set_str(is_prefix ? &cfg->id_prefix : &cfg->id, argv[++(*idx)]))
+	if (cfg_set_str(is_prefix ? &cfg->id_prefix : &cfg->id, argv[++(*idx)]))
 		return fail_nomem(err);
 	return OPT_OK;
 }
@@ -479,7 +495,7 @@ static int add_topic(struct config *cfg, const char *topic, const char *argdesc,
 	if (cfg->tool == TOOL_PUB) {
 		if (mosquitto_pub_topic_check(topic) == MOSQ_ERR_INVAL)
 			return fail(err, def, "Error: Invalid publish topic '%s', does it contain '+' or '#'?\n", topic);
-		if (config_set_str(&cfg->topic, topic))
+		if (cfg_set_str(&cfg->topic, topic))
 			return fail_nomem(err);
 		return OPT_OK;
 	}
@@ -527,7 +543,7 @@ static int h_will_topic(struct config *cfg, const struct option_def *def, int ar
 		return fail(err, def, "Error: Malformed UTF-8 in --will-topic argument.\n\n");
 	if (mosquitto_pub_topic_check(v) == MOSQ_ERR_INVAL)
 		return fail(err, def, "Error: Invalid will topic '%s', does it contain '+' or '#'?\n", v);
-	if (config_set_str(&cfg->will_topic, v))
+	if (cfg_set_str(&cfg->will_topic, v))
 		return fail_nomem(err);
 	return OPT_OK;
 }
@@ -584,7 +600,7 @@ static int h_format(struct config *cfg, const struct option_def *def, int argc,
 	if (*idx == argc - 1)
 		return fail(err, def, "Error: %s\n\n", def->missing);
 	const char *v = argv[++(*idx)];
-	if (config_set_str(&cfg->format, v))
+	if (cfg_set_str(&cfg->format, v))
 		return fail_nomem(err);
 	return check_format(v, def, err);
 }
@@ -637,7 +653,7 @@ static int h_unix(struct config *cfg, const struct option_def *def, int argc,
 {
 	if (*idx == argc - 1)
 		return fail(err, def, "Error: %s\n\n", def->missing);
-	if (config_set_str(&cfg->host, argv[++(*idx)]))
+	if (cfg_set_str(&cfg->host, argv[++(*idx)]))
 		return fail_nomem(err);
 	cfg->port = 0;
 	return OPT_OK;
@@ -679,12 +695,12 @@ static int h_url(struct config *cfg, const struct option_def *def, int argc,
 		char *colon = strchr(p, ':');
 		if (colon) {
 			*colon = '\0';
-			if (config_set_str(&cfg->password, colon + 1)) {
+			if (cfg_set_str(&cfg->password, colon + 1)) {
 				rc = fail_nomem(err);
 				goto out;
 			}
 		}
-		if (config_set_str(&cfg->username, p)) {
+		if (cfg_set_str(&cfg->username, p)) {
 			rc = fail_nomem(err);
 			goto out;
 		}
@@ -700,7 +716,7 @@ static int h_url(struct config *cfg, const struct option_def *def, int argc,
 		}
 		cfg->port = (int)port;
 	}
-	if (config_set_str(&cfg->host, p))
+	if (cfg_set_str(&cfg->host, p))
 		rc = fail_nomem(err);
 out:
 	explicit_bzero(url, strlen(argv[*idx]));
@@ -781,12 +797,14 @@ static int h_proxy(struct config *cfg, const struct option_def *def, int argc,
 		rc = fail(err, def, "Error: Invalid proxy port %s\n", port);
 		goto out;
 	}
-	if (config_set_str(&cfg->socks5_host, host) || config_set_str(&cfg->socks5_username, user)
-			|| config_set_str(&cfg->socks5_password, pass)) {
+	if (cfg_set_str(&cfg->socks5_host, host) || cfg_set_str(&cfg->socks5_username, user)
+			|| cfg_set_str(&cfg->socks5_password, pass)) {
 		rc = fail_nomem(err);
 		goto out;
 	}
 	cfg->socks5_port = (int)p;
+	if (cfg_set_str(&cfg->proxy_url, url))
+		rc = fail_nomem(err);
 out:
 	explicit_bzero(s, strlen(s));
 	free(s);
@@ -929,7 +947,7 @@ static int store_generic(struct config *cfg, const struct option_def *def, int a
 	const char *v = argv[++(*idx)];
 	switch (def->kind) {
 	case ARG_STR:
-		if (config_set_str((char **)(base + def->offset), v))
+		if (cfg_set_str((char **)(base + def->offset), v))
 			return fail_nomem(err);
 		return OPT_OK;
 	case ARG_INT: {
@@ -998,7 +1016,7 @@ enum opt_status options_finish(struct config *cfg, struct opt_error *err)
 	}
 	if (cfg->tool == TOOL_SUB && cfg->topic_count == 0)
 		return fail(err, NULL, "Error: You must specify a topic to subscribe to.\n");
-	if (!cfg->host && config_set_str(&cfg->host, "localhost"))
+	if (!cfg->host && cfg_set_str(&cfg->host, "localhost"))
 		return fail_nomem(err);
 
 	static const struct { int cmd; const char *name; size_t off; } checks[] = {
@@ -1016,6 +1034,46 @@ enum opt_status options_finish(struct config *cfg, struct opt_error *err)
 			return fail(err, NULL, "Error in %s properties: %s\n", checks[k].name, mosquitto_strerror(rc));
 	}
 	return OPT_OK;
+}
+
+char *config_value_text(const struct config *cfg, const struct option_def *def)
+{
+	const char *base = (const char *)cfg;
+	char *out = NULL;
+	if (!def->longname)
+		return NULL;
+	if (!strcmp(def->longname, "id-prefix"))
+		return cfg->id_prefix ? strdup(cfg->id_prefix) : NULL;
+	if (!strcmp(def->longname, "proxy"))
+		return cfg->proxy_url ? strdup(cfg->proxy_url) : NULL;
+	if (!strcmp(def->longname, "unix"))
+		return cfg->port == 0 && cfg->host ? strdup(cfg->host) : NULL;
+	if (!strcmp(def->longname, "protocol-version")) {
+		if (cfg->protocol_version == MQTT_PROTOCOL_V31)
+			return strdup("mqttv31");
+		return cfg->protocol_version == MQTT_PROTOCOL_V5 ? strdup("mqttv5") : NULL;
+	}
+	if (def->handler)
+		return NULL;
+	switch (def->kind) {
+	case ARG_NONE:
+		return *(const bool *)(base + def->offset) ? strdup("true") : NULL;
+	case ARG_STR: {
+		const char *v = *(char *const *)(base + def->offset);
+		return v ? strdup(v) : NULL;
+	}
+	case ARG_INT: {
+		struct config defaults;
+		cfg_init(&defaults, cfg->tool);
+		int v = *(const int *)(base + def->offset);
+		int d = *(const int *)((const char *)&defaults + def->offset);
+		if (v != d && asprintf(&out, "%d", v) < 0)
+			out = NULL;
+		return out;
+	}
+	default:
+		return NULL;
+	}
 }
 
 /* ---- help ------------------------------------------------------------- */

@@ -106,6 +106,7 @@ struct config {
 	int socks5_port;
 	char *socks5_username;
 	char *socks5_password;
+	char *proxy_url;          /* --proxy as given */
 	/* publish */
 	enum msg_mode pub_mode;
 	char *topic;
@@ -144,13 +145,23 @@ struct config {
 	mosquitto_property *unsubscribe_props;
 	mosquitto_property *disconnect_props;
 	mosquitto_property *will_props;
+	/* profiles */
+	char *profile_name;       /* --profile */
+	bool no_profile;          /* --no-profile */
+	bool list_profiles;       /* --list-profiles */
+	char *save_profile;       /* --save-profile */
+	char *applied_profile;    /* name of the profile in use, or NULL */
+	char *applied_profile_from; /* its file:line */
+	/* Which source is being parsed, and which one set id / id_prefix: a
+	 * profile's id-prefix gives way to a -i on the command line. */
+	enum opt_layer { LAYER_OPTFILE, LAYER_PROFILE, LAYER_CLI } layer, id_layer;
 };
 
-void config_init(struct config *cfg, enum tool tool);
-void config_free(struct config *cfg);
+void cfg_init(struct config *cfg, enum tool tool);
+void cfg_free(struct config *cfg);
 
 /* Replace *slot by a copy of value (the old value is freed; secrets wiped). */
-int config_set_str(char **slot, const char *value);
+int cfg_set_str(char **slot, const char *value);
 
 /* The table, terminated by an entry with neither short nor long name. */
 extern const struct option_def option_table[];
@@ -167,6 +178,10 @@ enum opt_status options_parse(struct config *cfg, int argc, char *const argv[],
 enum opt_status options_finish(struct config *cfg, struct opt_error *err);
 
 void opt_error_free(struct opt_error *err);
+
+/* The value of a connection option in this config as text for a profile
+ * (allocated), or NULL when it is unset or at its default. */
+char *config_value_text(const struct config *cfg, const struct option_def *def);
 
 /* Write the --help text for tool, as prog, into a newly allocated string. */
 char *options_usage(enum tool tool, const char *prog);

@@ -224,6 +224,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
 		return;
 	}
 	p->status = ST_CONNACK;
+	client_connack_ok(&p->client);
 	if (cfg->pub_mode == MSG_STDIN_LINE || p->sent > 0)
 		return;
 	int rc = publish_message(p);
@@ -431,5 +432,5 @@ int pub_run(struct config *cfg, const struct diag *d)
 	free(p.buf);
 	if (rc)
 		diag_compat(d, "Error: %s\n", mosquitto_strerror(rc));
-	return p.connack_result ? p.connack_result : rc;
+	return client_final_status(&p.client, p.connack_result ? p.connack_result : rc);
 }

@@ -128,6 +128,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
 	s->connack_received = true;
 	s->connack_result = result;
 	if (!result) {
+		client_connack_ok(&s->client);
 		mosquitto_subscribe_multiple(mosq, NULL, cfg->topic_count, cfg->topics, cfg->qos,
 				cfg->sub_opts, cfg->subscribe_props);
 		for (int i = 0; i < cfg->unsub_topic_count; i++)
@@ -293,5 +294,5 @@ int sub_run(struct config *cfg, const struct diag *d)
 	}
 	if (rc)
 		diag_compat(d, "Error: %s\n", mosquitto_strerror(rc));
-	return s.connack_result ? s.connack_result : rc;
+	return client_final_status(&s.client, s.connack_result ? s.connack_result : rc);
 }

@@ -14,7 +14,7 @@ int main(int argc, char *argv[])
 	int status;
 
 	mosquitto_lib_init();
-	config_init(&cfg, TOOL_SUB);
+	cfg_init(&cfg, TOOL_SUB);
 	diag_init(&diag, TOOL_SUB, argv[0]);
 
 	if (cli_configure(&cfg, &diag, argc, argv, &status) == CLI_RUN) {
@@ -26,7 +26,7 @@ int main(int argc, char *argv[])
 		}
 	}
 
-	config_free(&cfg);
+	cfg_free(&cfg);
 	mosquitto_lib_cleanup();
 	return cli_finish(status);
 }

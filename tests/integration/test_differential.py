@@ -910,6 +910,9 @@ class Runner:
         for k in ("XDG_CONFIG_HOME", "LANGUAGE", "LANG"):
             env.pop(k, None)
         env["HOME"] = os.path.join(ctx["tmp"], "home")
+        # no saved smqtt profiles from this machine (/etc/smqtt) may apply
+        env.pop("SMQTT_PROFILES", None)
+        env["SMQTT_SYSCONFDIR"] = os.path.join(ctx["tmp"], "no-sysconf")
         env["LC_ALL"] = "C"
         env["TZ"] = "UTC"
         for k, v in subst(c["env"], ctx).items():
