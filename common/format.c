@@ -16,12 +16,23 @@ struct spec {
 	int precision; /* -1: none */
 };
 
+/* Append text to *cause: mosquitto reports each failing %J. */
 static void set_cause(char **cause, char *text)
 {
-	if (cause && !*cause)
-		*cause = text;
-	else
+	if (!cause || !text) {
 		free(text);
+		return;
+	}
+	if (!*cause) {
+		*cause = text;
+		return;
+	}
+	char *both = NULL;
+	if (asprintf(&both, "%s%s", *cause, text) >= 0) {
+		free(*cause);
+		*cause = both;
+	}
+	free(text);
 }
 
 /* mosquitto's write_payload: width truncates as well as pads. */

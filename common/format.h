@@ -26,9 +26,9 @@ struct fmt_msg {
 	const mosquitto_property *props;
 };
 
-/* Append the rendering of msg to out. A problem that mosquitto reports but
- * carries on after (invalid JSON for %J) is returned in *cause (allocated,
- * the first one only; the caller prints and frees it). */
+/* Append the rendering of msg to out. Problems that mosquitto reports but
+ * carries on after (invalid JSON for %J, once per %J) are returned in *cause
+ * (allocated; the caller prints and frees it). */
 void format_message(struct outbuf *out, const struct fmt_opts *opts,
 		const struct fmt_msg *msg, const struct timespec *now, char **cause);
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -398,12 +399,18 @@ const struct option_def *option_find(const char *arg)
 
 /* Strict numbers: the whole word must be a number (leading blanks allowed,
  * as strtol does). Returns false when it is not. */
+/* Trailing blanks are allowed too: options files often have them. */
+static bool at_end(const char *end)
+{
+	return end[strspn(end, " \t")] == '\0';
+}
+
 static bool parse_ll(const char *s, long long *out, int base)
 {
 	char *end = NULL;
 	errno = 0;
 	long long v = strtoll(s, &end, base);
-	if (end == s || *end != '\0' || errno == ERANGE)
+	if (end == s || !at_end(end) || errno == ERANGE)
 		return false;
 	*out = v;
 	return true;
@@ -414,7 +421,7 @@ static bool parse_real(const char *s, double *out)
 	char *end = NULL;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (end == s || *end != '\0' || errno == ERANGE || v != v)
+	if (end == s || !at_end(end) || errno == ERANGE || v != v)
 		return false;
 	*out = v;
 	return true;
@@ -783,6 +790,13 @@ static int h_proxy(struct config *cfg, const struct option_def *def, int argc,
 	if (c) {
 		*c = '\0';
 		port = c + 1;
+		if (!*port) {
+			if (!user) { /* "socks5h://host:" */
+				rc = fail(err, def, "Error: Invalid proxy.\n");
+				goto out;
+			}
+			port = NULL; /* "socks5h://user@host:": the default port */
+		}
 	}
 	if (!*host || (port && strchr(port, ':'))) {
 		rc = fail(err, def, "Error: Invalid proxy.\n");
@@ -929,7 +943,7 @@ static int h_flag(struct config *cfg, const struct option_def *def, int argc,
 	if (!parse_real(v, &pct) || pct < 0.1 || pct > 100.0)
 		return fail(err, def, "%s", def->invalid);
 	cfg->random_filter_pct = pct;
-	cfg->random_filter = (int)(pct * 100.0);
+	cfg->random_filter = (int)lround(pct * 100.0);
 	return OPT_OK;
 }
 

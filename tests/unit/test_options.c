@@ -313,6 +313,10 @@ static const struct ocase cases[] = {
 	{"--retained-only", SUB, A("--retained-only"), OK, NULL, false, {X_BOOL(retained_only, 1)}},
 	{"--unix", PUB, A("-p", "1883", "--unix", "/run/mq.sock"), OK, NULL, false,
 		{X_STR(host, "/run/mq.sock"), X_INT(port, 0)}},
+	{"--unix then -p", SUB, A("--unix", "/run/mq.sock", "-p", "1883"), OK, NULL, false,
+		{X_STR(host, "/run/mq.sock"), X_INT(port, 1883)}},
+	{"--unix then -h", PUB, A("--unix", "/run/mq.sock", "-h", "broker"), OK, NULL, false,
+		{X_STR(host, "broker"), X_INT(port, 0)}},
 	{"--will-payload", PUB, A("--will-payload", "bye"), OK, NULL, false, {X_STR(will_payload, "bye")}},
 	{"--will-qos", SUB, A("--will-qos", "2"), OK, NULL, false, {X_INT(will_qos, 2)}},
 	{"--will-retain", PUB, A("--will-retain"), OK, NULL, false, {X_BOOL(will_retain, 1)}},
@@ -332,6 +336,14 @@ static const struct ocase cases[] = {
 	{"--tls-use-os-certs", SUB, A("--tls-use-os-certs"), OK, NULL, false, {X_BOOL(tls_use_os_certs, 1)}},
 	{"--psk", PUB, A("--psk", "deadbeef"), OK, NULL, false, {X_STR(psk, "deadbeef")}},
 	{"--psk-identity", SUB, A("--psk-identity", "me"), OK, NULL, false, {X_STR(psk_identity, "me")}},
+	/* smqtt extensions: profiles */
+	{"--profile", PUB, A("--profile", "lab"), OK, NULL, false, {X_STR(profile_name, "lab")}},
+	{"--profile sub", SUB, A("--profile", "a", "--profile", "b"), OK, NULL, false, {X_STR(profile_name, "b")}},
+	{"--no-profile", SUB, A("--no-profile"), OK, NULL, false, {X_BOOL(no_profile, 1)}},
+	{"--list-profiles", PUB, A("--list-profiles"), OK, NULL, false, {X_BOOL(list_profiles, 1)}},
+	{"--save-profile", SUB, A("--save-profile", "lab"), OK, NULL, false, {X_STR(save_profile, "lab")}},
+	{"--proxy keeps the URL", PUB, A("--proxy", "socks5h://u:p@px:99"), OK, NULL, false,
+		{X_STR(proxy_url, "socks5h://u:p@px:99")}},
 	{"a flag given twice", PUB, A("-d", "-d", "-r", "-r"), OK, NULL, false, {X_BOOL(debug, 1), X_BOOL(retain, 1)}},
 
 	/* -- missing arguments (mosquitto's exact texts) -- */
@@ -388,6 +400,9 @@ static const struct ocase cases[] = {
 	{"--will-topic missing", PUB, A("--will-topic"), ERR,
 		"Error: --will-topic argument given but no will topic specified.\n\n", false, {{0}}},
 	{"-x missing", SUB, A("-x"), ERR, "Error: -x argument given but no session expiry interval specified.\n\n", false, {{0}}},
+	{"--profile missing", PUB, A("--profile"), ERR, "Error: --profile argument given but no profile name specified.\n\n", false, {{0}}},
+	{"--save-profile missing", SUB, A("--save-profile"), ERR,
+		"Error: --save-profile argument given but no profile name specified.\n\n", false, {{0}}},
 	{"missing after good options", PUB, A("-h", "x", "-q", "1", "-t"), ERR,
 		"Error: -t argument given but no topic specified.\n\n", false, {X_STR(host, "x"), X_INT(qos, 1)}},
 
@@ -564,10 +579,15 @@ static const struct ocase cases[] = {
 		"Error: reason-string property not supported for pubrel in --property argument.\n\n", false, {{0}}},
 	{"-D pubcomp", SUB, A("-D", "pubcomp", "reason-string", "r"), ERR,
 		"Error: reason-string property not supported for pubcomp in --property argument.\n\n", false, {{0}}},
+	/* libmosquitto 2.0.11 does not know "suback" / "unsuback" as names */
 	{"-D suback", SUB, A("-D", "suback", "reason-string", "r"), ERR,
-		"Error: reason-string property not supported for suback in --property argument.\n\n", false, {{0}}},
+		"Error: Invalid command given in --property argument.\n\n", false, {{0}}},
 	{"-D unsuback", SUB, A("-D", "unsuback", "reason-string", "r"), ERR,
-		"Error: reason-string property not supported for unsuback in --property argument.\n\n", false, {{0}}},
+		"Error: Invalid command given in --property argument.\n\n", false, {{0}}},
+	/* mosquitto 2.0.11 fails here without any message (its switch has no
+	 * CMD_CONNACK case); smqtt names the problem. */
+	{"-D connack", SUB, A("-D", "connack", "assigned-client-identifier", "x"), ERR,
+		"Error: assigned-client-identifier property not supported for connack in --property argument.\n\n", false, {{0}}},
 	{"-D byte out of range", PUB, A("-D", "publish", "payload-format-indicator", "256"), ERR,
 		"Error: Property value (256) out of range for property payload-format-indicator.\n\n", false, {{0}}},
 	{"-D byte negative", PUB, A("-D", "publish", "payload-format-indicator", "-1"), ERR,
@@ -610,6 +630,7 @@ static const struct ocase cases[] = {
 		{X_STR(socks5_username, "me"), X_NULL(socks5_password), X_STR(socks5_host, "px"), X_INT(socks5_port, 1080)}},
 	{"--proxy user:pass@host:port", SUB, A("--proxy", "socks5h://me:pw@px:99"), OK, NULL, false,
 		{X_STR(socks5_username, "me"), X_STR(socks5_password, "pw"), X_STR(socks5_host, "px"), X_INT(socks5_port, 99)}},
+	/* mosquitto 2.0.11 decodes %40 to ':' (a bug); smqtt decodes it to '@' */
 	{"--proxy urlencoded", PUB, A("--proxy", "socks5h://m%40e%3A:p%3as%25@px"), OK, NULL, false,
 		{X_STR(socks5_username, "m@e:"), X_STR(socks5_password, "p:s%"), X_STR(socks5_host, "px")}},
 	{"--proxy port 65535", PUB, A("--proxy", "socks5h://px:65535"), OK, NULL, false, {X_INT(socks5_port, 65535)}},
@@ -622,9 +643,12 @@ static const struct ocase cases[] = {
 	{"--proxy port 0", SUB, A("--proxy", "socks5h://px:0"), ERR, "Error: Invalid proxy port 0\n", false, {{0}}},
 	{"--proxy port 65536", PUB, A("--proxy", "socks5h://px:65536"), ERR, "Error: Invalid proxy port 65536\n", false, {{0}}},
 	{"--proxy port not a number (strict)", PUB, A("--proxy", "socks5h://px:http"), ERR, "Error: Invalid proxy port http\n", false, {{0}}},
+	{"--proxy empty host after auth", PUB, A("--proxy", "socks5h://me:pw@"), ERR, "Error: Invalid proxy.\n", false, {{0}}},
+	/* mosquitto 2.0.11 exits without any message for an empty user or
+	 * password, a second '@' and a bad %-escape, and takes "px:1:2" as
+	 * port 1; smqtt says "Invalid proxy" for all of them. */
 	{"--proxy empty user", PUB, A("--proxy", "socks5h://@px"), ERR, "Error: Invalid proxy.\n", false, {{0}}},
 	{"--proxy empty password", SUB, A("--proxy", "socks5h://me:@px"), ERR, "Error: Invalid proxy.\n", false, {{0}}},
-	{"--proxy empty host after auth", PUB, A("--proxy", "socks5h://me:pw@"), ERR, "Error: Invalid proxy.\n", false, {{0}}},
 	{"--proxy two colons", PUB, A("--proxy", "socks5h://px:1:2"), ERR, "Error: Invalid proxy.\n", false, {{0}}},
 	{"--proxy two @", PUB, A("--proxy", "socks5h://a@b@px"), ERR, "Error: Invalid proxy.\n", false, {{0}}},
 	{"--proxy bad escape", PUB, A("--proxy", "socks5h://m%41@px"), ERR, "Error: Invalid proxy.\n", false, {{0}}},
@@ -720,8 +744,9 @@ static const struct ocase cases[] = {
 		"Error in CONNECT properties: Duplicate property in property list\n", true, {{0}}},
 	{"finish: -D receive-maximum 0", PUB, A("-D", "connect", "receive-maximum", "0"), ERR,
 		"Error in CONNECT properties: A network protocol error occurred when communicating with the broker.\n", true, {{0}}},
-	{"finish: -D publish response-topic wildcard", PUB, A("-D", "publish", "response-topic", "a/#"), ERR,
-		"Error in PUBLISH properties: A network protocol error occurred when communicating with the broker.\n", true, {{0}}},
+	/* libmosquitto 2.0.11's check_all does not check the response topic */
+	{"finish: -D publish response-topic wildcard", PUB, A("-D", "publish", "response-topic", "a/#"), OK, NULL, true,
+		{X_PROPS(publish_props, "response-topic=a/#")}},
 	{"finish: -D subscribe duplicate", SUB, A("-t", "t", "-D", "subscribe", "subscription-identifier", "1",
 		"-D", "subscribe", "subscription-identifier", "2"), ERR,
 		"Error in SUBSCRIBE properties: Duplicate property in property list\n", true, {{0}}},
@@ -740,7 +765,7 @@ static void run_case(void **state)
 	struct config cfg;
 	struct opt_error err = {0};
 	struct argv_buf a;
-	config_init(&cfg, c->tool);
+	cfg_init(&cfg, c->tool);
 	argv_build(&a, c->argv);
 	enum opt_status st = options_parse(&cfg, a.argc, a.argv, &err);
 	if (st == OPT_OK && c->finish)
@@ -754,7 +779,7 @@ static void run_case(void **state)
 	}
 	assert_int_equal(st, c->st);
 	check_fields(&cfg, c->fx);
-	config_free(&cfg);
+	cfg_free(&cfg);
 	opt_error_free(&err);
 	argv_free(&a);
 }
@@ -788,7 +813,7 @@ static void run_generated(void **state)
 	struct opt_error err = {0};
 	char *word = opt_word(d, g->use_long);
 	char *argv[] = {"prog", word, NULL};
-	config_init(&cfg, g->tool);
+	cfg_init(&cfg, g->tool);
 	enum opt_status st = options_parse(&cfg, 2, argv, &err);
 	if (!option_for_tool(d, g->tool)) {
 		char *want = NULL;
@@ -818,7 +843,7 @@ static void run_generated(void **state)
 		assert_int_equal(st, OPT_OK);
 		assert_null(err.text);
 	}
-	config_free(&cfg);
+	cfg_free(&cfg);
 	opt_error_free(&err);
 	free(word);
 }
@@ -1034,18 +1059,18 @@ static void test_config_set_str(void **state)
 {
 	(void)state;
 	char *slot = NULL;
-	assert_int_equal(config_set_str(&slot, "one"), 0);
+	assert_int_equal(cfg_set_str(&slot, "one"), 0);
 	assert_string_equal(slot, "one");
-	assert_int_equal(config_set_str(&slot, "two"), 0);
+	assert_int_equal(cfg_set_str(&slot, "two"), 0);
 	assert_string_equal(slot, "two");
 	/* setting a slot to its own value must copy before freeing */
-	assert_int_equal(config_set_str(&slot, slot), 0);
+	assert_int_equal(cfg_set_str(&slot, slot), 0);
 	assert_string_equal(slot, "two");
-	assert_int_equal(config_set_str(&slot, ""), 0);
+	assert_int_equal(cfg_set_str(&slot, ""), 0);
 	assert_string_equal(slot, "");
-	assert_int_equal(config_set_str(&slot, NULL), 0);
+	assert_int_equal(cfg_set_str(&slot, NULL), 0);
 	assert_null(slot);
-	assert_int_equal(config_set_str(&slot, NULL), 0);
+	assert_int_equal(cfg_set_str(&slot, NULL), 0);
 	assert_null(slot);
 }
 
@@ -1067,15 +1092,15 @@ static void test_repeated_options_free(void **state)
 			char *argv[] = {"prog", w, "first-value", w, "second", NULL};
 			struct config cfg;
 			struct opt_error err = {0};
-			config_init(&cfg, (enum tool)t);
+			cfg_init(&cfg, (enum tool)t);
 			assert_int_equal(options_parse(&cfg, 5, argv, &err), OPT_OK);
 			assert_string_equal(*(char **)((char *)&cfg + d->offset), "second");
-			config_free(&cfg);
+			cfg_free(&cfg);
 			free(w);
 		}
 	}
 	/* handler rows that store strings */
-	static const char *const pub_twice[][12] = {
+	static const char *const pub_twice[][16] = {
 		{"-i", "a", "-i", "b", NULL},
 		{"-I", "a", "-I", "b", NULL},
 		{"-t", "a", "-t", "b", NULL},
@@ -1094,14 +1119,14 @@ static void test_repeated_options_free(void **state)
 		struct config cfg;
 		struct opt_error err = {0};
 		argv_build(&a, pub_twice[i]);
-		config_init(&cfg, TOOL_PUB);
+		cfg_init(&cfg, TOOL_PUB);
 		options_parse(&cfg, a.argc, a.argv, &err);
 		options_finish(&cfg, &err); /* may fail; must not leak either way */
-		config_free(&cfg);
+		cfg_free(&cfg);
 		opt_error_free(&err);
 		argv_free(&a);
 	}
-	static const char *const sub_twice[][12] = {
+	static const char *const sub_twice[][16] = {
 		{"-F", "%p", "-F", "%t", NULL},
 		{"-F", "%k", "-F", "%t", NULL}, /* the first one is an error */
 		{"-t", "a", "-t", "b", "-T", "c", "-T", "d", "-U", "e", "-U", "f", NULL},
@@ -1113,20 +1138,20 @@ static void test_repeated_options_free(void **state)
 		struct config cfg;
 		struct opt_error err = {0};
 		argv_build(&a, sub_twice[i]);
-		config_init(&cfg, TOOL_SUB);
+		cfg_init(&cfg, TOOL_SUB);
 		options_parse(&cfg, a.argc, a.argv, &err);
 		options_parse(&cfg, a.argc, a.argv, &err); /* the same again, on top */
 		options_finish(&cfg, &err);
 		options_finish(&cfg, &err);
-		config_free(&cfg);
+		cfg_free(&cfg);
 		opt_error_free(&err);
 		argv_free(&a);
 	}
 	/* config_free leaves a config that can be freed again */
 	struct config cfg;
-	config_init(&cfg, TOOL_SUB);
-	config_free(&cfg);
-	config_free(&cfg);
+	cfg_init(&cfg, TOOL_SUB);
+	cfg_free(&cfg);
+	cfg_free(&cfg);
 }
 
 /* A binary property longer than 65535 bytes. */
@@ -1140,14 +1165,14 @@ static void test_property_too_long(void **state)
 	char *argv[] = {"prog", "-D", "publish", "correlation-data", big, NULL};
 	struct config cfg;
 	struct opt_error err = {0};
-	config_init(&cfg, TOOL_PUB);
+	cfg_init(&cfg, TOOL_PUB);
 	assert_int_equal(options_parse(&cfg, 5, argv, &err), OPT_ERROR);
 	assert_string_equal(err.text, "Error: Property value too long for property correlation-data.\n\n");
 	big[65535] = '\0';
 	opt_error_free(&err);
 	assert_int_equal(options_parse(&cfg, 5, argv, &err), OPT_OK);
 	assert_null(err.text);
-	config_free(&cfg);
+	cfg_free(&cfg);
 	free(big);
 }
 
