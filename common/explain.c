@@ -1,0 +1,237 @@
+/* explain: the cause catalogue (see explain.h). Every user-facing
+ * explanation is a row here; code elsewhere only supplies the slot values. */
+#include "explain.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PF STAGE_PREFLIGHT
+
+static const struct cause_info table[CAUSE_COUNT] = {
+	{CAUSE_FILE_UNREADABLE, "file-unreadable", PF,
+		"cannot read {option} file {file}",
+		"{detail}",
+		"check the path given to {option}; it must be a file this user can read"},
+	{CAUSE_FILE_NOT_PEM, "file-not-pem", PF,
+		"{option} file {file} is not a PEM {expected}",
+		"{detail}",
+		"{fixhint}"},
+	{CAUSE_CAFILE_NOT_CA, "cafile-not-ca", PF,
+		"{option} file {file} holds a certificate that is not a CA: {subject}",
+		"{detail}",
+		"give the certificate of the CA that signed the broker's certificate, not {what}: --cafile <ca.crt> (issuer of {subject} is {issuer})"},
+	{CAUSE_CA_SUBJECT_EQUALS_LEAF, "ca-subject-equals-leaf", PF,
+		"{file}: the CA and the certificate {subject} have the same name",
+		"{detail}",
+		"re-create the CA with a distinct Common Name (e.g. openssl req -x509 -subj '/CN=My MQTT CA' ...) and reissue the broker and client certificates from it, with -extfile containing basicConstraints=CA:FALSE and subjectKeyIdentifier/authorityKeyIdentifier"},
+	{CAUSE_CERT_EXPIRED, "cert-expired", PF,
+		"{role} certificate {file} expired on {not_after}",
+		"{subject} was valid from {not_before} to {not_after}; it is now {now}, so the broker will reject it",
+		"issue a new certificate for {subject} and point {option} at it"},
+	{CAUSE_CERT_NOT_YET_VALID, "cert-not-yet-valid", PF,
+		"{role} certificate {file} is not valid until {not_before}",
+		"{subject} is valid from {not_before} to {not_after}; it is now {now} on this machine: either the certificate was issued with a future start date or this machine's clock is wrong",
+		"check this machine's clock (timedatectl), or reissue the certificate with a start date in the past"},
+	{CAUSE_KEY_MISMATCH, "key-mismatch", PF,
+		"--key {file} does not belong to --cert {cert}",
+		"the public key in {cert} ({subject}) is not the public half of the private key in {file}",
+		"give the key the certificate was issued for; compare with: openssl x509 -noout -pubkey -in {cert} and openssl pkey -pubout -in {file}"},
+	{CAUSE_KEY_ENCRYPTED, "key-encrypted", PF,
+		"--key {file} is encrypted and there is no terminal to ask for its passphrase",
+		"the private key is protected by a passphrase, and standard input is not a terminal, so OpenSSL cannot prompt for it",
+		"run from a terminal, or decrypt the key once: openssl pkey -in {file} -out client-plain.key && chmod 600 client-plain.key"},
+	{CAUSE_CERT_NOT_FOR_CLIENT, "cert-not-for-client", PF,
+		"--cert {file} may not be used by a TLS client",
+		"its extended key usage is {eku} and does not include clientAuth, so the broker will reject it",
+		"reissue the client certificate with extendedKeyUsage = clientAuth"},
+	{CAUSE_WEAK_CRYPTO, "weak-crypto", PF,
+		"{role} certificate {file} is too weak for OpenSSL's security level {level}",
+		"{detail}",
+		"{fixhint}"},
+
+	{CAUSE_DNS_FAILURE, "dns-failure", STAGE_RESOLVE,
+		"cannot resolve {host}",
+		"{detail}",
+		"check the spelling of -h {host}, or use the broker's IP address"},
+	{CAUSE_CONNECTION_REFUSED, "connection-refused", STAGE_TCP,
+		"connection to {host}:{port} refused",
+		"nothing is listening on port {port} at {host} (the TCP connection was actively refused)",
+		"check that the broker is running and the port: -p {port}; mosquitto uses 1883 for plain MQTT and 8883 for TLS by default"},
+	{CAUSE_CONNECT_TIMEOUT, "connect-timeout", STAGE_TCP,
+		"connection to {host}:{port} timed out after {seconds} s",
+		"the TCP connection was not answered: the host is down, or a firewall drops the packets",
+		"check the address and that the port is open: -h {host} -p {port}; --connect-timeout sets the limit"},
+	{CAUSE_NETWORK_UNREACHABLE, "network-unreachable", STAGE_TCP,
+		"cannot reach {host}:{port}",
+		"{detail}",
+		"check this machine's network and routes to {host}"},
+
+	{CAUSE_SERVER_CERT_UNTRUSTED, "server-cert-untrusted", STAGE_TLS,
+		"the broker {host}:{port} presented a certificate that --cafile does not trust",
+		"{detail}",
+		"{fixhint}"},
+	{CAUSE_SERVER_CERT_SELF_SIGNED, "server-cert-self-signed", STAGE_TLS,
+		"the broker {host}:{port} presented a self-signed certificate: {subject}",
+		"{detail}",
+		"{fixhint}"},
+	{CAUSE_SERVER_CHAIN_INCOMPLETE, "server-chain-incomplete", STAGE_TLS,
+		"the broker {host}:{port} did not send the intermediate CA certificate",
+		"{detail}",
+		"on the broker, put the intermediate after the server certificate in its certfile (cat server.crt intermediate.crt > chain.crt), or add the intermediate to --cafile"},
+	{CAUSE_HOSTNAME_MISMATCH, "hostname-mismatch", STAGE_TLS,
+		"the broker's certificate is not valid for {host}",
+		"the certificate {subject} is valid for {names}, not {host}",
+		"connect with a name the certificate holds (-h {suggest}), or reissue the broker certificate with subjectAltName = {sanhint}"},
+	{CAUSE_SERVER_CERT_EXPIRED, "server-cert-expired", STAGE_TLS,
+		"the broker {host}:{port} presented an expired certificate",
+		"{subject} was valid until {not_after}; it is now {now}",
+		"renew the broker's certificate ({subject}) and restart the broker"},
+	{CAUSE_SERVER_CERT_NOT_YET_VALID, "server-cert-not-yet-valid", STAGE_TLS,
+		"the broker {host}:{port} presented a certificate that is not valid yet",
+		"{subject} is valid from {not_before}; it is now {now} on this machine: the certificate was issued with a future start date or a clock is wrong",
+		"check the clocks of this machine and the broker (timedatectl), or reissue the certificate"},
+	{CAUSE_SERVER_CERT_WRONG_PURPOSE, "server-cert-wrong-purpose", STAGE_TLS,
+		"the broker {host}:{port} presented a certificate that is not for TLS servers",
+		"{detail}",
+		"reissue the broker certificate with extendedKeyUsage = serverAuth"},
+
+	{CAUSE_CLIENT_CERT_REQUIRED, "client-cert-required", STAGE_TLS,
+		"the broker {host}:{port} requires a client certificate",
+		"the broker sent alert {alert}: it has require_certificate set and this run sent no certificate",
+		"give the client certificate and key: --cert client.crt --key client.key"},
+	{CAUSE_CLIENT_CERT_UNKNOWN_CA, "client-cert-unknown-ca", STAGE_TLS,
+		"the broker {host}:{port} does not trust the client certificate {subject}",
+		"{detail}",
+		"{fixhint}"},
+	{CAUSE_CLIENT_CERT_REJECTED, "client-cert-rejected", STAGE_TLS,
+		"the broker {host}:{port} rejected the client certificate {subject}",
+		"{detail}",
+		"{fixhint}"},
+	{CAUSE_PROTOCOL_VERSION_MISMATCH, "protocol-version-mismatch", STAGE_TLS,
+		"the broker {host}:{port} and this client have no TLS version in common",
+		"{detail}",
+		"{fixhint}"},
+	{CAUSE_INAPPROPRIATE_FALLBACK, "inappropriate-fallback", STAGE_TLS,
+		"the broker {host}:{port} refused a lower TLS version (inappropriate_fallback)",
+		"a first attempt at a higher version failed, but the broker says it supports a higher version than the retry offered: something between this client and the broker broke the first handshake (a middlebox), or someone is trying a downgrade attack",
+		"nothing was sent; check what sits between this machine and the broker, then retry; smqtt will not connect at a lower version silently"},
+	{CAUSE_NO_SHARED_CIPHER, "no-shared-cipher", STAGE_TLS,
+		"the broker {host}:{port} and this client have no cipher in common",
+		"{detail}",
+		"widen --ciphers (or remove it), or change the broker's ciphers setting"},
+	{CAUSE_PSK_MISMATCH, "psk-mismatch", STAGE_TLS,
+		"the broker {host}:{port} rejected the pre-shared key for identity {identity}",
+		"the handshake failed with alert {alert}: the broker's psk_file has a different key for {identity}, or no entry for it",
+		"check --psk-identity and --psk against the broker's psk_file (identity:hexkey)"},
+	{CAUSE_ALPN_MISMATCH, "alpn-mismatch", STAGE_TLS,
+		"the broker {host}:{port} does not speak ALPN protocol {alpn}",
+		"the broker answered alert no_application_protocol (120)",
+		"remove --tls-alpn, or give a protocol the broker accepts"},
+	{CAUSE_LEGACY_RENEGOTIATION, "legacy-renegotiation", STAGE_TLS,
+		"the broker {host}:{port} does not support secure renegotiation",
+		"OpenSSL 3 refuses servers without RFC 5746 support (unsafe legacy renegotiation disabled)",
+		"upgrade the broker's TLS library; smqtt will not enable unsafe legacy renegotiation"},
+	{CAUSE_TLS_TO_PLAIN_PORT, "tls-to-plain-port", STAGE_TLS,
+		"{host}:{port} does not speak TLS",
+		"{detail}",
+		"use the broker's TLS port (often 8883) with -p, or drop --cafile/--cert/--key/--psk to connect without TLS"},
+	{CAUSE_PLAIN_TO_TLS_PORT, "plain-to-tls-port", STAGE_TLS,
+		"{host}:{port} expects TLS, but this run connected without it",
+		"{detail}",
+		"add --cafile <ca.crt> (or --tls-use-os-certs) to use TLS on port {port}, or use the broker's plain port (often 1883)"},
+	{CAUSE_HANDSHAKE_TIMEOUT, "handshake-timeout", STAGE_TLS,
+		"no answer from {host}:{port} within {seconds} s",
+		"{detail}",
+		"check that {host}:{port} is an MQTT broker port; --connect-timeout sets the limit"},
+	{CAUSE_TLS_UNCLASSIFIED, "tls-unclassified", STAGE_TLS,
+		"the TLS connection to {host}:{port} failed",
+		"{detail}",
+		"please report this case: it has no explanation yet; the evidence above is what OpenSSL reported"},
+
+	{CAUSE_MQTT_AUTH_FAILED, "mqtt-auth-failed", STAGE_MQTT,
+		"the broker {host}:{port} refused the connection: {reason}",
+		"{detail}",
+		"{fixhint}"},
+	{CAUSE_MQTT_PROTOCOL_REJECTED, "mqtt-protocol-rejected", STAGE_MQTT,
+		"the broker {host}:{port} refused the MQTT protocol version: {reason}",
+		"this run asked for {protocol}, which the broker does not accept",
+		"use another protocol version with -V (mqttv311 is the most widely supported)"},
+	{CAUSE_MQTT_IDENTIFIER_REJECTED, "mqtt-identifier-rejected", STAGE_MQTT,
+		"the broker {host}:{port} refused the client id: {reason}",
+		"{detail}",
+		"give an id the broker accepts with -i (short, letters and digits), or check the broker's clientid_prefixes"},
+	{CAUSE_MQTT_SERVER_UNAVAILABLE, "mqtt-server-unavailable", STAGE_MQTT,
+		"the broker {host}:{port} is not available: {reason}",
+		"the broker accepted the connection but said it cannot serve clients now",
+		"retry later, or check the broker's log"},
+	{CAUSE_MQTT_REFUSED, "mqtt-refused", STAGE_MQTT,
+		"the broker {host}:{port} refused the connection: {reason}",
+		"{detail}",
+		"check the broker's log for why it refused this client"},
+	{CAUSE_BROKER_CLOSED, "broker-closed", STAGE_MQTT,
+		"the broker {host}:{port} closed the connection without answering CONNECT",
+		"{detail}",
+		"check the broker's log; common reasons are max_connections, an ACL or plugin refusing the client, or a listener for another protocol"},
+
+	{CAUSE_PROFILE_ERROR, "profile-error", STAGE_PROFILE,
+		"{file}:{line}: {detail}",
+		"the profile file could not be used, so nothing was sent",
+		"correct that line, or run with --no-profile"},
+};
+
+const struct cause_info *cause_info(enum cause c)
+{
+	return (c >= 0 && c < CAUSE_COUNT) ? &table[c] : &table[CAUSE_TLS_UNCLASSIFIED];
+}
+
+const struct cause_info *cause_by_id(const char *id)
+{
+	for (size_t i = 0; i < CAUSE_COUNT; i++)
+		if (!strcmp(table[i].id, id))
+			return &table[i];
+	return NULL;
+}
+
+const char *stage_name(enum stage s)
+{
+	static const char *names[] = {"profile", "preflight", "resolve", "tcp", "tls", "mqtt"};
+	return (s >= STAGE_PROFILE && s <= STAGE_MQTT) ? names[s] : "tls";
+}
+
+char *explain_expand(const char *tmpl, const struct slot *slots, size_t nslots)
+{
+	size_t cap = strlen(tmpl) + 64, len = 0;
+	char *out = malloc(cap);
+	if (!out)
+		return NULL;
+	for (const char *p = tmpl; *p; ) {
+		const char *val = NULL;
+		size_t skip = 1;
+		if (*p == '{') {
+			const char *end = strchr(p, '}');
+			for (size_t i = 0; end && i < nslots; i++) {
+				size_t n = strlen(slots[i].name);
+				if ((size_t)(end - p - 1) == n && !strncmp(p + 1, slots[i].name, n) && slots[i].value) {
+					val = slots[i].value;
+					skip = n + 2;
+					break;
+				}
+			}
+		}
+		size_t add = val ? strlen(val) : 1;
+		if (len + add + 1 > cap) {
+			cap = (len + add + 1) * 2;
+			char *g = realloc(out, cap);
+			if (!g) {
+				free(out);
+				return NULL;
+			}
+			out = g;
+		}
+		memcpy(out + len, val ? val : p, add);
+		len += add;
+		p += skip;
+	}
+	out[len] = '\0';
+	return out;
+}

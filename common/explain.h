@@ -1,0 +1,59 @@
+/* explain: the failure-cause catalogue (stable IDs, stage, and the summary /
+ * why / fix templates) and the pure classifier that maps evidence to a
+ * cause. Text comes from the table only; callers fill in named slots. */
+#ifndef SMQTT_EXPLAIN_H
+#define SMQTT_EXPLAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum stage { STAGE_PROFILE, STAGE_PREFLIGHT, STAGE_RESOLVE, STAGE_TCP, STAGE_TLS, STAGE_MQTT };
+
+enum cause {
+	/* preflight */
+	CAUSE_FILE_UNREADABLE, CAUSE_FILE_NOT_PEM, CAUSE_CAFILE_NOT_CA, CAUSE_CA_SUBJECT_EQUALS_LEAF,
+	CAUSE_CERT_EXPIRED, CAUSE_CERT_NOT_YET_VALID, CAUSE_KEY_MISMATCH, CAUSE_KEY_ENCRYPTED,
+	CAUSE_CERT_NOT_FOR_CLIENT, CAUSE_WEAK_CRYPTO,
+	/* network */
+	CAUSE_DNS_FAILURE, CAUSE_CONNECTION_REFUSED, CAUSE_CONNECT_TIMEOUT, CAUSE_NETWORK_UNREACHABLE,
+	/* TLS, verifying the broker */
+	CAUSE_SERVER_CERT_UNTRUSTED, CAUSE_SERVER_CERT_SELF_SIGNED, CAUSE_SERVER_CHAIN_INCOMPLETE,
+	CAUSE_HOSTNAME_MISMATCH, CAUSE_SERVER_CERT_EXPIRED, CAUSE_SERVER_CERT_NOT_YET_VALID,
+	CAUSE_SERVER_CERT_WRONG_PURPOSE,
+	/* TLS, the broker rejected us */
+	CAUSE_CLIENT_CERT_REQUIRED, CAUSE_CLIENT_CERT_UNKNOWN_CA, CAUSE_CLIENT_CERT_REJECTED,
+	CAUSE_PROTOCOL_VERSION_MISMATCH, CAUSE_INAPPROPRIATE_FALLBACK, CAUSE_NO_SHARED_CIPHER,
+	CAUSE_PSK_MISMATCH, CAUSE_ALPN_MISMATCH, CAUSE_LEGACY_RENEGOTIATION, CAUSE_TLS_TO_PLAIN_PORT,
+	CAUSE_PLAIN_TO_TLS_PORT, CAUSE_HANDSHAKE_TIMEOUT, CAUSE_TLS_UNCLASSIFIED,
+	/* MQTT */
+	CAUSE_MQTT_AUTH_FAILED, CAUSE_MQTT_PROTOCOL_REJECTED, CAUSE_MQTT_IDENTIFIER_REJECTED,
+	CAUSE_MQTT_SERVER_UNAVAILABLE, CAUSE_MQTT_REFUSED, CAUSE_BROKER_CLOSED,
+	/* profile */
+	CAUSE_PROFILE_ERROR,
+	CAUSE_COUNT
+};
+
+struct cause_info {
+	enum cause cause;
+	const char *id;       /* stable, e.g. "cafile-not-ca" */
+	enum stage stage;
+	const char *summary;  /* template for the "Error:" line */
+	const char *why;      /* template */
+	const char *fix;      /* template */
+};
+
+const struct cause_info *cause_info(enum cause c);
+const struct cause_info *cause_by_id(const char *id);
+const char *stage_name(enum stage s);
+
+/* Named values for a template: {name} in a template is replaced by the
+ * value; an unknown {name} is left as it is. */
+struct slot {
+	const char *name;
+	const char *value;
+};
+
+/* Expand tmpl with the slots (allocated). */
+char *explain_expand(const char *tmpl, const struct slot *slots, size_t nslots);
+
+#endif

@@ -1,0 +1,672 @@
+/* preflight: local checks of cafile / capath / cert / key before connecting
+ * (see preflight.h). Every problem found is reported, not just the first,
+ * with the names, dates and DNs involved. */
+#include "preflight.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#define MAX_FILE (16 * 1024 * 1024)
+
+struct pf {
+	const struct config *cfg;
+	struct report *r;
+	int level;              /* OpenSSL security level in force */
+	int minbits;            /* bits of security that level needs */
+	STACK_OF(X509) *cas;    /* certificates from --cafile */
+	X509 *cert;             /* the client certificate */
+	STACK_OF(X509) *extra;  /* further certificates in --cert (a chain) */
+	EVP_PKEY *key;
+	bool key_encrypted;
+	cJSON *files;
+	char now[64];
+};
+
+enum content { C_EMPTY, C_PEM_CERT, C_PEM_KEY, C_PEM_OTHER, C_DER_CERT, C_DER_KEY, C_GARBAGE };
+
+/* ---- formatting helpers ----------------------------------------------- */
+
+static char *dn(const X509_NAME *name)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *out = NULL;
+	if (!b)
+		return strdup("?");
+	unsigned long flags = (XN_FLAG_RFC2253 & ~XN_FLAG_SEP_MASK) | XN_FLAG_SEP_CPLUS_SPC;
+	X509_NAME_print_ex(b, name, 0, flags & ~(unsigned long)ASN1_STRFLGS_ESC_MSB);
+	char *data = NULL;
+	long n = BIO_get_mem_data(b, &data);
+	out = strndup(data ? data : "", n > 0 ? (size_t)n : 0);
+	BIO_free(b);
+	if (out && !*out) {
+		free(out);
+		out = strdup("(empty name)");
+	}
+	return out;
+}
+
+static void tm_str(const struct tm *tm, char *buf, size_t len)
+{
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", tm);
+}
+
+static void asn1_time_str(const ASN1_TIME *t, char *buf, size_t len)
+{
+	struct tm tm;
+	if (!t || !ASN1_TIME_to_tm(t, &tm)) {
+		snprintf(buf, len, "(invalid date)");
+		return;
+	}
+	tm_str(&tm, buf, len);
+}
+
+static void fingerprint(X509 *x, char *buf, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	buf[0] = '\0';
+	if (!X509_digest(x, EVP_sha256(), md, &n))
+		return;
+	for (unsigned int i = 0; i < n && (i * 3 + 3) < len; i++)
+		snprintf(buf + i * 3, len - i * 3, "%02X%s", md[i], i + 1 < n ? ":" : "");
+}
+
+static cJSON *cert_json(X509 *x)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *s = dn(X509_get_subject_name(x)), *i = dn(X509_get_issuer_name(x));
+	char nb[64], na[64], fp[128];
+	asn1_time_str(X509_get0_notBefore(x), nb, sizeof(nb));
+	asn1_time_str(X509_get0_notAfter(x), na, sizeof(na));
+	fingerprint(x, fp, sizeof(fp));
+	cJSON_AddStringToObject(o, "subject", s ? s : "");
+	cJSON_AddStringToObject(o, "issuer", i ? i : "");
+	cJSON_AddStringToObject(o, "not_before", nb);
+	cJSON_AddStringToObject(o, "not_after", na);
+	cJSON_AddStringToObject(o, "sha256", fp);
+	cJSON_AddBoolToObject(o, "ca", X509_check_ca(x) != 0);
+	free(s);
+	free(i);
+	return o;
+}
+
+/* ---- reading files ---------------------------------------------------- */
+
+static int read_file(const char *path, char **buf, size_t *len, int *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	*buf = NULL;
+	*len = 0;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		*err = errno;
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		*err = EISDIR;
+		return -1;
+	}
+	size_t cap = 65536;
+	char *b = malloc(cap + 1);
+	ssize_t n;
+	while (b && (n = read(fd, b + *len, cap - *len)) > 0) {
+		*len += (size_t)n;
+		if (*len == cap) {
+			if (cap >= MAX_FILE) {
+				break; /* enough to judge the file by */
+			}
+			cap *= 2;
+			char *g = realloc(b, cap + 1);
+			if (!g) {
+				free(b);
+				b = NULL;
+			}
+			b = g;
+		}
+	}
+	close(fd);
+	if (!b) {
+		*err = ENOMEM;
+		return -1;
+	}
+	b[*len] = '\0';
+	*buf = b;
+	return 0;
+}
+
+static enum content classify(const char *buf, size_t len)
+{
+	if (len == 0)
+		return C_EMPTY;
+	if (strstr(buf, "-----BEGIN CERTIFICATE-----") || strstr(buf, "-----BEGIN TRUSTED CERTIFICATE-----"))
+		return C_PEM_CERT;
+	if (strstr(buf, "PRIVATE KEY-----"))
+		return C_PEM_KEY;
+	if (strstr(buf, "-----BEGIN "))
+		return C_PEM_OTHER;
+	const unsigned char *p = (const unsigned char *)buf;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	if (x) {
+		X509_free(x);
+		return C_DER_CERT;
+	}
+	p = (const unsigned char *)buf;
+	EVP_PKEY *k = d2i_AutoPrivateKey(NULL, &p, (long)len);
+	if (k) {
+		EVP_PKEY_free(k);
+		return C_DER_KEY;
+	}
+	ERR_clear_error();
+	return C_GARBAGE;
+}
+
+static const char *content_desc(enum content c)
+{
+	switch (c) {
+	case C_EMPTY: return "it is empty";
+	case C_PEM_CERT: return "it holds a certificate";
+	case C_PEM_KEY: return "it holds a private key";
+	case C_PEM_OTHER: return "it holds a PEM block of another kind (not a certificate or private key)";
+	case C_DER_CERT: return "it is a certificate in DER (binary) encoding";
+	case C_DER_KEY: return "it is a private key in DER (binary) encoding";
+	default: return "it holds neither PEM nor DER data";
+	}
+}
+
+/* Report a file that cannot be read; returns false. */
+static bool check_readable(struct pf *pf, const char *option, const char *path, char **buf, size_t *len)
+{
+	int err = 0;
+	if (read_file(path, buf, len, &err) == 0)
+		return true;
+	char detail[512];
+	if (err == ENOENT)
+		snprintf(detail, sizeof(detail), "%s does not exist (relative paths are taken from the current directory, or from the profile's folder in a profile)", path);
+	else if (err == EACCES)
+		snprintf(detail, sizeof(detail), "permission denied: this user may not read %s", path);
+	else if (err == EISDIR)
+		snprintf(detail, sizeof(detail), "%s is a directory%s", path,
+				!strcmp(option, "--cafile") ? "; a directory of CA certificates is given with --capath" : "");
+	else
+		snprintf(detail, sizeof(detail), "%s: %s", path, strerror(err));
+	struct slot s[] = {{"option", option}, {"file", path}, {"detail", detail}};
+	report_add(pf->r, CAUSE_FILE_UNREADABLE, SEV_FATAL, s, 3);
+	return false;
+}
+
+static void not_pem(struct pf *pf, const char *option, const char *path, enum content c, bool want_key)
+{
+	char fixhint[768];
+	const char *expected = want_key ? "private key" : "certificate";
+	if (c == C_DER_CERT)
+		snprintf(fixhint, sizeof(fixhint), "convert it to PEM: openssl x509 -inform der -in %s -out %s.pem, then give %s %s.pem",
+				path, path, option, path);
+	else if (c == C_DER_KEY)
+		snprintf(fixhint, sizeof(fixhint), "convert it to PEM: openssl pkey -inform der -in %s -out %s.pem, then give %s %s.pem",
+				path, path, option, path);
+	else if (c == C_PEM_KEY && !want_key)
+		snprintf(fixhint, sizeof(fixhint), "%s wants a certificate; this file is a private key: did you swap --cert and --key?", option);
+	else if (c == C_PEM_CERT && want_key)
+		snprintf(fixhint, sizeof(fixhint), "--key wants the private key; this file is a certificate: did you swap --cert and --key?");
+	else
+		snprintf(fixhint, sizeof(fixhint), "give a PEM file: it starts with -----BEGIN %s-----", want_key ? "PRIVATE KEY" : "CERTIFICATE");
+	char detail[512];
+	snprintf(detail, sizeof(detail), "%s: %s", path, content_desc(c));
+	struct slot s[] = {{"option", option}, {"file", path}, {"expected", expected}, {"detail", detail}, {"fixhint", fixhint}};
+	report_add(pf->r, CAUSE_FILE_NOT_PEM, SEV_FATAL, s, 5);
+}
+
+static STACK_OF(X509) *pem_certs(const char *buf, size_t len)
+{
+	BIO *b = BIO_new_mem_buf(buf, (int)len);
+	STACK_OF(X509) *st = sk_X509_new_null();
+	X509 *x;
+	while (b && st && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)))
+		sk_X509_push(st, x);
+	ERR_clear_error();
+	BIO_free(b);
+	return st;
+}
+
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+/* ---- individual checks ------------------------------------------------ */
+
+static void add_file_evidence(struct pf *pf, const char *option, const char *path, STACK_OF(X509) *certs)
+{
+	cJSON *f = cJSON_CreateObject();
+	cJSON_AddStringToObject(f, "option", option);
+	cJSON_AddStringToObject(f, "path", path);
+	if (certs) {
+		cJSON *a = cJSON_AddArrayToObject(f, "certs");
+		for (int i = 0; i < sk_X509_num(certs); i++)
+			cJSON_AddItemToArray(a, cert_json(sk_X509_value(certs, i)));
+	}
+	cJSON_AddItemToArray(pf->files, f);
+}
+
+static void check_validity(struct pf *pf, X509 *x, const char *role, const char *option, const char *file)
+{
+	char nb[64], na[64];
+	asn1_time_str(X509_get0_notBefore(x), nb, sizeof(nb));
+	asn1_time_str(X509_get0_notAfter(x), na, sizeof(na));
+	char *subject = dn(X509_get_subject_name(x));
+	struct slot s[] = {{"role", role}, {"option", option}, {"file", file}, {"subject", subject},
+		{"not_before", nb}, {"not_after", na}, {"now", pf->now}};
+	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
+		report_add(pf->r, CAUSE_CERT_EXPIRED, SEV_FATAL, s, 7);
+	else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
+		report_add(pf->r, CAUSE_CERT_NOT_YET_VALID, SEV_FATAL, s, 7);
+	free(subject);
+}
+
+static void check_strength(struct pf *pf, X509 *x, const char *role, const char *file, bool check_sig)
+{
+	char detail[512] = "", fixhint[512] = "", level[8];
+	EVP_PKEY *pk = X509_get0_pubkey(x);
+	int keybits = pk ? EVP_PKEY_get_security_bits(pk) : 0;
+	int mdnid = NID_undef, pknid = NID_undef, secbits = -1;
+	uint32_t flags = 0;
+	snprintf(level, sizeof(level), "%d", pf->level);
+	if (pf->minbits == 0)
+		return;
+	if (pk && keybits > 0 && keybits < pf->minbits) {
+		snprintf(detail, sizeof(detail), "its %s key has %d bits, which gives %d bits of security; OpenSSL's security level %d needs at least %d",
+				OBJ_nid2sn(EVP_PKEY_get_base_id(pk)), EVP_PKEY_get_bits(pk), keybits, pf->level, pf->minbits);
+		snprintf(fixhint, sizeof(fixhint), "reissue it with a stronger key, e.g. openssl req -newkey rsa:2048 (or -newkey ec -pkeyopt ec_paramgen_curve:P-256)");
+	} else if (check_sig && X509_get_signature_info(x, &mdnid, &pknid, &secbits, &flags)
+			&& secbits >= 0 && secbits < pf->minbits) {
+		snprintf(detail, sizeof(detail), "it is signed with %s (%d bits of security); OpenSSL's security level %d needs at least %d, so the signature is rejected",
+				mdnid != NID_undef ? OBJ_nid2sn(mdnid) : "a weak digest", secbits, pf->level, pf->minbits);
+		snprintf(fixhint, sizeof(fixhint), "have it re-signed with SHA-256: openssl x509 -req -sha256 ... (or openssl ca -md sha256)");
+	} else {
+		return;
+	}
+	struct slot s[] = {{"role", role}, {"file", file}, {"level", level}, {"detail", detail}, {"fixhint", fixhint}};
+	report_add(pf->r, CAUSE_WEAK_CRYPTO, SEV_FATAL, s, 5);
+}
+
+static bool matches_host(X509 *x, const char *host)
+{
+	if (!host)
+		return false;
+	if (X509_check_host(x, host, 0, 0, NULL) == 1 || X509_check_ip_asc(x, host, 0) == 1)
+		return true;
+	char cn[256];
+	int n = X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
+	return n > 0 && !strcasecmp(cn, host);
+}
+
+static void check_cafile(struct pf *pf)
+{
+	const char *path = pf->cfg->cafile;
+	char *buf;
+	size_t len;
+	if (!check_readable(pf, "--cafile", path, &buf, &len))
+		return;
+	enum content c = classify(buf, len);
+	if (c != C_PEM_CERT) {
+		not_pem(pf, "--cafile", path, c, false);
+		free(buf);
+		return;
+	}
+	pf->cas = pem_certs(buf, len);
+	free(buf);
+	add_file_evidence(pf, "--cafile", path, pf->cas);
+	int ncas = 0;
+	for (int i = 0; i < sk_X509_num(pf->cas); i++) {
+		X509 *x = sk_X509_value(pf->cas, i);
+		if (X509_check_ca(x) != 0) {
+			ncas++;
+			check_validity(pf, x, "CA", "--cafile", path);
+			check_strength(pf, x, "CA", path, X509_self_signed(x, 0) != 1);
+			continue;
+		}
+		char *subject = dn(X509_get_subject_name(x)), *issuer = dn(X509_get_issuer_name(x));
+		const char *what = "a leaf (end-entity) certificate";
+		uint32_t xku = X509_get_extended_key_usage(x);
+		if (matches_host(x, pf->cfg->host))
+			what = "the broker's own certificate";
+		else if ((X509_get_extension_flags(x) & EXFLAG_XKUSAGE) && (xku & XKU_SSL_SERVER))
+			what = "a server certificate";
+		else if ((X509_get_extension_flags(x) & EXFLAG_XKUSAGE) && (xku & XKU_SSL_CLIENT))
+			what = "a client certificate";
+		char detail[1024];
+		snprintf(detail, sizeof(detail), "%s is %s (issued by %s), not a CA: it has no basicConstraints CA:TRUE / keyCertSign. "
+				"OpenSSL only accepts CA certificates from --cafile as trust anchors, so the broker's certificate cannot be verified",
+				subject, what, issuer);
+		struct slot s[] = {{"option", "--cafile"}, {"file", path}, {"subject", subject}, {"issuer", issuer},
+			{"what", what}, {"detail", detail}};
+		/* fatal when nothing usable is left in the file */
+		report_add(pf->r, CAUSE_CAFILE_NOT_CA, SEV_FATAL, s, 6);
+		free(subject);
+		free(issuer);
+	}
+	if (ncas > 0 && (size_t)ncas < (size_t)sk_X509_num(pf->cas)) {
+		/* some usable CAs remain: the leaves are a warning only */
+		for (size_t i = 0; i < pf->r->n; i++)
+			if (pf->r->v[i].cause == CAUSE_CAFILE_NOT_CA)
+				pf->r->v[i].sev = SEV_WARNING;
+	}
+	if (sk_X509_num(pf->cas) > 0 && ncas > 0) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "--cafile %s: %d CA certificate%s", path, ncas, ncas == 1 ? "" : "s");
+		report_pass(pf->r, msg);
+	}
+}
+
+static void check_capath(struct pf *pf)
+{
+	const char *path = pf->cfg->capath;
+	DIR *d = opendir(path);
+	if (!d) {
+		char detail[512];
+		snprintf(detail, sizeof(detail), "%s: %s", path, errno == ENOTDIR ? "not a directory; a single CA file is given with --cafile" : strerror(errno));
+		struct slot s[] = {{"option", "--capath"}, {"file", path}, {"detail", detail}};
+		report_add(pf->r, CAUSE_FILE_UNREADABLE, SEV_FATAL, s, 3);
+		return;
+	}
+	closedir(d);
+	char msg[512];
+	snprintf(msg, sizeof(msg), "--capath %s: readable directory", path);
+	report_pass(pf->r, msg);
+}
+
+static void check_cert(struct pf *pf)
+{
+	const char *path = pf->cfg->certfile;
+	char *buf;
+	size_t len;
+	if (!check_readable(pf, "--cert", path, &buf, &len))
+		return;
+	enum content c = classify(buf, len);
+	if (c != C_PEM_CERT) {
+		not_pem(pf, "--cert", path, c, false);
+		free(buf);
+		return;
+	}
+	pf->extra = pem_certs(buf, len);
+	free(buf);
+	add_file_evidence(pf, "--cert", path, pf->extra);
+	pf->cert = sk_X509_shift(pf->extra);
+	if (!pf->cert)
+		return;
+	X509 *x = pf->cert;
+	check_validity(pf, x, "client", "--cert", path);
+	check_strength(pf, x, "client", path, true);
+	uint32_t flags = X509_get_extension_flags(x);
+	if ((flags & EXFLAG_XKUSAGE) && !(X509_get_extended_key_usage(x) & XKU_SSL_CLIENT)) {
+		char eku[256] = "";
+		uint32_t xku = X509_get_extended_key_usage(x);
+		static const struct { uint32_t bit; const char *name; } names[] = {
+			{XKU_SSL_SERVER, "serverAuth"}, {XKU_SMIME, "emailProtection"}, {XKU_CODE_SIGN, "codeSigning"},
+			{XKU_OCSP_SIGN, "OCSPSigning"}, {XKU_TIMESTAMP, "timeStamping"},
+		};
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (xku & names[i].bit)
+				snprintf(eku + strlen(eku), sizeof(eku) - strlen(eku), "%s%s", eku[0] ? ", " : "", names[i].name);
+		struct slot s[] = {{"file", path}, {"eku", eku[0] ? eku : "(other purposes)"}};
+		report_add(pf->r, CAUSE_CERT_NOT_FOR_CLIENT, SEV_FATAL, s, 2);
+	}
+}
+
+static void check_key(struct pf *pf)
+{
+	const char *path = pf->cfg->keyfile;
+	char *buf;
+	size_t len;
+	if (!check_readable(pf, "--key", path, &buf, &len))
+		return;
+	enum content c = classify(buf, len);
+	if (c != C_PEM_KEY) {
+		not_pem(pf, "--key", path, c, true);
+		explicit_bzero(buf, len);
+		free(buf);
+		return;
+	}
+	pf->key_encrypted = strstr(buf, "ENCRYPTED") != NULL;
+	add_file_evidence(pf, "--key", path, NULL);
+	if (!pf->key_encrypted) {
+		BIO *b = BIO_new_mem_buf(buf, (int)len);
+		pf->key = b ? PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL) : NULL;
+		BIO_free(b);
+		ERR_clear_error();
+	}
+	explicit_bzero(buf, len);
+	free(buf);
+}
+
+static void check_pair(struct pf *pf, bool interactive)
+{
+	const char *key = pf->cfg->keyfile;
+	if (pf->key_encrypted) {
+		struct slot s[] = {{"file", key}};
+		report_add(pf->r, CAUSE_KEY_ENCRYPTED, interactive ? SEV_WARNING : SEV_FATAL, s, 1);
+		return;
+	}
+	if (!pf->cert || !pf->key)
+		return;
+	if (X509_check_private_key(pf->cert, pf->key) != 1) {
+		char *subject = dn(X509_get_subject_name(pf->cert));
+		struct slot s[] = {{"file", key}, {"cert", pf->cfg->certfile}, {"subject", subject}};
+		report_add(pf->r, CAUSE_KEY_MISMATCH, SEV_FATAL, s, 3);
+		free(subject);
+	} else {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "--key %s matches --cert %s", key, pf->cfg->certfile);
+		report_pass(pf->r, msg);
+	}
+	ERR_clear_error();
+}
+
+/* Why OpenSSL cannot tell a same-named leaf from its issuer, or NULL. */
+static const char *same_name_reason(X509 *x)
+{
+	const ASN1_OCTET_STRING *skid = X509_get0_subject_key_id(x);
+	const ASN1_OCTET_STRING *akid = X509_get0_authority_key_id(x);
+	if (!akid)
+		return "it has no authority key identifier";
+	if (!skid)
+		return "it has no subject key identifier";
+	if (!ASN1_OCTET_STRING_cmp(akid, skid))
+		return "its authority key identifier equals its own subject key identifier";
+	return NULL;
+}
+
+static X509 *find_issuer(STACK_OF(X509) *cas, X509 *x)
+{
+	for (int i = 0; cas && i < sk_X509_num(cas); i++) {
+		X509 *ca = sk_X509_value(cas, i);
+		if (ca != x && X509_cmp(ca, x) != 0 && X509_check_issued(ca, x) == X509_V_OK
+				&& X509_verify(x, X509_get0_pubkey(ca)) == 1)
+			return ca;
+	}
+	ERR_clear_error();
+	return NULL;
+}
+
+static void check_same_name(struct pf *pf)
+{
+	const char *cafile = pf->cfg->cafile ? pf->cfg->cafile : "--cafile";
+	X509 *x = pf->cert;
+	if (x && (X509_get_extension_flags(x) & EXFLAG_SI) && X509_self_signed(x, 1) != 1) {
+		char *subject = dn(X509_get_subject_name(x));
+		const char *reason = same_name_reason(x);
+		X509 *ca = find_issuer(pf->cas, x);
+		char detail[1400], signer[600] = "";
+		if (ca)
+			snprintf(signer, sizeof(signer), ": it was signed by the CA in %s, which has the same name", cafile);
+		snprintf(detail, sizeof(detail),
+				"%s names %s as both its subject and its issuer, but it is not self-signed%s. %s%s, so OpenSSL - on the broker too - "
+				"takes it for a self-signed certificate and rejects it: the broker logs 'tlsv1 alert unknown ca' and mosquitto_pub says only "
+				"'A TLS error occurred'",
+				pf->cfg->certfile, subject, signer, reason ? "Because " : "Its key identifiers still tell it apart from the CA, but other TLS stacks may not; ",
+				reason ? reason : "a distinct CA name is safer");
+		struct slot s[] = {{"file", pf->cfg->certfile}, {"subject", subject}, {"detail", detail}};
+		report_add(pf->r, CAUSE_CA_SUBJECT_EQUALS_LEAF, reason ? SEV_FATAL : SEV_WARNING, s, 3);
+		free(subject);
+	}
+	for (int i = 0; pf->cas && i < sk_X509_num(pf->cas); i++) {
+		X509 *ca = sk_X509_value(pf->cas, i);
+		if (x && X509_cmp(ca, x) != 0 && !X509_NAME_cmp(X509_get_subject_name(ca), X509_get_subject_name(x))) {
+			char *subject = dn(X509_get_subject_name(ca));
+			char detail[1400];
+			snprintf(detail, sizeof(detail),
+					"the CA certificate in %s and the client certificate %s are different certificates with the same subject %s. "
+					"A verifier that meets the client certificate looks for its issuer by name and finds the certificate itself, "
+					"so it takes it for self-signed; the broker rejects it with 'unknown ca'",
+					cafile, pf->cfg->certfile, subject);
+			struct slot s[] = {{"file", cafile}, {"subject", subject}, {"detail", detail}};
+			report_add(pf->r, CAUSE_CA_SUBJECT_EQUALS_LEAF, SEV_FATAL, s, 3);
+			free(subject);
+		}
+		char cn[256];
+		const char *host = pf->cfg->host;
+		if (host && X509_check_ca(ca) && X509_NAME_get_text_by_NID(X509_get_subject_name(ca), NID_commonName, cn, sizeof(cn)) > 0
+				&& !strcasecmp(cn, host)) {
+			char *subject = dn(X509_get_subject_name(ca));
+			char detail[1400];
+			snprintf(detail, sizeof(detail),
+					"the CA in %s is named %s, which is the broker's address %s. Broker certificates are usually named after the broker, "
+					"so if it is also %s, OpenSSL will take it for a self-signed certificate and this connection will fail",
+					cafile, subject, host, subject);
+			struct slot s[] = {{"file", cafile}, {"subject", subject}, {"detail", detail}};
+			report_add(pf->r, CAUSE_CA_SUBJECT_EQUALS_LEAF, SEV_WARNING, s, 3);
+			free(subject);
+		}
+	}
+}
+
+struct chain_err {
+	int err, depth;
+	char *subject;
+};
+
+struct chain_errs {
+	struct chain_err v[16];
+	int n;
+};
+
+static int collect_cb(int ok, X509_STORE_CTX *ctx)
+{
+	struct chain_errs *ce = X509_STORE_CTX_get_app_data(ctx);
+	if (!ok && ce && ce->n < 16) {
+		X509 *x = X509_STORE_CTX_get_current_cert(ctx);
+		ce->v[ce->n].err = X509_STORE_CTX_get_error(ctx);
+		ce->v[ce->n].depth = X509_STORE_CTX_get_error_depth(ctx);
+		ce->v[ce->n].subject = x ? dn(X509_get_subject_name(x)) : NULL;
+		ce->n++;
+	}
+	return 1; /* carry on, to see every error */
+}
+
+/* Verify the client chain the way a broker trusting --cafile would. */
+static void check_chain(struct pf *pf)
+{
+	if (!pf->cert || !pf->cas || !find_issuer(pf->cas, pf->cert))
+		return;
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	struct chain_errs ce = {0};
+	if (!store || !ctx)
+		goto out;
+	for (int i = 0; i < sk_X509_num(pf->cas); i++)
+		X509_STORE_add_cert(store, sk_X509_value(pf->cas, i));
+	if (!X509_STORE_CTX_init(ctx, store, pf->cert, pf->extra))
+		goto out;
+	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+	X509_VERIFY_PARAM_set_auth_level(X509_STORE_CTX_get0_param(ctx), pf->level);
+	X509_STORE_CTX_set_verify_cb(ctx, collect_cb);
+	X509_STORE_CTX_set_app_data(ctx, &ce);
+	X509_verify_cert(ctx);
+	cJSON *arr = cJSON_AddArrayToObject(pf->r->evidence, "client_chain_errors");
+	for (int i = 0; i < ce.n; i++) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "verify_error", ce.v[i].err);
+		cJSON_AddStringToObject(e, "text", X509_verify_cert_error_string(ce.v[i].err));
+		cJSON_AddNumberToObject(e, "depth", ce.v[i].depth);
+		cJSON_AddStringToObject(e, "subject", ce.v[i].subject ? ce.v[i].subject : "");
+		cJSON_AddItemToArray(arr, e);
+	}
+	if (ce.n == 0) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "client chain verifies against --cafile %s (purpose sslclient, security level %d)",
+				pf->cfg->cafile, pf->level);
+		report_pass(pf->r, msg);
+	}
+out:
+	for (int i = 0; i < ce.n; i++)
+		free(ce.v[i].subject);
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	ERR_clear_error();
+}
+
+bool preflight_applies(const struct config *cfg)
+{
+	return cfg->cafile || cfg->capath || cfg->certfile || cfg->keyfile;
+}
+
+int preflight_run(const struct config *cfg, bool interactive, struct report *r)
+{
+	struct pf pf;
+	memset(&pf, 0, sizeof(pf));
+	pf.cfg = cfg;
+	pf.r = r;
+	static const int bits[] = {0, 80, 112, 128, 192, 256};
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	pf.level = ctx ? SSL_CTX_get_security_level(ctx) : 1;
+	SSL_CTX_free(ctx);
+	if (cfg->tls_version && (!strcmp(cfg->tls_version, "tlsv1") || !strcmp(cfg->tls_version, "tlsv1.1")))
+		pf.level = 0;
+	pf.minbits = (pf.level >= 0 && pf.level <= 5) ? bits[pf.level] : 112;
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	tm_str(&tm, pf.now, sizeof(pf.now));
+	pf.files = cJSON_AddArrayToObject(r->evidence, "files");
+	cJSON_AddNumberToObject(r->evidence, "security_level", pf.level);
+
+	if (cfg->cafile)
+		check_cafile(&pf);
+	if (cfg->capath)
+		check_capath(&pf);
+	if (cfg->certfile)
+		check_cert(&pf);
+	if (cfg->keyfile)
+		check_key(&pf);
+	check_pair(&pf, interactive);
+	check_same_name(&pf);
+	check_chain(&pf);
+
+	sk_X509_pop_free(pf.cas, X509_free);
+	sk_X509_pop_free(pf.extra, X509_free);
+	X509_free(pf.cert);
+	EVP_PKEY_free(pf.key);
+	ERR_clear_error();
+	return (int)report_count(r, SEV_FATAL);
+}

@@ -1,0 +1,19 @@
+/* preflight: local checks of the TLS material (cafile, capath, cert, key)
+ * with OpenSSL's X509 API before any connection: each problem becomes a
+ * finding in the report. No network. */
+#ifndef SMQTT_PREFLIGHT_H
+#define SMQTT_PREFLIGHT_H
+
+#include <stdbool.h>
+#include "options.h"
+#include "report.h"
+
+/* Does this run use TLS material that preflight can check? */
+bool preflight_applies(const struct config *cfg);
+
+/* Run every check; findings go to r (passes too, for --check). interactive:
+ * a passphrase could be asked for (stdin is a terminal). Returns the number
+ * of fatal findings. */
+int preflight_run(const struct config *cfg, bool interactive, struct report *r);
+
+#endif

@@ -1,0 +1,129 @@
+/* report: findings + evidence of one run (see report.h). */
+#include "report.h"
+
+#include <stdio.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+void report_init(struct report *r, const char *host, int port)
+{
+	memset(r, 0, sizeof(*r));
+	r->host = host ? strdup(host) : NULL;
+	r->port = port;
+	r->evidence = cJSON_CreateObject();
+}
+
+void report_free(struct report *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].summary);
+		free(r->v[i].why);
+		free(r->v[i].fix);
+	}
+	free(r->v);
+	free(r->host);
+	cJSON_Delete(r->evidence);
+	memset(r, 0, sizeof(*r));
+}
+
+static struct finding *grow(struct report *r)
+{
+	struct finding *g = realloc(r->v, (r->n + 1) * sizeof(*g));
+	if (!g)
+		return NULL;
+	r->v = g;
+	memset(&g[r->n], 0, sizeof(g[0]));
+	return &g[r->n++];
+}
+
+void report_add(struct report *r, enum cause c, enum severity sev, const struct slot *slots, size_t nslots)
+{
+	const struct cause_info *ci = cause_info(c);
+	char port[16];
+	struct slot all[32];
+	size_t n = 0;
+	snprintf(port, sizeof(port), "%d", r->port);
+	for (size_t i = 0; i < nslots && n < 30; i++)
+		all[n++] = slots[i];
+	all[n++] = (struct slot){"host", r->host ? r->host : "localhost"};
+	all[n++] = (struct slot){"port", port};
+	char *summary = explain_expand(ci->summary, all, n);
+	for (size_t i = 0; summary && i < r->n; i++) {
+		if (r->v[i].cause == c && r->v[i].summary && !strcmp(r->v[i].summary, summary)) {
+			free(summary);
+			return;
+		}
+	}
+	struct finding *f = grow(r);
+	if (!f) {
+		free(summary);
+		return;
+	}
+	f->cause = c;
+	f->sev = sev;
+	f->summary = summary;
+	f->why = explain_expand(ci->why, all, n);
+	f->fix = explain_expand(ci->fix, all, n);
+}
+
+void report_pass(struct report *r, const char *summary)
+{
+	struct finding *f = grow(r);
+	if (!f)
+		return;
+	f->cause = CAUSE_COUNT;
+	f->sev = SEV_PASS;
+	f->summary = strdup(summary);
+}
+
+size_t report_count(const struct report *r, enum severity sev)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < r->n; i++)
+		k += r->v[i].sev == sev;
+	return k;
+}
+
+const struct finding *report_primary(const struct report *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].sev == SEV_FATAL)
+			return &r->v[i];
+	return NULL;
+}
+
+static const char *sev_name(enum severity s)
+{
+	return s == SEV_FATAL ? "fatal" : s == SEV_WARNING ? "warning" : "pass";
+}
+
+char *report_json(const struct report *r, enum stage stage)
+{
+	const struct finding *p = report_primary(r);
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	const struct cause_info *ci = p ? cause_info(p->cause) : NULL;
+	cJSON_AddStringToObject(o, "cause", ci ? ci->id : "none");
+	cJSON_AddStringToObject(o, "stage", stage_name(ci ? ci->stage : stage));
+	cJSON_AddStringToObject(o, "summary", p && p->summary ? p->summary : "");
+	cJSON_AddStringToObject(o, "why", p && p->why ? p->why : "");
+	cJSON_AddStringToObject(o, "fix", p && p->fix ? p->fix : "");
+	cJSON_AddStringToObject(o, "host", r->host ? r->host : "");
+	cJSON_AddNumberToObject(o, "port", r->port);
+	cJSON_AddItemToObject(o, "evidence", r->evidence ? cJSON_Duplicate(r->evidence, 1) : cJSON_CreateObject());
+	cJSON *arr = cJSON_AddArrayToObject(o, "problems");
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->v[i].sev == SEV_PASS)
+			continue;
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "cause", cause_info(r->v[i].cause)->id);
+		cJSON_AddStringToObject(e, "severity", sev_name(r->v[i].sev));
+		cJSON_AddStringToObject(e, "summary", r->v[i].summary ? r->v[i].summary : "");
+		cJSON_AddItemToArray(arr, e);
+	}
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}

@@ -1,0 +1,48 @@
+/* report: the findings of one run (every problem found, not just the first),
+ * each tied to a cause from the catalogue, plus the evidence behind them as
+ * a JSON object. diag prints it as text or JSON. */
+#ifndef SMQTT_REPORT_H
+#define SMQTT_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "explain.h"
+
+enum severity { SEV_FATAL, SEV_WARNING, SEV_PASS };
+
+struct finding {
+	enum cause cause;
+	enum severity sev;
+	char *summary;
+	char *why;
+	char *fix;
+};
+
+struct report {
+	char *host;
+	int port;
+	struct finding *v;
+	size_t n;
+	cJSON *evidence; /* an object; modules add what they saw */
+};
+
+void report_init(struct report *r, const char *host, int port);
+void report_free(struct report *r);
+
+/* Add a finding for cause with the table's templates filled from slots.
+ * A finding with the same cause and summary as an earlier one is dropped. */
+void report_add(struct report *r, enum cause c, enum severity sev, const struct slot *slots, size_t nslots);
+
+/* Record a check that passed (shown by --check); summary is plain text. */
+void report_pass(struct report *r, const char *summary);
+
+size_t report_count(const struct report *r, enum severity sev);
+
+/* The first fatal finding, or NULL. */
+const struct finding *report_primary(const struct report *r);
+
+/* The single-line JSON object for --diag-format json (allocated). */
+char *report_json(const struct report *r, enum stage stage);
+
+#endif
