@@ -10,7 +10,9 @@
 #include <mqtt_protocol.h>
 #include <openssl/ssl.h>
 
+#include "preflight.h"
 #include "profile.h"
+#include "report.h"
 
 /* The one global: set by the signal handler, read by the loops. */
 static volatile sig_atomic_t caught_signal;
@@ -104,11 +106,33 @@ static int set_tls(struct client *c)
 	return 0;
 }
 
+int client_port(const struct config *cfg)
+{
+	if (cfg->port != PORT_UNDEFINED)
+		return cfg->port;
+	return (cfg->cafile || cfg->capath || cfg->psk) ? 8883 : 1883;
+}
+
+int client_preflight(const struct config *cfg, const struct diag *d)
+{
+	if (!preflight_applies(cfg))
+		return 0;
+	struct report r;
+	report_init(&r, cfg->host, client_port(cfg));
+	int fatal = preflight_run(cfg, isatty(STDIN_FILENO), &r);
+	if (fatal)
+		diag_print_report(d, &r, cfg->diag_json, STAGE_PREFLIGHT);
+	report_free(&r);
+	return fatal ? 1 : 0;
+}
+
 int client_init(struct client *c, struct config *cfg, const struct diag *d, void *obj)
 {
 	memset(c, 0, sizeof(*c));
 	c->cfg = cfg;
 	c->diag = d;
+	if (client_preflight(cfg, d))
+		return 1;
 	if (cfg->id_prefix) {
 		char *id = NULL;
 		if (asprintf(&id, "%s%d", cfg->id_prefix, (int)getpid()) < 0) {
@@ -171,9 +195,7 @@ void client_free(struct client *c)
 int client_connect(struct client *c)
 {
 	struct config *cfg = c->cfg;
-	c->port = cfg->port;
-	if (c->port == PORT_UNDEFINED)
-		c->port = (cfg->cafile || cfg->capath || cfg->psk) ? 8883 : 1883;
+	c->port = client_port(cfg);
 	int rc = mosquitto_connect_bind_v5(c->mosq, cfg->host, c->port, cfg->keepalive,
 			cfg->bind_address, cfg->connect_props);
 	if (rc > 0) {

@@ -18,6 +18,13 @@ struct client {
 	bool save_failed; /* --save-profile could not write its file */
 };
 
+/* The port a run connects to: -p, or 8883 with TLS material, else 1883. */
+int client_port(const struct config *cfg);
+
+/* Run the preflight checks when the run uses TLS files. On a fatal finding
+ * prints the report and returns 1 (exit status); else 0. */
+int client_preflight(const struct config *cfg, const struct diag *d);
+
 /* Create the handle with obj as callback userdata and apply every option.
  * Prints mosquitto's message and returns non-zero on failure. */
 int client_init(struct client *c, struct config *cfg, const struct diag *d, void *obj);

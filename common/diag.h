@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "options.h"
+#include "report.h"
 
 struct diag {
 	char prog[64];  /* the name messages use: smqtt_pub, or the alias invoked */
@@ -36,6 +37,16 @@ void diag_report(const struct diag *d, const char *what, const char *why, const 
 
 /* "prog: ..." informational line (e.g. a saved profile). */
 void diag_info(const struct diag *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print a report on stderr: every fatal finding as "Error: / why: / fix:",
+ * every warning as "Warning: ...", then with json the single-line JSON
+ * object as the last line. */
+void diag_print_report(const struct diag *d, const struct report *r, bool json, enum stage stage);
+
+/* --check output on stdout: one line per check, with why/fix for problems. */
+void diag_check_line(const struct diag *d, const struct finding *f);
+void diag_check_note(const struct diag *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* "Warning: ..." line. */

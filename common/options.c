@@ -32,6 +32,7 @@ static int h_unix(struct config *, const struct option_def *, int, char *const[]
 static int h_will_topic(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
 static int h_proxy(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
 static int h_flag(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
+static int h_diag_format(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
 
 /* Flags whose effect is more than "set a bool" are ARG_NONE rows with a
  * handler; h_flag switches on the long/short name. */
@@ -248,6 +249,14 @@ const struct option_def option_table[] = {
 		"--save-profile argument given but no profile name specified.", NULL, NULL,
 		"after a successful connection, save this run's connection and TLS options\n"
 		"as profile NAME in $XDG_CONFIG_HOME/smqtt/profiles.d/NAME.conf (smqtt extension)."},
+	{0, "check", ARG_NONE, B, SCOPE_RUN, 0, 0, OFF(check), NULL, NULL, NULL, NULL,
+		"check the TLS files, then make one probe connection (TCP, TLS, CONNECT/CONNACK,\n"
+		"DISCONNECT; nothing is published or subscribed), report every step and exit\n"
+		"0 only if all passed (smqtt extension)."},
+	{0, "diag-format", ARG_STR, B, SCOPE_CONN, 0, 0, 0, "format",
+		"--diag-format argument given but no format specified.", NULL, h_diag_format,
+		"how failures are explained on stderr: text (default), or json to add a\n"
+		"single-line JSON object as the last line (smqtt extension)."},
 	{0, NULL, ARG_NONE, 0, SCOPE_RUN, 0, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -912,6 +921,18 @@ static int h_property(struct config *cfg, const struct option_def *def, int argc
 	return OPT_OK;
 }
 
+static int h_diag_format(struct config *cfg, const struct option_def *def, int argc,
+		char *const argv[], int *idx, struct opt_error *err)
+{
+	if (*idx == argc - 1)
+		return fail(err, def, "Error: %s\n\n", def->missing);
+	const char *v = argv[++(*idx)];
+	if (strcmp(v, "text") && strcmp(v, "json"))
+		return fail(err, def, "Error: Invalid --diag-format '%s': use text or json.\n\n", v);
+	cfg->diag_json = !strcmp(v, "json");
+	return OPT_OK;
+}
+
 /* Flags with an effect beyond one bool, and --random-filter. */
 static int h_flag(struct config *cfg, const struct option_def *def, int argc,
 		char *const argv[], int *idx, struct opt_error *err)
@@ -1028,7 +1049,7 @@ enum opt_status options_finish(struct config *cfg, struct opt_error *err)
 	} else if (!cfg->clean_session && (cfg->id_prefix || !cfg->id)) {
 		return fail(err, NULL, "Error: You must provide a client id if you are using the -c option.\n");
 	}
-	if (cfg->tool == TOOL_SUB && cfg->topic_count == 0)
+	if (cfg->tool == TOOL_SUB && cfg->topic_count == 0 && !cfg->check)
 		return fail(err, NULL, "Error: You must specify a topic to subscribe to.\n");
 	if (!cfg->host && cfg_set_str(&cfg->host, "localhost"))
 		return fail_nomem(err);
@@ -1062,6 +1083,8 @@ char *config_value_text(const struct config *cfg, const struct option_def *def)
 		return cfg->proxy_url ? strdup(cfg->proxy_url) : NULL;
 	if (!strcmp(def->longname, "unix"))
 		return cfg->port == 0 && cfg->host ? strdup(cfg->host) : NULL;
+	if (!strcmp(def->longname, "diag-format"))
+		return cfg->diag_json ? strdup("json") : NULL;
 	if (!strcmp(def->longname, "protocol-version")) {
 		if (cfg->protocol_version == MQTT_PROTOCOL_V31)
 			return strdup("mqttv31");

@@ -145,6 +145,9 @@ struct config {
 	mosquitto_property *unsubscribe_props;
 	mosquitto_property *disconnect_props;
 	mosquitto_property *will_props;
+	/* diagnosis */
+	bool check;               /* --check */
+	bool diag_json;           /* --diag-format json */
 	/* profiles */
 	char *profile_name;       /* --profile */
 	bool no_profile;          /* --no-profile */

@@ -520,12 +520,17 @@ static void check_same_name(struct pf *pf)
 		char detail[1400], signer[600] = "";
 		if (ca)
 			snprintf(signer, sizeof(signer), ": it was signed by the CA in %s, which has the same name", cafile);
-		snprintf(detail, sizeof(detail),
-				"%s names %s as both its subject and its issuer, but it is not self-signed%s. %s%s, so OpenSSL - on the broker too - "
-				"takes it for a self-signed certificate and rejects it: the broker logs 'tlsv1 alert unknown ca' and mosquitto_pub says only "
-				"'A TLS error occurred'",
-				pf->cfg->certfile, subject, signer, reason ? "Because " : "Its key identifiers still tell it apart from the CA, but other TLS stacks may not; ",
-				reason ? reason : "a distinct CA name is safer");
+		if (reason)
+			snprintf(detail, sizeof(detail),
+					"%s names %s as both its subject and its issuer, but it is not self-signed%s. Since %s, OpenSSL - on the broker too - "
+					"takes it for a self-signed certificate and rejects it: the broker logs 'tlsv1 alert unknown ca' and mosquitto_pub says only "
+					"'A TLS error occurred'",
+					pf->cfg->certfile, subject, signer, reason);
+		else
+			snprintf(detail, sizeof(detail),
+					"%s names %s as both its subject and its issuer, but it is not self-signed%s. Its key identifiers still tell it "
+					"apart from the CA, so OpenSSL copes, but other TLS stacks may not: a distinct CA name is safer",
+					pf->cfg->certfile, subject, signer);
 		struct slot s[] = {{"file", pf->cfg->certfile}, {"subject", subject}, {"detail", detail}};
 		report_add(pf->r, CAUSE_CA_SUBJECT_EQUALS_LEAF, reason ? SEV_FATAL : SEV_WARNING, s, 3);
 		free(subject);

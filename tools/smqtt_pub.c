@@ -2,6 +2,7 @@
  * a drop-in replacement for mosquitto_pub. */
 #include <mosquitto.h>
 
+#include "check.h"
 #include "cli.h"
 #include "diag.h"
 #include "options.h"
@@ -19,7 +20,9 @@ int main(int argc, char *argv[])
 
 	if (cli_configure(&cfg, &diag, argc, argv, &status) == CLI_RUN) {
 		status = 1;
-		if (pub_load_input(&cfg, &diag) == 0) {
+		if (cfg.check) {
+			status = check_run(&cfg, &diag);
+		} else if (pub_load_input(&cfg, &diag) == 0) {
 			if (!cfg.topic || cfg.pub_mode == MSG_NONE) {
 				diag_always(&diag, "Error: Both topic and message must be supplied.\n");
 				cli_print_usage(&diag);

@@ -2,6 +2,7 @@
  * replacement for mosquitto_sub. */
 #include <mosquitto.h>
 
+#include "check.h"
 #include "cli.h"
 #include "diag.h"
 #include "options.h"
@@ -18,7 +19,9 @@ int main(int argc, char *argv[])
 	diag_init(&diag, TOOL_SUB, argv[0]);
 
 	if (cli_configure(&cfg, &diag, argc, argv, &status) == CLI_RUN) {
-		if (cfg.no_retain && cfg.retained_only) {
+		if (cfg.check) {
+			status = check_run(&cfg, &diag);
+		} else if (cfg.no_retain && cfg.retained_only) {
 			diag_always(&diag, "\nError: Combining '-R' and '--retained-only' makes no sense.\n");
 			status = 1;
 		} else {

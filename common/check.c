@@ -1,0 +1,158 @@
+/* check: --check, a report of every local check and of one probe
+ * connection (TCP, TLS, CONNECT/CONNACK, DISCONNECT), publishing and
+ * subscribing nothing. */
+#include "check.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <mqtt_protocol.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "client.h"
+#include "preflight.h"
+#include "report.h"
+
+struct probe {
+	struct client client;
+	bool connack;
+	int result;
+	bool disconnected;
+	char tls[256];
+	char chain[4096];
+	char names[1024];
+};
+
+static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags, const mosquitto_property *props)
+{
+	struct probe *p = obj;
+	(void)flags;
+	(void)props;
+	p->connack = true;
+	p->result = result;
+	SSL *ssl = mosquitto_ssl_get(mosq);
+	if (ssl) {
+		snprintf(p->tls, sizeof(p->tls), "%s, cipher %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+		STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+		size_t used = 0;
+		for (int i = 0; chain && i < sk_X509_num(chain); i++) {
+			X509 *x = sk_X509_value(chain, i);
+			char s[256], is[256], na[64] = "?";
+			struct tm tm;
+			X509_NAME_oneline(X509_get_subject_name(x), s, sizeof(s));
+			X509_NAME_oneline(X509_get_issuer_name(x), is, sizeof(is));
+			if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
+				strftime(na, sizeof(na), "%Y-%m-%d", &tm);
+			int n = snprintf(p->chain + used, sizeof(p->chain) - used, "        %d: %s -> %s (valid until %s)\n", i, s, is, na);
+			if (n < 0 || (size_t)n >= sizeof(p->chain) - used)
+				break;
+			used += (size_t)n;
+		}
+		X509 *leaf = SSL_get1_peer_certificate(ssl);
+		if (leaf) {
+			GENERAL_NAMES *sans = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+			size_t u = 0;
+			for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans); i++) {
+				GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+				if (g->type == GEN_DNS)
+					u += (size_t)snprintf(p->names + u, sizeof(p->names) - u, "%sDNS:%s", u ? ", " : "",
+							(const char *)ASN1_STRING_get0_data(g->d.dNSName));
+				else if (g->type == GEN_IPADD && ASN1_STRING_length(g->d.iPAddress) == 4) {
+					const unsigned char *a = ASN1_STRING_get0_data(g->d.iPAddress);
+					u += (size_t)snprintf(p->names + u, sizeof(p->names) - u, "%sIP:%d.%d.%d.%d", u ? ", " : "", a[0], a[1], a[2], a[3]);
+				}
+				if (u >= sizeof(p->names))
+					break;
+			}
+			GENERAL_NAMES_free(sans);
+			X509_free(leaf);
+		}
+	}
+	mosquitto_disconnect(mosq);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosquitto_property *props)
+{
+	struct probe *p = obj;
+	(void)mosq;
+	(void)rc;
+	(void)props;
+	p->disconnected = true;
+}
+
+int check_run(struct config *cfg, const struct diag *d)
+{
+	int port = client_port(cfg);
+	bool ok = true;
+	struct report r;
+	report_init(&r, cfg->host, port);
+	diag_check_note(d, "%s --check %s:%d\n", d->prog, cfg->host, port);
+
+	if (preflight_applies(cfg)) {
+		preflight_run(cfg, isatty(STDIN_FILENO), &r);
+		for (size_t i = 0; i < r.n; i++)
+			diag_check_line(d, &r.v[i]);
+		if (report_count(&r, SEV_FATAL)) {
+			diag_check_note(d, "result: the local checks failed; no connection was attempted\n");
+			if (cfg->diag_json)
+				diag_print_report(d, &r, true, STAGE_PREFLIGHT);
+			report_free(&r);
+			return 1;
+		}
+	} else {
+		diag_check_note(d, "  pass  no TLS files to check (plain MQTT%s)\n", cfg->psk ? " or TLS-PSK" : "");
+	}
+
+	struct probe p;
+	memset(&p, 0, sizeof(p));
+	cfg_set_str(&cfg->save_profile, NULL);
+	if (client_init(&p.client, cfg, d, &p)) {
+		client_free(&p.client);
+		report_free(&r);
+		return 1;
+	}
+	mosquitto_connect_v5_callback_set(p.client.mosq, on_connect);
+	mosquitto_disconnect_v5_callback_set(p.client.mosq, on_disconnect);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = client_connect(&p.client);
+	if (rc == MOSQ_ERR_SUCCESS) {
+		diag_check_note(d, "  pass  TCP connection to %s:%d\n", cfg->host, port);
+		time_t deadline = time(NULL) + 30;
+		while (!p.disconnected && time(NULL) < deadline) {
+			rc = client_loop_step(&p.client, 1000, -1, NULL, NULL);
+			if (rc != MOSQ_ERR_SUCCESS)
+				break;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	if (p.tls[0]) {
+		diag_check_note(d, "  pass  TLS %s\n", p.tls);
+		diag_check_note(d, "        broker chain (subject -> issuer):\n%s", p.chain);
+		if (cfg->insecure)
+			diag_check_note(d, "  warn  hostname not checked (--insecure)\n");
+		else
+			diag_check_note(d, "  pass  hostname %s matches the broker certificate (%s)\n", cfg->host,
+					p.names[0] ? p.names : "its Common Name");
+	}
+	if (p.connack) {
+		const char *text = cfg->protocol_version == MQTT_PROTOCOL_V5 ? mosquitto_reason_string(p.result)
+			: mosquitto_connack_string(p.result);
+		diag_check_note(d, "  %s  MQTT CONNACK %d (%s) in %.1f ms\n", p.result ? "FAIL" : "pass", p.result, text, ms);
+		ok = p.result == 0;
+	} else {
+		diag_check_note(d, "  FAIL  connection: %s\n", rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		ok = false;
+	}
+	diag_check_note(d, "result: %s\n", ok ? "all checks passed" : "a check failed");
+	if (cfg->diag_json && !ok)
+		diag_print_report(d, &r, true, STAGE_TLS);
+	client_free(&p.client);
+	report_free(&r);
+	return ok ? 0 : (p.result ? p.result : 1);
+}
