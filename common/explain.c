@@ -235,3 +235,170 @@ char *explain_expand(const char *tmpl, const struct slot *slots, size_t nslots)
 	out[len] = '\0';
 	return out;
 }
+
+/* ---- the classifier ---------------------------------------------------- */
+
+#include <errno.h>
+#include <netdb.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <mqtt_protocol.h>
+
+void evidence_init(struct evidence *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->verify_error = -1;
+	ev->alert_sent = -1;
+	ev->alert_received = -1;
+	ev->connack = -1;
+}
+
+static enum cause classify_verify(const struct evidence *ev)
+{
+	switch (ev->verify_error) {
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+	case X509_V_ERR_IP_ADDRESS_MISMATCH:
+		return CAUSE_HOSTNAME_MISMATCH;
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return CAUSE_SERVER_CERT_EXPIRED;
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return CAUSE_SERVER_CERT_NOT_YET_VALID;
+	case X509_V_ERR_INVALID_PURPOSE:
+		return CAUSE_SERVER_CERT_WRONG_PURPOSE;
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+		/* a leaf named like its CA is taken for self-signed */
+		return CAUSE_SERVER_CERT_SELF_SIGNED;
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+		return CAUSE_SERVER_CERT_UNTRUSTED;
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+		/* depth > 0 missing issuer of an intermediate, or the broker
+		 * sent only its leaf signed by an intermediate we lack */
+		return ev->verify_depth == 0 ? CAUSE_SERVER_CHAIN_INCOMPLETE : CAUSE_SERVER_CERT_UNTRUSTED;
+	case X509_V_ERR_EE_KEY_TOO_SMALL:
+	case X509_V_ERR_CA_KEY_TOO_SMALL:
+	case X509_V_ERR_CA_MD_TOO_WEAK:
+		return CAUSE_WEAK_CRYPTO;
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_INVALID_CA:
+	case X509_V_ERR_CERT_UNTRUSTED:
+	case X509_V_ERR_CERT_REJECTED:
+		return CAUSE_SERVER_CERT_UNTRUSTED;
+	default:
+		return CAUSE_SERVER_CERT_UNTRUSTED;
+	}
+}
+
+static enum cause classify_alert(const struct evidence *ev, int alert)
+{
+	switch (alert) {
+	case SSL_AD_PROTOCOL_VERSION: return CAUSE_PROTOCOL_VERSION_MISMATCH;
+	case SSL_AD_INAPPROPRIATE_FALLBACK: return CAUSE_INAPPROPRIATE_FALLBACK;
+	case SSL_AD_NO_APPLICATION_PROTOCOL: return CAUSE_ALPN_MISMATCH;
+	case SSL_AD_CERTIFICATE_REQUIRED: return CAUSE_CLIENT_CERT_REQUIRED;
+	case SSL_AD_UNKNOWN_CA: return CAUSE_CLIENT_CERT_UNKNOWN_CA;
+	case SSL_AD_BAD_CERTIFICATE:
+	case SSL_AD_UNSUPPORTED_CERTIFICATE:
+	case SSL_AD_CERTIFICATE_REVOKED:
+	case SSL_AD_CERTIFICATE_EXPIRED:
+	case SSL_AD_CERTIFICATE_UNKNOWN:
+	case SSL_AD_ACCESS_DENIED:
+		return CAUSE_CLIENT_CERT_REJECTED;
+	case SSL_AD_UNKNOWN_PSK_IDENTITY:
+		return CAUSE_PSK_MISMATCH;
+	case SSL_AD_DECRYPT_ERROR:
+	case SSL_AD_BAD_RECORD_MAC:
+		return ev->used_psk ? CAUSE_PSK_MISMATCH : CAUSE_TLS_UNCLASSIFIED;
+	case SSL_AD_HANDSHAKE_FAILURE:
+		if (ev->used_psk)
+			return CAUSE_PSK_MISMATCH;
+		/* TLS 1.2 brokers send handshake_failure both for "no certificate"
+		 * and for "no shared cipher"; the cert case is told by whether we
+		 * had one to send after the server asked for it */
+		return ev->server_hello_seen && !ev->sent_client_cert ? CAUSE_CLIENT_CERT_REQUIRED : CAUSE_NO_SHARED_CIPHER;
+	case SSL_AD_ILLEGAL_PARAMETER:
+	case SSL_AD_INSUFFICIENT_SECURITY:
+		return CAUSE_NO_SHARED_CIPHER;
+	default:
+		return CAUSE_TLS_UNCLASSIFIED;
+	}
+}
+
+enum cause classify(const struct evidence *ev)
+{
+	if (ev->eai)
+		return CAUSE_DNS_FAILURE;
+	if (ev->stage == STAGE_RESOLVE)
+		return CAUSE_DNS_FAILURE;
+	if (ev->stage == STAGE_TCP) {
+		if (ev->timed_out)
+			return CAUSE_CONNECT_TIMEOUT;
+		switch (ev->sys_errno) {
+		case ECONNREFUSED: return CAUSE_CONNECTION_REFUSED;
+		case ETIMEDOUT: return CAUSE_CONNECT_TIMEOUT;
+		case ENETUNREACH: case EHOSTUNREACH: case EADDRNOTAVAIL: return CAUSE_NETWORK_UNREACHABLE;
+		default: return CAUSE_NETWORK_UNREACHABLE;
+		}
+	}
+	if (ev->stage == STAGE_MQTT) {
+		if (ev->connack < 0) {
+			if (ev->timed_out)
+				return CAUSE_HANDSHAKE_TIMEOUT;
+			if (!ev->used_tls && ev->probe_tls_answered)
+				return CAUSE_PLAIN_TO_TLS_PORT;
+			if (ev->used_tls && ev->alert_received >= 0)
+				return classify_alert(ev, ev->alert_received);
+			return CAUSE_BROKER_CLOSED;
+		}
+		switch (ev->connack) {
+		case 1: return CAUSE_MQTT_PROTOCOL_REJECTED;
+		case 2: return CAUSE_MQTT_IDENTIFIER_REJECTED;
+		case 3: return CAUSE_MQTT_SERVER_UNAVAILABLE;
+		case 4: case 5: return CAUSE_MQTT_AUTH_FAILED;
+		case MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION: return CAUSE_MQTT_PROTOCOL_REJECTED;
+		case MQTT_RC_CLIENTID_NOT_VALID: return CAUSE_MQTT_IDENTIFIER_REJECTED;
+		case MQTT_RC_SERVER_UNAVAILABLE: case MQTT_RC_SERVER_BUSY: return CAUSE_MQTT_SERVER_UNAVAILABLE;
+		case MQTT_RC_BAD_USERNAME_OR_PASSWORD: case MQTT_RC_NOT_AUTHORIZED: case MQTT_RC_BANNED:
+		case MQTT_RC_BAD_AUTHENTICATION_METHOD:
+			return CAUSE_MQTT_AUTH_FAILED;
+		default: return CAUSE_MQTT_REFUSED;
+		}
+	}
+	/* TLS stage */
+	if (ev->timed_out)
+		return CAUSE_HANDSHAKE_TIMEOUT;
+	if (ev->verify_error >= 0 && ev->verify_error != X509_V_OK)
+		return classify_verify(ev);
+	if (ev->hostname_mismatch)
+		return CAUSE_HOSTNAME_MISMATCH;
+	if (ev->alert_received >= 0)
+		return classify_alert(ev, ev->alert_received);
+	switch (ev->ssl_reason) {
+	case SSL_R_WRONG_VERSION_NUMBER:
+	case SSL_R_PACKET_LENGTH_TOO_LONG:
+	case SSL_R_RECORD_LENGTH_MISMATCH:
+		return CAUSE_TLS_TO_PLAIN_PORT;
+	case SSL_R_UNSUPPORTED_PROTOCOL:
+	case SSL_R_NO_PROTOCOLS_AVAILABLE:
+	case SSL_R_VERSION_TOO_LOW:
+	case SSL_R_VERSION_TOO_HIGH:
+		return CAUSE_PROTOCOL_VERSION_MISMATCH;
+	case SSL_R_UNSAFE_LEGACY_RENEGOTIATION_DISABLED:
+		return CAUSE_LEGACY_RENEGOTIATION;
+	case SSL_R_NO_CIPHERS_AVAILABLE:
+	case SSL_R_NO_SHARED_CIPHER:
+		return CAUSE_NO_SHARED_CIPHER;
+	case SSL_R_EE_KEY_TOO_SMALL:
+	case SSL_R_CA_MD_TOO_WEAK:
+	case SSL_R_CA_KEY_TOO_SMALL:
+		return CAUSE_WEAK_CRYPTO;
+	default:
+		break;
+	}
+	if (ev->non_tls_reply)
+		return CAUSE_TLS_TO_PLAIN_PORT;
+	if (ev->client_hello_sent && !ev->server_hello_seen && ev->peer_closed)
+		return ev->probe_tls_answered ? CAUSE_PROTOCOL_VERSION_MISMATCH : CAUSE_TLS_TO_PLAIN_PORT;
+	return CAUSE_TLS_UNCLASSIFIED;
+}

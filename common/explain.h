@@ -46,6 +46,41 @@ const struct cause_info *cause_info(enum cause c);
 const struct cause_info *cause_by_id(const char *id);
 const char *stage_name(enum stage s);
 
+/* What was observed when a connection failed: filled by the TLS layer's
+ * callbacks, the connect code and the probes; classified by a pure
+ * function. -1 means "not seen" for the int fields. */
+struct evidence {
+	enum stage stage;          /* where it stopped */
+	int sys_errno;             /* connect()/read() errno, 0 if none */
+	int eai;                   /* getaddrinfo error, 0 if none */
+	bool timed_out;            /* --connect-timeout expired */
+	bool used_tls;
+	bool used_psk;
+	bool sent_client_cert;     /* a certificate was configured and sent */
+	bool client_hello_sent;
+	bool server_hello_seen;
+	bool handshake_done;
+	bool peer_closed;          /* EOF from the peer */
+	bool non_tls_reply;        /* bytes that are not a TLS record */
+	int verify_error;          /* X509_V_ERR_*, -1 */
+	int verify_depth;
+	bool leaf_self_issued;     /* depth-0 cert has subject == issuer */
+	bool hostname_mismatch;
+	int alert_sent;            /* last alert we sent, -1 */
+	int alert_received;        /* last alert the peer sent, -1 */
+	int ssl_reason;            /* ERR_GET_REASON of the first queued error, 0 */
+	int tls_version_max;       /* highest version offered (TLS1_x_VERSION), 0 */
+	bool fallback_scsv;        /* this attempt was a step-down with SCSV */
+	int connack;               /* CONNACK / v5 reason code, -1 */
+	int protocol_version;      /* MQTT protocol version in use */
+	bool probe_tls_answered;   /* a post-mortem ClientHello got a TLS reply */
+};
+
+void evidence_init(struct evidence *ev);
+
+/* The pure classifier: evidence in, cause out. */
+enum cause classify(const struct evidence *ev);
+
 /* Named values for a template: {name} in a template is replaced by the
  * value; an unknown {name} is left as it is. */
 struct slot {

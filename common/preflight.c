@@ -151,7 +151,7 @@ static int read_file(const char *path, char **buf, size_t *len, int *err)
 	return 0;
 }
 
-static enum content classify(const char *buf, size_t len)
+static enum content classify_content(const char *buf, size_t len)
 {
 	if (len == 0)
 		return C_EMPTY;
@@ -328,7 +328,7 @@ static void check_cafile(struct pf *pf)
 	size_t len;
 	if (!check_readable(pf, "--cafile", path, &buf, &len))
 		return;
-	enum content c = classify(buf, len);
+	enum content c = classify_content(buf, len);
 	if (c != C_PEM_CERT) {
 		not_pem(pf, "--cafile", path, c, false);
 		free(buf);
@@ -403,7 +403,7 @@ static void check_cert(struct pf *pf)
 	size_t len;
 	if (!check_readable(pf, "--cert", path, &buf, &len))
 		return;
-	enum content c = classify(buf, len);
+	enum content c = classify_content(buf, len);
 	if (c != C_PEM_CERT) {
 		not_pem(pf, "--cert", path, c, false);
 		free(buf);
@@ -441,7 +441,7 @@ static void check_key(struct pf *pf)
 	size_t len;
 	if (!check_readable(pf, "--key", path, &buf, &len))
 		return;
-	enum content c = classify(buf, len);
+	enum content c = classify_content(buf, len);
 	if (c != C_PEM_KEY) {
 		not_pem(pf, "--key", path, c, true);
 		explicit_bzero(buf, len);
