@@ -120,7 +120,8 @@ int check_run(struct config *cfg, const struct diag *d)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = client_connect(&p.client);
-	if (rc == MOSQ_ERR_SUCCESS) {
+	int status = rc;
+	if (rc == 0) {
 		diag_check_note(d, "  pass  TCP connection to %s:%d\n", cfg->host, port);
 		time_t deadline = time(NULL) + 30;
 		while (!p.disconnected && time(NULL) < deadline) {
@@ -145,14 +146,15 @@ int check_run(struct config *cfg, const struct diag *d)
 			: mosquitto_connack_string(p.result);
 		diag_check_note(d, "  %s  MQTT CONNACK %d (%s) in %.1f ms\n", p.result ? "FAIL" : "pass", p.result, text, ms);
 		ok = p.result == 0;
+		status = ok ? 0 : client_finish(&p.client, 0, p.result);
 	} else {
-		diag_check_note(d, "  FAIL  connection: %s\n", rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		if (status == 0)
+			status = client_finish(&p.client, rc ? rc : MOSQ_ERR_CONN_LOST, 0);
+		diag_check_note(d, "  FAIL  connection: the explanation is on stderr\n");
 		ok = false;
 	}
 	diag_check_note(d, "result: %s\n", ok ? "all checks passed" : "a check failed");
-	if (cfg->diag_json && !ok)
-		diag_print_report(d, &r, true, STAGE_TLS);
 	client_free(&p.client);
 	report_free(&r);
-	return ok ? 0 : (p.result ? p.result : 1);
+	return ok ? 0 : (status ? status : 1);
 }

@@ -2,6 +2,8 @@
 #include "client.h"
 
 #include <errno.h>
+#include <netdb.h>
+#include <time.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +12,9 @@
 #include <mqtt_protocol.h>
 #include <openssl/ssl.h>
 
+#include "diagnose.h"
 #include "preflight.h"
+#include "probe.h"
 #include "profile.h"
 #include "report.h"
 
@@ -52,12 +56,44 @@ static void log_to_stdout(struct mosquitto *mosq, void *obj, int level, const ch
 	printf("%s\n", str);
 }
 
+/* Our own SSL_CTX, instrumented; used for every TLS run except TLS engines,
+ * which stay on libmosquitto's own set-up. */
+static int set_own_tls(struct client *c)
+{
+	struct config *cfg = c->cfg;
+	const struct diag *d = c->diag;
+	int min = cfg->tls_version ? tls_version_from_name(cfg->tls_version) : TLS1_2_VERSION;
+	if (!min) {
+		diag_compat(d, "Error: Problem setting TLS options, check the options are valid.\n");
+		return 1;
+	}
+	struct tls_range range = {min, 0, false};
+	char *cause = NULL;
+	if (tls_init(&c->tls, cfg, client_port(cfg), &range, &c->ev, &cause)) {
+		diag_report(d, cause ? cause : "cannot set up TLS", "the TLS options could not be used, so nothing was sent",
+				"correct the option named above");
+		free(cause);
+		tls_free(&c->tls);
+		return 1;
+	}
+	if (min < TLS1_2_VERSION)
+		diag_warn(d, "this connection allows %s, a deprecated protocol, with OpenSSL's security level lowered to 0 for it only.\n",
+				cfg->tls_version);
+	mosquitto_void_option(c->mosq, MOSQ_OPT_SSL_CTX, c->tls.ctx);
+	mosquitto_int_option(c->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
+	c->have_tls = true;
+	return 0;
+}
+
 static int set_tls(struct client *c)
 {
 	struct config *cfg = c->cfg;
 	const struct diag *d = c->diag;
 	struct mosquitto *m = c->mosq;
 	int rc;
+
+	if (!cfg->tls_engine && !cfg->keyform && tls_wanted(cfg, client_port(cfg)))
+		return set_own_tls(c);
 
 	if (cfg->cafile || cfg->capath) {
 		rc = mosquitto_tls_set(m, cfg->cafile, cfg->capath, cfg->certfile, cfg->keyfile, NULL);
@@ -131,6 +167,8 @@ int client_init(struct client *c, struct config *cfg, const struct diag *d, void
 	memset(c, 0, sizeof(*c));
 	c->cfg = cfg;
 	c->diag = d;
+	evidence_init(&c->ev);
+	c->ev.protocol_version = cfg->protocol_version;
 	if (client_preflight(cfg, d))
 		return 1;
 	if (cfg->id_prefix) {
@@ -190,21 +228,141 @@ void client_free(struct client *c)
 	if (c->mosq)
 		mosquitto_destroy(c->mosq);
 	c->mosq = NULL;
+	if (c->have_tls)
+		tls_free(&c->tls);
+	c->have_tls = false;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void print_explanation(struct client *c)
+{
+	struct report r;
+	report_init(&r, c->cfg->host, c->port);
+	diagnose(&c->ev, c->have_tls ? &c->tls : NULL, c->cfg, c->cfg->connect_timeout, &r);
+	diag_print_report(c->diag, &r, c->cfg->diag_json, c->ev.stage);
+	report_free(&r);
+}
+
+/* Where a connection that never reached CONNACK stopped, and the probes
+ * that tell ambiguous cases apart. */
+static void settle_stage(struct client *c)
+{
+	struct evidence *ev = &c->ev;
+	if (ev->stage == STAGE_RESOLVE || ev->stage == STAGE_TCP)
+		return;
+	if (c->have_tls && !ev->handshake_done) {
+		ev->stage = STAGE_TLS;
+		if (!ev->server_hello_seen && !ev->timed_out && ev->alert_received < 0 && ev->verify_error < 0)
+			ev->probe_tls_answered = probe_speaks_tls(c->cfg->host, c->port, 2000);
+		if (!ev->server_hello_seen && !ev->non_tls_reply && !ev->probe_tls_answered && !ev->timed_out
+				&& ev->alert_received < 0 && probe_speaks_mqtt(c->cfg->host, c->port, 2000))
+			ev->peer_closed = true;
+		return;
+	}
+	ev->stage = STAGE_MQTT;
+	if (!c->have_tls && !ev->timed_out && c->port != 0)
+		ev->probe_tls_answered = probe_speaks_tls(c->cfg->host, c->port, 2000);
+}
+
+int client_finish(struct client *c, int rc, int connack)
+{
+	if (connack) {
+		c->ev.stage = STAGE_MQTT;
+		c->ev.connack = connack;
+		print_explanation(c);
+		return connack;
+	}
+	if (rc == MOSQ_ERR_SUCCESS)
+		return 0;
+	if (c->connack_seen) {
+		diag_compat(c->diag, "Error: %s\n", mosquitto_strerror(rc));
+		return rc;
+	}
+	settle_stage(c);
+	print_explanation(c);
+	if (c->ev.timed_out)
+		return MOSQ_ERR_TIMEOUT;
+	if (c->ev.stage == STAGE_TLS)
+		return MOSQ_ERR_TLS;
+	/* TLS 1.3 rejections and closed connections: mosquitto's "lost" */
+	return rc == MOSQ_ERR_TLS ? MOSQ_ERR_CONN_LOST : rc;
+}
+
+void client_note_connack(struct client *c, int result)
+{
+	c->connack_seen = result == 0;
+	c->ev.connack = result;
+	if (c->have_tls)
+		tls_note_established(&c->tls, mosquitto_ssl_get(c->mosq));
 }
 
 int client_connect(struct client *c)
 {
 	struct config *cfg = c->cfg;
 	c->port = client_port(cfg);
+	c->deadline_ms = mono_ms() + (long long)cfg->connect_timeout * 1000;
+	/* An alarm bounds the blocking resolve + TCP connect inside
+	 * libmosquitto: SIGALRM interrupts connect() (no SA_RESTART). */
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	alarm((unsigned)cfg->connect_timeout);
+	errno = 0;
 	int rc = mosquitto_connect_bind_v5(c->mosq, cfg->host, c->port, cfg->keepalive,
 			cfg->bind_address, cfg->connect_props);
-	if (rc > 0) {
-		if (rc == MOSQ_ERR_ERRNO)
-			diag_compat(c->diag, "Error: %s\n", strerror(errno));
-		else
-			diag_compat(c->diag, "Unable to connect (%s).\n", mosquitto_strerror(rc));
+	int err = errno;
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	if (caught_signal == SIGALRM)
+		caught_signal = 0;
+	if (rc <= 0)
+		return 0;
+	struct evidence *ev = &c->ev;
+	switch (rc) {
+	case MOSQ_ERR_ERRNO:
+		if (err == EPROTO && c->have_tls) {
+			/* libmosquitto's way of saying the handshake failed */
+			ev->stage = STAGE_TLS;
+			break;
+		}
+		ev->stage = STAGE_TCP;
+		ev->sys_errno = err;
+		ev->timed_out = err == EINTR || err == ETIMEDOUT;
+		break;
+	case MOSQ_ERR_EAI:
+		ev->stage = STAGE_RESOLVE;
+		{
+			struct addrinfo hints, *res = NULL;
+			memset(&hints, 0, sizeof(hints));
+			hints.ai_socktype = SOCK_STREAM;
+			ev->eai = getaddrinfo(cfg->host, NULL, &hints, &res);
+			if (res)
+				freeaddrinfo(res);
+			if (!ev->eai)
+				ev->eai = EAI_NONAME;
+		}
+		break;
+	case MOSQ_ERR_TLS:
+		ev->stage = STAGE_TLS;
+		break;
+	default:
+		diag_compat(c->diag, "Unable to connect (%s).\n", mosquitto_strerror(rc));
+		return 1;
 	}
-	return rc;
+	if (ev->stage == STAGE_TLS)
+		settle_stage(c);
+	print_explanation(c);
+	if (ev->stage == STAGE_TLS)
+		return MOSQ_ERR_TLS;
+	return ev->stage == STAGE_MQTT ? MOSQ_ERR_CONN_LOST : 1;
 }
 
 int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra_ready,
@@ -219,6 +377,15 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 		*extra_ready = false;
 	if (sock < 0)
 		return MOSQ_ERR_NO_CONN;
+	if (!c->connack_seen && c->ev.connack < 0 && c->deadline_ms) {
+		long long left = c->deadline_ms - mono_ms();
+		if (left <= 0) {
+			c->ev.timed_out = true;
+			return MOSQ_ERR_TIMEOUT;
+		}
+		if (timeout_ms < 0 || left < timeout_ms)
+			timeout_ms = (int)left;
+	}
 	pfd[n].fd = sock;
 	pfd[n].events = POLLIN | (mosquitto_want_write(m) ? POLLOUT : 0);
 	pfd[n].revents = 0;
@@ -249,17 +416,6 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 	if (n > 1 && extra_ready && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 		*extra_ready = true;
 	return mosquitto_loop_misc(m);
-}
-
-static const char *tls_version_name(int v)
-{
-	switch (v) {
-	case TLS1_3_VERSION: return "tlsv1.3";
-	case TLS1_2_VERSION: return "tlsv1.2";
-	case TLS1_1_VERSION: return "tlsv1.1";
-	case TLS1_VERSION: return "tlsv1";
-	default: return NULL;
-	}
 }
 
 void client_connack_ok(struct client *c)

@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <mosquitto.h>
 #include "diag.h"
+#include "explain.h"
 #include "options.h"
+#include "tls.h"
 
 struct client {
 	struct mosquitto *mosq;
@@ -16,6 +18,11 @@ struct client {
 	const struct diag *diag;
 	int port; /* the port actually used */
 	bool save_failed; /* --save-profile could not write its file */
+	bool have_tls;    /* our own instrumented SSL_CTX is in use */
+	struct tls tls;
+	struct evidence ev;
+	bool connack_seen;
+	long long deadline_ms; /* --connect-timeout, until the CONNACK */
 };
 
 /* The port a run connects to: -p, or 8883 with TLS material, else 1883. */
@@ -30,12 +37,22 @@ int client_preflight(const struct config *cfg, const struct diag *d);
 int client_init(struct client *c, struct config *cfg, const struct diag *d, void *obj);
 void client_free(struct client *c);
 
-/* Start the connection. Returns 0, or the mosquitto error code after
- * printing mosquitto's message. */
+/* Start the connection. Returns 0, or the exit status after explaining
+ * the failure (1 before TCP is up, 8 for TLS, 7 for a rejection after the
+ * TLS 1.3 handshake). */
 int client_connect(struct client *c);
 
 /* Called by the tools on a successful CONNACK: --save-profile happens here. */
 void client_connack_ok(struct client *c);
+
+/* Called by the tools on any CONNACK (result 0 or a refusal). */
+void client_note_connack(struct client *c, int result);
+
+/* The end of a run that stopped with mosquitto error rc and CONNACK
+ * result connack (0: accepted or none). A failure before the connection
+ * was up is explained from the evidence; one after it keeps mosquitto's
+ * "Error: ..." line. Returns the exit status (mosquitto's codes). */
+int client_finish(struct client *c, int rc, int connack);
 
 /* The exit status once the run is over: status, or 1 when --save-profile
  * failed on an otherwise successful run. */

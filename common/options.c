@@ -253,6 +253,11 @@ const struct option_def option_table[] = {
 		"check the TLS files, then make one probe connection (TCP, TLS, CONNECT/CONNACK,\n"
 		"DISCONNECT; nothing is published or subscribed), report every step and exit\n"
 		"0 only if all passed (smqtt extension)."},
+	{0, "connect-timeout", ARG_INT, B, SCOPE_CONN, 1, 86400, OFF(connect_timeout), "seconds",
+		"--connect-timeout argument given but no time specified.",
+		"Error: Invalid --connect-timeout '%s': give whole seconds from 1 to 86400.\n\n", NULL,
+		"give up when name resolution, the TCP connect, the TLS handshake and the CONNACK\n"
+		"take longer than this many seconds together. Defaults to 30 (smqtt extension)."},
 	{0, "diag-format", ARG_STR, B, SCOPE_CONN, 0, 0, 0, "format",
 		"--diag-format argument given but no format specified.", NULL, h_diag_format,
 		"how failures are explained on stderr: text (default), or json to add a\n"
@@ -344,6 +349,7 @@ void cfg_init(struct config *cfg, enum tool tool)
 	cfg->random_filter_pct = 100.0;
 	cfg->protocol_version = MQTT_PROTOCOL_V311;
 	cfg->session_expiry_interval = -1;
+	cfg->connect_timeout = 30;
 }
 
 void cfg_free(struct config *cfg)

@@ -147,6 +147,7 @@ struct config {
 	mosquitto_property *will_props;
 	/* diagnosis */
 	bool check;               /* --check */
+	int connect_timeout;      /* --connect-timeout, seconds */
 	bool diag_json;           /* --diag-format json */
 	/* profiles */
 	char *profile_name;       /* --profile */

@@ -210,17 +210,9 @@ static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
 	(void)flags;
 	(void)props;
 	p->connack_result = result;
+	client_note_connack(&p->client, result);
 	if (result) {
-		if (cfg->protocol_version == MQTT_PROTOCOL_V5) {
-			if (result == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION)
-				diag_compat(p->d, "Connection error: %s. Try connecting to an MQTT v5 broker, or use MQTT v3.x mode.\n",
-						mosquitto_reason_string(result));
-			else
-				diag_compat(p->d, "Connection error: %s\n", mosquitto_reason_string(result));
-		} else {
-			diag_compat(p->d, "Connection error: %s\n", mosquitto_connack_string(result));
-		}
-		p->status = ST_NOHOPE;
+		p->status = ST_NOHOPE; /* explained by client_finish */
 		return;
 	}
 	p->status = ST_CONNACK;
@@ -423,14 +415,13 @@ int pub_run(struct config *cfg, const struct diag *d)
 	mosquitto_connect_v5_callback_set(p.client.mosq, on_connect);
 	mosquitto_disconnect_v5_callback_set(p.client.mosq, on_disconnect);
 	mosquitto_publish_v5_callback_set(p.client.mosq, on_publish);
-	if (client_connect(&p.client)) {
+	if ((rc = client_connect(&p.client)) != 0) {
 		client_free(&p.client);
-		return 1;
+		return rc;
 	}
 	rc = cfg->pub_mode == MSG_STDIN_LINE ? line_loop(&p) : message_loop(&p);
+	int status = client_finish(&p.client, rc, p.connack_result);
 	client_free(&p.client);
 	free(p.buf);
-	if (rc)
-		diag_compat(d, "Error: %s\n", mosquitto_strerror(rc));
-	return client_final_status(&p.client, p.connack_result ? p.connack_result : rc);
+	return client_final_status(&p.client, status);
 }

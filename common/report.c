@@ -46,8 +46,14 @@ void report_add(struct report *r, enum cause c, enum severity sev, const struct 
 	snprintf(port, sizeof(port), "%d", r->port);
 	for (size_t i = 0; i < nslots && n < 30; i++)
 		all[n++] = slots[i];
+	char where[600];
+	if (r->port == 0)
+		snprintf(where, sizeof(where), "unix socket %s", r->host ? r->host : "?");
+	else
+		snprintf(where, sizeof(where), "%s:%d", r->host ? r->host : "localhost", r->port);
 	all[n++] = (struct slot){"host", r->host ? r->host : "localhost"};
 	all[n++] = (struct slot){"port", port};
+	all[n++] = (struct slot){"where", where};
 	char *summary = explain_expand(ci->summary, all, n);
 	for (size_t i = 0; summary && i < r->n; i++) {
 		if (r->v[i].cause == c && r->v[i].summary && !strcmp(r->v[i].summary, summary)) {

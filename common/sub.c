@@ -127,6 +127,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
 	(void)props;
 	s->connack_received = true;
 	s->connack_result = result;
+	client_note_connack(&s->client, result);
 	if (!result) {
 		client_connack_ok(&s->client);
 		mosquitto_subscribe_multiple(mosq, NULL, cfg->topic_count, cfg->topics, cfg->qos,
@@ -135,16 +136,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
 			mosquitto_unsubscribe_v5(mosq, NULL, cfg->unsub_topics[i], cfg->unsubscribe_props);
 		return;
 	}
-	if (cfg->protocol_version == MQTT_PROTOCOL_V5) {
-		if (result == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION)
-			diag_compat(s->d, "Connection error: %s. Try connecting to an MQTT v5 broker, or use MQTT v3.x mode.\n",
-					mosquitto_reason_string(result));
-		else
-			diag_compat(s->d, "Connection error: %s\n", mosquitto_reason_string(result));
-	} else {
-		diag_compat(s->d, "Connection error: %s\n", mosquitto_connack_string(result));
-	}
-	request_disconnect(s, 0);
+	request_disconnect(s, 0); /* explained by client_finish */
 }
 
 static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count, const int *granted)
@@ -268,31 +260,34 @@ int sub_run(struct config *cfg, const struct diag *d)
 	mosquitto_connect_v5_callback_set(m, on_connect);
 	mosquitto_message_v5_callback_set(m, on_message);
 	mosquitto_publish_v5_callback_set(m, on_publish);
-	if (client_connect(&s.client)) {
+	int crc = client_connect(&s.client);
+	if (crc) {
 		client_free(&s.client);
-		return 1;
+		return crc;
 	}
 	sigset_t waitmask;
 	client_signals_block(&waitmask);
 	bool timed_out = false, abort_run = false;
 	int rc = run_loop(&s, &waitmask, &timed_out, &abort_run);
-	client_free(&s.client);
 	outbuf_free(&s.out);
-	if (abort_run)
+	if (abort_run) {
+		client_free(&s.client);
 		return 255;
+	}
 	/* A closed pipe (smqtt_sub | head) ends the run quietly with status 0,
 	 * as mosquitto_sub does; any other write failure is data loss. */
+	int status;
 	if (s.write_errno && s.write_errno != EPIPE) {
 		diag_compat(d, "Error: Could not write to standard output: %s\n", strerror(s.write_errno));
-		return 1;
-	}
-	if (cfg->msg_count > 0 && rc == MOSQ_ERR_NO_CONN)
-		rc = 0;
-	if (timed_out) {
+		status = 1;
+	} else if (timed_out) {
 		diag_compat(d, "Timed out\n");
-		return MOSQ_ERR_TIMEOUT;
+		status = MOSQ_ERR_TIMEOUT;
+	} else {
+		if (cfg->msg_count > 0 && rc == MOSQ_ERR_NO_CONN)
+			rc = 0;
+		status = client_finish(&s.client, rc, s.connack_result);
 	}
-	if (rc)
-		diag_compat(d, "Error: %s\n", mosquitto_strerror(rc));
-	return client_final_status(&s.client, s.connack_result ? s.connack_result : rc);
+	client_free(&s.client);
+	return client_final_status(&s.client, status);
 }

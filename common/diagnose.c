@@ -1,0 +1,412 @@
+/* diagnose: fills the cause table's slots from the evidence (see
+ * diagnose.h). The words live in explain.c; this file gathers the facts. */
+#include "diagnose.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+
+#define NSLOTS 16
+
+struct facts {
+	struct slot s[NSLOTS];
+	size_t n;
+	char buf[NSLOTS][1536];
+};
+
+static void put(struct facts *f, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void put(struct facts *f, const char *name, const char *fmt, ...)
+{
+	if (f->n >= NSLOTS)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->buf[f->n], sizeof(f->buf[0]), fmt, ap);
+	va_end(ap);
+	f->s[f->n].name = name;
+	f->s[f->n].value = f->buf[f->n];
+	f->n++;
+}
+
+static void name_of(const X509_NAME *n, char *buf, size_t len)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	buf[0] = '\0';
+	if (!b)
+		return;
+	unsigned long flags = (XN_FLAG_RFC2253 & ~XN_FLAG_SEP_MASK) | XN_FLAG_SEP_CPLUS_SPC;
+	X509_NAME_print_ex(b, n, 0, flags & ~(unsigned long)ASN1_STRFLGS_ESC_MSB);
+	char *data = NULL;
+	long k = BIO_get_mem_data(b, &data);
+	snprintf(buf, len, "%.*s", (int)(k > 0 ? k : 0), data ? data : "");
+	BIO_free(b);
+}
+
+static void when(const ASN1_TIME *t, char *buf, size_t len)
+{
+	struct tm tm;
+	if (t && ASN1_TIME_to_tm(t, &tm))
+		strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	else
+		snprintf(buf, len, "?");
+}
+
+static X509 *leaf_of(const struct tls *t)
+{
+	return t && t->peer_chain && sk_X509_num(t->peer_chain) > 0 ? sk_X509_value(t->peer_chain, 0) : NULL;
+}
+
+static void chain_text(const struct tls *t, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (int i = 0; t && t->peer_chain && i < sk_X509_num(t->peer_chain) && used + 1 < len; i++) {
+		char s[300], is[300];
+		X509 *x = sk_X509_value(t->peer_chain, i);
+		name_of(X509_get_subject_name(x), s, sizeof(s));
+		name_of(X509_get_issuer_name(x), is, sizeof(is));
+		used += (size_t)snprintf(buf + used, len - used, "%s%s (issued by %s)", i ? "; then " : "", s, is);
+	}
+	if (!buf[0])
+		snprintf(buf, len, "(no certificate seen)");
+}
+
+/* The subjects of the CAs in --cafile, for "which CA was expected". */
+static void cafile_subjects(const struct config *cfg, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!cfg->cafile) {
+		snprintf(buf, len, "%s", cfg->capath ? "the CAs in --capath" : "the system's CA store");
+		return;
+	}
+	FILE *fp = fopen(cfg->cafile, "r");
+	X509 *x;
+	size_t used = 0;
+	while (fp && (x = PEM_read_X509(fp, NULL, NULL, NULL)) && used + 1 < len) {
+		char s[300];
+		name_of(X509_get_subject_name(x), s, sizeof(s));
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", s);
+		X509_free(x);
+	}
+	if (fp)
+		fclose(fp);
+	ERR_clear_error();
+	if (!buf[0])
+		snprintf(buf, len, "nothing usable");
+}
+
+static void client_cert_names(const struct config *cfg, char *subject, char *issuer, size_t len, bool *same_name)
+{
+	snprintf(subject, len, "(none)");
+	snprintf(issuer, len, "?");
+	*same_name = false;
+	FILE *fp = cfg->certfile ? fopen(cfg->certfile, "r") : NULL;
+	X509 *x = fp ? PEM_read_X509(fp, NULL, NULL, NULL) : NULL;
+	if (fp)
+		fclose(fp);
+	if (x) {
+		name_of(X509_get_subject_name(x), subject, len);
+		name_of(X509_get_issuer_name(x), issuer, len);
+		*same_name = (X509_get_extension_flags(x) & EXFLAG_SI) && X509_self_signed(x, 0) != 1;
+		X509_free(x);
+	}
+	ERR_clear_error();
+}
+
+static const char *reason_text(int reason)
+{
+	if (!reason)
+		return "none";
+	const char *s = ERR_reason_error_string(ERR_PACK(ERR_LIB_SSL, 0, reason & 0xffffff));
+	return s ? s : "unknown";
+}
+
+static void add_evidence(const struct evidence *ev, const struct tls *t, struct report *r)
+{
+	cJSON *e = r->evidence;
+	cJSON_AddStringToObject(e, "stage", stage_name(ev->stage));
+	if (ev->sys_errno)
+		cJSON_AddStringToObject(e, "errno", strerror(ev->sys_errno));
+	if (ev->eai)
+		cJSON_AddStringToObject(e, "resolver", gai_strerror(ev->eai));
+	cJSON_AddBoolToObject(e, "tls", ev->used_tls);
+	if (ev->used_tls) {
+		cJSON_AddBoolToObject(e, "client_hello_sent", ev->client_hello_sent);
+		cJSON_AddBoolToObject(e, "server_hello_seen", ev->server_hello_seen);
+		cJSON_AddBoolToObject(e, "handshake_done", ev->handshake_done);
+		cJSON_AddBoolToObject(e, "client_cert_sent", ev->sent_client_cert);
+		if (ev->verify_error >= 0) {
+			cJSON_AddNumberToObject(e, "verify_error", ev->verify_error);
+			cJSON_AddStringToObject(e, "verify_error_text", X509_verify_cert_error_string(ev->verify_error));
+			cJSON_AddNumberToObject(e, "verify_depth", ev->verify_depth);
+		}
+		if (ev->alert_sent >= 0)
+			cJSON_AddStringToObject(e, "alert_sent", tls_alert_name(ev->alert_sent));
+		if (ev->alert_received >= 0)
+			cJSON_AddStringToObject(e, "alert_received", tls_alert_name(ev->alert_received));
+		if (ev->ssl_reason)
+			cJSON_AddStringToObject(e, "ssl_reason", reason_text(ev->ssl_reason));
+		cJSON_AddBoolToObject(e, "fallback_scsv", ev->fallback_scsv);
+		if (t && t->peer_chain) {
+			cJSON *a = cJSON_AddArrayToObject(e, "broker_chain");
+			for (int i = 0; i < sk_X509_num(t->peer_chain); i++) {
+				X509 *x = sk_X509_value(t->peer_chain, i);
+				char s[300], is[300], nb[64], na[64];
+				name_of(X509_get_subject_name(x), s, sizeof(s));
+				name_of(X509_get_issuer_name(x), is, sizeof(is));
+				when(X509_get0_notBefore(x), nb, sizeof(nb));
+				when(X509_get0_notAfter(x), na, sizeof(na));
+				cJSON *c = cJSON_CreateObject();
+				cJSON_AddStringToObject(c, "subject", s);
+				cJSON_AddStringToObject(c, "issuer", is);
+				cJSON_AddStringToObject(c, "not_before", nb);
+				cJSON_AddStringToObject(c, "not_after", na);
+				cJSON_AddItemToArray(a, c);
+			}
+		}
+		if (t && t->cert_names[0])
+			cJSON_AddStringToObject(e, "broker_cert_names", t->cert_names);
+	}
+	if (ev->connack >= 0)
+		cJSON_AddNumberToObject(e, "connack", ev->connack);
+	if (ev->probe_tls_answered)
+		cJSON_AddBoolToObject(e, "probe_tls_answered", true);
+}
+
+static void fill_tls_verify(struct facts *f, enum cause c, const struct evidence *ev, const struct tls *t,
+		const struct config *cfg)
+{
+	char chain[1200], cas[1200], subject[300] = "?", issuer[300] = "?", nb[64] = "?", na[64] = "?", now[64];
+	X509 *leaf = leaf_of(t);
+	time_t tt = time(NULL);
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(now, sizeof(now), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	chain_text(t, chain, sizeof(chain));
+	cafile_subjects(cfg, cas, sizeof(cas));
+	if (leaf) {
+		name_of(X509_get_subject_name(leaf), subject, sizeof(subject));
+		name_of(X509_get_issuer_name(leaf), issuer, sizeof(issuer));
+		when(X509_get0_notBefore(leaf), nb, sizeof(nb));
+		when(X509_get0_notAfter(leaf), na, sizeof(na));
+	}
+	/* the certificate that failed, when it is not the leaf */
+	if (t && t->peer_chain && ev->verify_depth > 0 && ev->verify_depth < sk_X509_num(t->peer_chain)) {
+		X509 *x = sk_X509_value(t->peer_chain, ev->verify_depth);
+		name_of(X509_get_subject_name(x), subject, sizeof(subject));
+		when(X509_get0_notBefore(x), nb, sizeof(nb));
+		when(X509_get0_notAfter(x), na, sizeof(na));
+	}
+	put(f, "subject", "%s", subject);
+	put(f, "issuer", "%s", issuer);
+	put(f, "not_before", "%s", nb);
+	put(f, "not_after", "%s", na);
+	put(f, "now", "%s", now);
+	const char *cafile = cfg->cafile ? cfg->cafile : cfg->capath ? cfg->capath : "the system CA store";
+	switch (c) {
+	case CAUSE_HOSTNAME_MISMATCH: {
+		const char *h = cfg->host ? cfg->host : "localhost";
+		char first[256] = "";
+		const char *names = t && t->cert_names[0] ? t->cert_names : "(no names)";
+		const char *p = strstr(names, "DNS:");
+		if (!p)
+			p = strstr(names, "IP:");
+		if (p) {
+			p = strchr(p, ':') + 1;
+			snprintf(first, sizeof(first), "%.*s", (int)strcspn(p, ", "), p);
+		}
+		put(f, "names", "%s", names);
+		put(f, "suggest", "%s", first[0] ? first : "<a name the certificate holds>");
+		put(f, "sanhint", "%s:%s", strspn(h, "0123456789.") == strlen(h) || strchr(h, ':') ? "IP" : "DNS", h);
+		break;
+	}
+	case CAUSE_SERVER_CERT_SELF_SIGNED:
+		if (ev->leaf_self_issued) {
+			put(f, "detail", "the broker's certificate %s names itself as its issuer but is not self-signed: it was signed by a CA "
+					"with the same name, and it has no key identifiers that tell them apart, so OpenSSL takes it for a "
+					"self-signed certificate that --cafile %s does not hold (the same-name mistake; the broker logs "
+					"'tlsv1 alert unknown ca')", subject, cafile);
+			put(f, "fixhint", "re-create the CA with a distinct Common Name (e.g. -subj '/CN=My MQTT CA') and reissue the broker "
+					"certificate from it with subjectKeyIdentifier and authorityKeyIdentifier extensions");
+		} else {
+			put(f, "detail", "%s signed itself and is not in --cafile %s, which holds: %s", subject, cafile, cas);
+			put(f, "fixhint", "if you trust this broker, give its certificate as the CA: --cafile <broker.crt>; better, issue "
+					"the broker a certificate from a CA and give that CA");
+		}
+		break;
+	case CAUSE_SERVER_CHAIN_INCOMPLETE:
+		put(f, "detail", "the broker sent %s; --cafile %s holds %s, but not %s, and the broker did not send that "
+				"intermediate certificate", chain, cafile, cas, issuer);
+		break;
+	case CAUSE_SERVER_CERT_WRONG_PURPOSE:
+		put(f, "detail", "%s has an extended key usage without serverAuth, so it may not identify a TLS server", subject);
+		break;
+	case CAUSE_WEAK_CRYPTO:
+		put(f, "role", "broker");
+		put(f, "file", "%s", subject);
+		put(f, "level", "%d", SSL_CTX_get_security_level(t->ctx));
+		put(f, "detail", "OpenSSL rejected the broker's certificate: %s (at depth %d of the chain it sent: %s)",
+				X509_verify_cert_error_string(ev->verify_error >= 0 ? ev->verify_error : 0), ev->verify_depth, chain);
+		put(f, "fixhint", "reissue the broker's certificate with a 2048-bit RSA or P-256 key, signed with SHA-256; "
+				"smqtt does not lower the security level for you");
+		break;
+	default: /* untrusted */
+		put(f, "detail", "the broker sent %s; OpenSSL found no path from it to a CA in --cafile %s, which holds %s "
+				"(OpenSSL: %s, at depth %d)", chain, cafile, cas,
+				X509_verify_cert_error_string(ev->verify_error >= 0 ? ev->verify_error : 0), ev->verify_depth);
+		put(f, "fixhint", "give the CA that issued the broker's certificate (%s): --cafile <that CA's certificate>", issuer);
+		break;
+	}
+}
+
+static void fill_rejected(struct facts *f, enum cause c, const struct evidence *ev, const struct config *cfg)
+{
+	char subject[300], issuer[300];
+	bool same = false;
+	client_cert_names(cfg, subject, issuer, sizeof(subject), &same);
+	int a = ev->alert_received;
+	put(f, "subject", "%s", subject);
+	put(f, "alert", "%s (%d)", tls_alert_name(a), a);
+	if (c == CAUSE_CLIENT_CERT_UNKNOWN_CA) {
+		put(f, "detail", "the broker answered alert unknown_ca (48) to the client certificate %s, issued by %s: the CA "
+				"file of the broker does not hold %s%s", subject, issuer, issuer,
+				same ? ". Also, this certificate names the same DN as subject and issuer without being self-signed, so "
+				"the broker takes it for self-signed: the same-name mistake" : "");
+		put(f, "fixhint", same ? "re-create the CA with a distinct Common Name and reissue the client certificate from it"
+				: "add the CA that issued the client certificate to the broker's cafile, or use a client certificate from "
+				"the CA the broker trusts");
+		return;
+	}
+	const char *why;
+	const char *fix = "check the broker's log for why it refused the certificate";
+	switch (a) {
+	case 44: why = "it is on the broker's certificate revocation list (crlfile)";
+		fix = "issue a new client certificate; the revoked one cannot be used again"; break;
+	case 45: why = "the broker thinks it has expired (check both clocks)";
+		fix = "issue a new client certificate, or fix the clock that is wrong"; break;
+	case 42: why = "the broker found it bad (a signature or format problem)"; break;
+	case 43: why = "the broker does not support its type"; break;
+	case 46: why = "the broker could not use it"; break;
+	case 49: why = "the broker denied access to it"; break;
+	default: why = "the broker refused it"; break;
+	}
+	put(f, "detail", "the broker answered alert %s (%d) to the client certificate %s (issued by %s): %s",
+			tls_alert_name(a), a, subject, issuer, why);
+	put(f, "fixhint", "%s", fix);
+}
+
+static void fill_mqtt(struct facts *f, enum cause c, const struct evidence *ev, const struct config *cfg)
+{
+	int rc = ev->connack;
+	const char *reason = rc < 0 ? "no CONNACK" : cfg->protocol_version == MQTT_PROTOCOL_V5
+		? mosquitto_reason_string(rc) : mosquitto_connack_string(rc);
+	put(f, "reason", "%s", reason);
+	put(f, "protocol", "%s", cfg->protocol_version == MQTT_PROTOCOL_V5 ? "MQTT v5"
+			: cfg->protocol_version == MQTT_PROTOCOL_V31 ? "MQTT v3.1" : "MQTT v3.1.1");
+	switch (c) {
+	case CAUSE_MQTT_AUTH_FAILED:
+		if (!cfg->username && !cfg->password)
+			put(f, "detail", "this run sent no username or password, and the broker requires them (allow_anonymous false)");
+		else if (rc == 4 || rc == MQTT_RC_BAD_USERNAME_OR_PASSWORD)
+			put(f, "detail", "the broker does not accept the username '%s' with this password", cfg->username ? cfg->username : "");
+		else
+			put(f, "detail", "the broker does not allow '%s' to connect", cfg->username ? cfg->username : "(anonymous)");
+		put(f, "fixhint", "%s", (!cfg->username && !cfg->password) ? "give credentials: -u <user> -P <password>"
+				: "check -u and -P against the broker's password_file (mosquitto_passwd) and its ACLs");
+		break;
+	case CAUSE_MQTT_IDENTIFIER_REJECTED:
+		put(f, "detail", "the broker does not accept the client id %s", cfg->id ? cfg->id : "(generated by libmosquitto)");
+		break;
+	case CAUSE_BROKER_CLOSED:
+		put(f, "detail", "the TCP%s connection was made and CONNECT was sent, then the broker closed it without a CONNACK",
+				ev->used_tls ? " and TLS" : "");
+		break;
+	case CAUSE_PLAIN_TO_TLS_PORT:
+		put(f, "detail", "the broker closed the connection when it got plain MQTT, and a probe (a TLS ClientHello without "
+				"certificate or credentials) got a TLS answer from the same port");
+		break;
+	default:
+		put(f, "detail", "CONNACK code %d: %s", rc, reason);
+		break;
+	}
+}
+
+enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct config *cfg,
+		int seconds, struct report *r)
+{
+	enum cause c = classify(ev);
+	struct facts f;
+	memset(&f, 0, sizeof(f));
+	put(&f, "seconds", "%d", seconds);
+	switch (c) {
+	case CAUSE_DNS_FAILURE:
+		put(&f, "detail", "the resolver said: %s", ev->eai ? gai_strerror(ev->eai) : "no such host");
+		break;
+	case CAUSE_NETWORK_UNREACHABLE:
+		put(&f, "detail", "connect() failed: %s", strerror(ev->sys_errno ? ev->sys_errno : EHOSTUNREACH));
+		break;
+	case CAUSE_SERVER_CERT_UNTRUSTED: case CAUSE_SERVER_CERT_SELF_SIGNED: case CAUSE_SERVER_CHAIN_INCOMPLETE:
+	case CAUSE_HOSTNAME_MISMATCH: case CAUSE_SERVER_CERT_EXPIRED: case CAUSE_SERVER_CERT_NOT_YET_VALID:
+	case CAUSE_SERVER_CERT_WRONG_PURPOSE: case CAUSE_WEAK_CRYPTO:
+		fill_tls_verify(&f, c, ev, t, cfg);
+		break;
+	case CAUSE_CLIENT_CERT_REQUIRED:
+		put(&f, "alert", "%s (%d)", tls_alert_name(ev->alert_received), ev->alert_received);
+		break;
+	case CAUSE_CLIENT_CERT_UNKNOWN_CA: case CAUSE_CLIENT_CERT_REJECTED:
+		fill_rejected(&f, c, ev, cfg);
+		break;
+	case CAUSE_PROTOCOL_VERSION_MISMATCH:
+		put(&f, "detail", "%s%s", ev->alert_received == 70 ? "the broker answered alert protocol_version (70) to the versions offered"
+				: "the handshake failed on the protocol version: ", ev->alert_received == 70 ? "" : reason_text(ev->ssl_reason));
+		put(&f, "fixhint", "%s", "allow the broker's version for this broker only: --tls-version tlsv1.2 (or tls-version in its profile)");
+		break;
+	case CAUSE_NO_SHARED_CIPHER:
+		put(&f, "detail", "the broker found no cipher suite it shares with this client%s%s", cfg->ciphers ? " (--ciphers " : "",
+				cfg->ciphers ? cfg->ciphers : "");
+		if (cfg->ciphers)
+			strcat(f.buf[f.n - 1], ")");
+		break;
+	case CAUSE_PSK_MISMATCH:
+		put(&f, "identity", "%s", cfg->psk_identity ? cfg->psk_identity : "");
+		put(&f, "alert", "%s (%d)", tls_alert_name(ev->alert_received >= 0 ? ev->alert_received : ev->alert_sent),
+				ev->alert_received >= 0 ? ev->alert_received : ev->alert_sent);
+		break;
+	case CAUSE_ALPN_MISMATCH:
+		put(&f, "alpn", "%s", cfg->tls_alpn ? cfg->tls_alpn : "");
+		break;
+	case CAUSE_TLS_TO_PLAIN_PORT:
+		put(&f, "detail", "the TLS ClientHello got %s%s", ev->non_tls_reply ? "an answer that is not TLS" : "no TLS answer: the peer closed the connection",
+				ev->probe_tls_answered ? "" : "; a plain MQTT listener behaves like this");
+		break;
+	case CAUSE_HANDSHAKE_TIMEOUT:
+		put(&f, "detail", "the TCP connection was accepted, but %s", ev->used_tls ? (ev->server_hello_seen
+				? "the TLS handshake did not finish" : "no TLS ServerHello came back")
+				: "no CONNACK came back");
+		break;
+	case CAUSE_MQTT_AUTH_FAILED: case CAUSE_MQTT_PROTOCOL_REJECTED: case CAUSE_MQTT_IDENTIFIER_REJECTED:
+	case CAUSE_MQTT_SERVER_UNAVAILABLE: case CAUSE_MQTT_REFUSED: case CAUSE_BROKER_CLOSED: case CAUSE_PLAIN_TO_TLS_PORT:
+		fill_mqtt(&f, c, ev, cfg);
+		break;
+	case CAUSE_TLS_UNCLASSIFIED:
+		put(&f, "detail", "verify error %d, alert sent %s, alert received %s, OpenSSL reason '%s', errno %s",
+				ev->verify_error, ev->alert_sent >= 0 ? tls_alert_name(ev->alert_sent) : "none",
+				ev->alert_received >= 0 ? tls_alert_name(ev->alert_received) : "none", reason_text(ev->ssl_reason),
+				ev->sys_errno ? strerror(ev->sys_errno) : "none");
+		break;
+	default:
+		break;
+	}
+	report_add(r, c, SEV_FATAL, f.s, f.n);
+	add_evidence(ev, t, r);
+	return c;
+}

@@ -1,0 +1,129 @@
+/* probe: see probe.h. Plain sockets with poll() deadlines. */
+#include "probe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+static long long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static int wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd p = {fd, events, 0};
+	long long left = deadline - now_ms();
+	if (left <= 0)
+		return 0;
+	return poll(&p, 1, (int)left) > 0;
+}
+
+/* A non-blocking TCP connection, or -1. */
+static int dial(const char *host, int port, long long deadline)
+{
+	struct addrinfo hints, *res = NULL;
+	char ps[16];
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(ps, sizeof(ps), "%d", port);
+	if (getaddrinfo(host, ps, &hints, &res) != 0)
+		return -1;
+	int fd = -1;
+	for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+		if (fd < 0)
+			continue;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+			break;
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (errno == EINPROGRESS && wait_fd(fd, POLLOUT, deadline)
+				&& getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static void note_server_hello(int write_p, int version, int type, const void *buf, size_t len, SSL *ssl, void *arg)
+{
+	(void)version;
+	(void)ssl;
+	if (!write_p && type == SSL3_RT_HANDSHAKE && len > 0 && ((const unsigned char *)buf)[0] == SSL3_MT_SERVER_HELLO)
+		*(bool *)arg = true;
+}
+
+bool probe_speaks_tls(const char *host, int port, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	int fd = dial(host, port, deadline);
+	if (fd < 0)
+		return false;
+	bool hello = false;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+	if (ssl) {
+		SSL_CTX_set_security_level(ctx, 0);
+		SSL_set_min_proto_version(ssl, TLS1_VERSION);
+		SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+		SSL_set_msg_callback(ssl, note_server_hello);
+		SSL_set_msg_callback_arg(ssl, &hello);
+		SSL_set_fd(ssl, fd);
+		SSL_set_tlsext_host_name(ssl, host);
+		for (;;) {
+			int r = SSL_connect(ssl);
+			if (r == 1 || hello)
+				break;
+			int e = SSL_get_error(ssl, r);
+			if (e == SSL_ERROR_WANT_READ && wait_fd(fd, POLLIN, deadline))
+				continue;
+			if (e == SSL_ERROR_WANT_WRITE && wait_fd(fd, POLLOUT, deadline))
+				continue;
+			break;
+		}
+	}
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	close(fd);
+	return hello;
+}
+
+bool probe_speaks_mqtt(const char *host, int port, int timeout_ms)
+{
+	/* CONNECT, MQTT 3.1.1, clean session, keepalive 10, client id "smqtt-probe" */
+	static const unsigned char connect_pkt[] = {
+		0x10, 23, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02, 0x00, 0x0a,
+		0x00, 0x0b, 's', 'm', 'q', 't', 't', '-', 'p', 'r', 'o', 'b', 'e'};
+	long long deadline = now_ms() + timeout_ms;
+	int fd = dial(host, port, deadline);
+	if (fd < 0)
+		return false;
+	bool mqtt = false;
+	unsigned char reply[4];
+	if (send(fd, connect_pkt, sizeof(connect_pkt), MSG_NOSIGNAL) == (ssize_t)sizeof(connect_pkt)
+			&& wait_fd(fd, POLLIN, deadline)) {
+		ssize_t n = recv(fd, reply, sizeof(reply), 0);
+		mqtt = n >= 2 && reply[0] == 0x20 && reply[1] == 0x02;
+	}
+	if (mqtt) {
+		static const unsigned char disconnect_pkt[] = {0xe0, 0x00};
+		(void)send(fd, disconnect_pkt, sizeof(disconnect_pkt), MSG_NOSIGNAL);
+	}
+	close(fd);
+	return mqtt;
+}

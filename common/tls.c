@@ -1,0 +1,339 @@
+/* tls: the instrumented SSL_CTX (see tls.h). Callbacks only record; what the
+ * records mean is decided by the classifier in explain.c. */
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+static const struct { int code; const char *name; } alerts[] = {
+	{0, "close_notify"}, {10, "unexpected_message"}, {20, "bad_record_mac"}, {22, "record_overflow"},
+	{40, "handshake_failure"}, {42, "bad_certificate"}, {43, "unsupported_certificate"},
+	{44, "certificate_revoked"}, {45, "certificate_expired"}, {46, "certificate_unknown"},
+	{47, "illegal_parameter"}, {48, "unknown_ca"}, {49, "access_denied"}, {50, "decode_error"},
+	{51, "decrypt_error"}, {70, "protocol_version"}, {71, "insufficient_security"},
+	{80, "internal_error"}, {86, "inappropriate_fallback"}, {90, "user_canceled"},
+	{100, "no_renegotiation"}, {109, "missing_extension"}, {110, "unsupported_extension"},
+	{112, "unrecognized_name"}, {113, "bad_certificate_status_response"},
+	{115, "unknown_psk_identity"}, {116, "certificate_required"}, {120, "no_application_protocol"},
+};
+
+const char *tls_alert_name(int alert)
+{
+	for (size_t i = 0; i < sizeof(alerts) / sizeof(alerts[0]); i++)
+		if (alerts[i].code == alert)
+			return alerts[i].name;
+	return "unknown";
+}
+
+int tls_version_from_name(const char *name)
+{
+	if (!name)
+		return 0;
+	if (!strcmp(name, "tlsv1.3"))
+		return TLS1_3_VERSION;
+	if (!strcmp(name, "tlsv1.2"))
+		return TLS1_2_VERSION;
+	if (!strcmp(name, "tlsv1.1"))
+		return TLS1_1_VERSION;
+	if (!strcmp(name, "tlsv1"))
+		return TLS1_VERSION;
+	return 0;
+}
+
+const char *tls_version_name(int version)
+{
+	switch (version) {
+	case TLS1_3_VERSION: return "tlsv1.3";
+	case TLS1_2_VERSION: return "tlsv1.2";
+	case TLS1_1_VERSION: return "tlsv1.1";
+	case TLS1_VERSION: return "tlsv1";
+	default: return "unknown";
+	}
+}
+
+bool tls_wanted(const struct config *cfg, int port)
+{
+	return cfg->cafile || cfg->capath || cfg->psk || cfg->tls_use_os_certs || port == 8883;
+}
+
+/* mosquitto's wildcard rule: "*.rest" matches any host whose part after the
+ * first dot equals "rest". */
+static bool name_matches(const char *certname, const char *host)
+{
+	if (certname[0] == '*') {
+		if (certname[1] != '.')
+			return false;
+		const char *dot = strchr(host, '.');
+		return dot && dot[1] && !strcasecmp(certname + 2, dot + 1);
+	}
+	return !strcasecmp(certname, host);
+}
+
+static void add_name(char *names, size_t len, const char *prefix, const char *name)
+{
+	size_t used = strlen(names);
+	if (used + 1 < len)
+		snprintf(names + used, len - used, "%s%s%s", used ? ", " : "", prefix, name);
+}
+
+bool tls_host_matches(X509 *cert, const char *host, bool *used_cn, char *names, size_t names_len)
+{
+	unsigned char ip6[16], ip4[4];
+	bool is6 = inet_pton(AF_INET6, host, ip6) == 1;
+	bool is4 = inet_pton(AF_INET, host, ip4) == 1;
+	bool have_san_dns = false, match = false;
+	*used_cn = false;
+	if (names_len)
+		names[0] = '\0';
+	GENERAL_NAMES *san = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; san && i < sk_GENERAL_NAME_num(san); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(san, i);
+		if (g->type == GEN_DNS) {
+			const char *dns = (const char *)ASN1_STRING_get0_data(g->d.dNSName);
+			have_san_dns = true;
+			add_name(names, names_len, "DNS:", dns);
+			if (!match && (size_t)ASN1_STRING_length(g->d.dNSName) == strlen(dns) && name_matches(dns, host))
+				match = true;
+		} else if (g->type == GEN_IPADD) {
+			const unsigned char *a = ASN1_STRING_get0_data(g->d.iPAddress);
+			int alen = ASN1_STRING_length(g->d.iPAddress);
+			char txt[INET6_ADDRSTRLEN] = "?";
+			inet_ntop(alen == 16 ? AF_INET6 : AF_INET, a, txt, sizeof(txt));
+			add_name(names, names_len, "IP:", txt);
+			if ((alen == 4 && is4 && !memcmp(a, ip4, 4)) || (alen == 16 && is6 && !memcmp(a, ip6, 16)))
+				match = true;
+		}
+	}
+	GENERAL_NAMES_free(san);
+	char cn[256];
+	int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof(cn));
+	if (n > 0 && (size_t)n < sizeof(cn)) {
+		char label[300];
+		snprintf(label, sizeof(label), "%s%s", cn, have_san_dns ? " (ignored: the certificate has DNS names)" : "");
+		add_name(names, names_len, "CN=", label);
+		if (!match && !have_san_dns && name_matches(cn, host)) {
+			match = true;
+			*used_cn = true;
+		}
+	}
+	return match;
+}
+
+static struct tls *tls_of_ssl(SSL *ssl)
+{
+	return ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
+}
+
+static void keep_chain(struct tls *t, X509_STORE_CTX *sctx)
+{
+	if (t->peer_chain)
+		return;
+	STACK_OF(X509) *untrusted = X509_STORE_CTX_get0_untrusted(sctx);
+	X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
+	t->peer_chain = sk_X509_new_null();
+	if (!t->peer_chain)
+		return;
+	if (leaf && X509_up_ref(leaf))
+		sk_X509_push(t->peer_chain, leaf);
+	for (int i = 0; untrusted && i < sk_X509_num(untrusted); i++) {
+		X509 *x = sk_X509_value(untrusted, i);
+		if (x != leaf && X509_cmp(x, leaf) != 0 && X509_up_ref(x))
+			sk_X509_push(t->peer_chain, x);
+	}
+}
+
+static int verify_cb(int ok, X509_STORE_CTX *sctx)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct tls *t = tls_of_ssl(ssl);
+	if (!t)
+		return ok;
+	keep_chain(t, sctx);
+	int depth = X509_STORE_CTX_get_error_depth(sctx);
+	X509 *cert = X509_STORE_CTX_get_current_cert(sctx);
+	if (!ok) {
+		if (t->ev->verify_error < 0) {
+			t->ev->verify_error = X509_STORE_CTX_get_error(sctx);
+			t->ev->verify_depth = depth;
+			X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
+			t->ev->leaf_self_issued = leaf && (X509_get_extension_flags(leaf) & EXFLAG_SI)
+				&& X509_self_signed(leaf, 0) != 1;
+		}
+		return 0;
+	}
+	if (depth == 0 && t->check_host && cert) {
+		if (!tls_host_matches(cert, t->host, &t->used_cn, t->cert_names, sizeof(t->cert_names))) {
+			t->ev->hostname_mismatch = true;
+			X509_STORE_CTX_set_error(sctx, X509_V_ERR_HOSTNAME_MISMATCH);
+			if (t->ev->verify_error < 0) {
+				t->ev->verify_error = X509_V_ERR_HOSTNAME_MISMATCH;
+				t->ev->verify_depth = 0;
+			}
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void msg_cb(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg)
+{
+	struct tls *t = tls_of_ssl(ssl);
+	const unsigned char *b = buf;
+	(void)version;
+	(void)arg;
+	if (!t || len < 1)
+		return;
+	if (content_type == SSL3_RT_ALERT && len >= 2) {
+		if (write_p)
+			t->ev->alert_sent = b[1];
+		else
+			t->ev->alert_received = b[1];
+	} else if (content_type == SSL3_RT_HANDSHAKE) {
+		if (write_p && b[0] == SSL3_MT_CLIENT_HELLO)
+			t->ev->client_hello_sent = true;
+		else if (!write_p && b[0] == SSL3_MT_SERVER_HELLO)
+			t->ev->server_hello_seen = true;
+		else if (write_p && b[0] == SSL3_MT_CERTIFICATE) {
+			/* TLS 1.3 has a one-byte context length before the list */
+			size_t off = SSL_version(ssl) >= TLS1_3_VERSION ? 5 : 4;
+			if (len >= off + 3)
+				t->ev->sent_client_cert = (b[off] | b[off + 1] | b[off + 2]) != 0;
+		}
+	}
+}
+
+static void info_cb(const SSL *ssl, int where, int ret)
+{
+	struct tls *t = tls_of_ssl((SSL *)ssl);
+	if (!t)
+		return;
+	if ((where & SSL_CB_EXIT) && ret <= 0 && !t->ev->ssl_reason) {
+		unsigned long e = ERR_peek_error();
+		if (e && ERR_GET_LIB(e) == ERR_LIB_SSL)
+			t->ev->ssl_reason = ERR_GET_REASON(e);
+		else if (e)
+			t->ev->ssl_reason = ERR_GET_REASON(e) | 0x1000000;
+		if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+			t->ev->peer_closed = true;
+		if (ERR_GET_REASON(e) == SSL_R_WRONG_VERSION_NUMBER)
+			t->ev->non_tls_reply = true;
+	}
+	if (where & SSL_CB_HANDSHAKE_DONE)
+		t->ev->handshake_done = true;
+}
+
+static unsigned int psk_cb(SSL *ssl, const char *hint, char *identity, unsigned int max_identity_len,
+		unsigned char *psk, unsigned int max_psk_len)
+{
+	struct tls *t = tls_of_ssl(ssl);
+	(void)hint;
+	if (!t || !t->psk || !t->psk_identity || strlen(t->psk_identity) + 1 > max_identity_len
+			|| (unsigned long)t->psk_len > max_psk_len)
+		return 0;
+	snprintf(identity, max_identity_len, "%s", t->psk_identity);
+	memcpy(psk, t->psk, (size_t)t->psk_len);
+	return (unsigned int)t->psk_len;
+}
+
+static int fail_with(char **cause, const char *fmt, const char *arg)
+{
+	char *s = NULL;
+	if (asprintf(&s, fmt, arg ? arg : "") < 0)
+		s = NULL;
+	*cause = s;
+	ERR_clear_error();
+	return -1;
+}
+
+int tls_init(struct tls *t, const struct config *cfg, int port, const struct tls_range *range,
+		struct evidence *ev, char **cause)
+{
+	memset(t, 0, sizeof(*t));
+	t->ev = ev;
+	*cause = NULL;
+	snprintf(t->host, sizeof(t->host), "%s", cfg->host ? cfg->host : "localhost");
+	t->check_host = !cfg->insecure && port != 0;
+	SSL_CTX *ctx = t->ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx)
+		return fail_with(cause, "cannot create a TLS context%s", NULL);
+	SSL_CTX_set_app_data(ctx, t);
+	SSL_CTX_set_min_proto_version(ctx, range->min_version);
+	SSL_CTX_set_max_proto_version(ctx, range->max_version);
+	if (range->min_version && range->min_version < TLS1_2_VERSION)
+		SSL_CTX_set_security_level(ctx, 0); /* TLS 1.0/1.1 need it, this connection only */
+	if (range->fallback_scsv)
+		SSL_CTX_set_mode(ctx, SSL_MODE_SEND_FALLBACK_SCSV);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
+	SSL_CTX_set_msg_callback(ctx, msg_cb);
+	SSL_CTX_set_info_callback(ctx, info_cb);
+	ev->used_tls = true;
+	ev->fallback_scsv = range->fallback_scsv;
+	ev->tls_version_max = range->max_version ? range->max_version : TLS1_3_VERSION;
+
+	if (cfg->ciphers && !SSL_CTX_set_cipher_list(ctx, cfg->ciphers))
+		return fail_with(cause, "--ciphers '%s' names no cipher this OpenSSL has", cfg->ciphers);
+	if (cfg->tls_alpn) {
+		size_t n = strlen(cfg->tls_alpn);
+		unsigned char wire[256];
+		if (n == 0 || n > 255)
+			return fail_with(cause, "--tls-alpn '%s' must be 1 to 255 characters", cfg->tls_alpn);
+		wire[0] = (unsigned char)n;
+		memcpy(wire + 1, cfg->tls_alpn, n);
+		if (SSL_CTX_set_alpn_protos(ctx, wire, (unsigned)n + 1))
+			return fail_with(cause, "--tls-alpn '%s' was refused by OpenSSL", cfg->tls_alpn);
+	}
+	if (cfg->cafile || cfg->capath) {
+		if (!SSL_CTX_load_verify_locations(ctx, cfg->cafile, cfg->capath))
+			return fail_with(cause, "cannot load the CA certificates from %s", cfg->cafile ? cfg->cafile : cfg->capath);
+	}
+	if (cfg->tls_use_os_certs || (!cfg->cafile && !cfg->capath && !cfg->psk))
+		SSL_CTX_set_default_verify_paths(ctx);
+	if (cfg->certfile) {
+		if (SSL_CTX_use_certificate_chain_file(ctx, cfg->certfile) != 1)
+			return fail_with(cause, "cannot use --cert %s", cfg->certfile);
+		if (SSL_CTX_use_PrivateKey_file(ctx, cfg->keyfile, SSL_FILETYPE_PEM) != 1)
+			return fail_with(cause, "cannot use --key %s", cfg->keyfile);
+		if (SSL_CTX_check_private_key(ctx) != 1)
+			return fail_with(cause, "--key %s does not match --cert", cfg->keyfile);
+	}
+	if (cfg->psk) {
+		t->psk = OPENSSL_hexstr2buf(cfg->psk, &t->psk_len);
+		if (!t->psk || t->psk_len <= 0 || t->psk_len > 64)
+			return fail_with(cause, "--psk must be a key in hexadecimal (no leading 0x), up to 64 bytes%s", NULL);
+		t->psk_identity = strdup(cfg->psk_identity ? cfg->psk_identity : "");
+		SSL_CTX_set_psk_client_callback(ctx, psk_cb);
+		ev->used_psk = true;
+	}
+	ERR_clear_error();
+	return 0;
+}
+
+void tls_note_established(struct tls *t, SSL *ssl)
+{
+	if (!ssl)
+		return;
+	t->version = SSL_version(ssl);
+	snprintf(t->cipher, sizeof(t->cipher), "%s", SSL_get_cipher_name(ssl));
+	if (!t->peer_chain) {
+		STACK_OF(X509) *c = SSL_get_peer_cert_chain(ssl);
+		t->peer_chain = c ? X509_chain_up_ref(c) : NULL;
+	}
+}
+
+void tls_free(struct tls *t)
+{
+	SSL_CTX_free(t->ctx);
+	sk_X509_pop_free(t->peer_chain, X509_free);
+	if (t->psk) {
+		OPENSSL_cleanse(t->psk, (size_t)t->psk_len);
+		OPENSSL_free(t->psk);
+	}
+	free(t->psk_identity);
+	memset(t, 0, sizeof(*t));
+}

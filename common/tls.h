@@ -1,0 +1,59 @@
+/* tls: builds the SSL_CTX that libmosquitto uses for one connection attempt
+ * (version range, security level, fallback SCSV, CA, certificate, key,
+ * PSK, ALPN, our own hostname check) and records what happens during the
+ * handshake from OpenSSL's callbacks: verify errors with depth, alerts both
+ * ways, handshake progress, error reasons, the broker's chain. */
+#ifndef SMQTT_TLS_H
+#define SMQTT_TLS_H
+
+#include <stdbool.h>
+#include <openssl/ssl.h>
+#include "explain.h"
+#include "options.h"
+
+struct tls_range {
+	int min_version;   /* TLS1_x_VERSION */
+	int max_version;   /* 0: the highest OpenSSL has */
+	bool fallback_scsv;
+};
+
+struct tls {
+	SSL_CTX *ctx;
+	struct evidence *ev;       /* where observations go (not owned) */
+	char host[256];
+	bool check_host;           /* false with --insecure or a unix socket */
+	STACK_OF(X509) *peer_chain;/* what the broker sent (owned copy) */
+	char cert_names[1024];     /* names the broker certificate holds */
+	bool used_cn;              /* the host matched only the legacy CN */
+	int version;               /* negotiated */
+	char cipher[96];
+	unsigned char *psk;        /* decoded --psk, wiped at free */
+	long psk_len;
+	char *psk_identity;
+};
+
+/* Does this configuration make libmosquitto use TLS? */
+bool tls_wanted(const struct config *cfg, int port);
+
+/* Parse a --tls-version value; returns 0 when it is not one. */
+int tls_version_from_name(const char *name);
+const char *tls_version_name(int version);
+
+/* Build the context. On failure returns -1 with *cause allocated text. */
+int tls_init(struct tls *t, const struct config *cfg, int port, const struct tls_range *range,
+		struct evidence *ev, char **cause);
+void tls_free(struct tls *t);
+
+/* After a successful handshake: copy version, cipher and chain from ssl. */
+void tls_note_established(struct tls *t, SSL *ssl);
+
+/* libmosquitto 2.0's host check, rewritten: SAN DNS (with "*." wildcards),
+ * SAN IP, then the CN only when there is no SAN DNS. Returns true on a
+ * match; *used_cn tells that only the CN matched; names lists what the
+ * certificate holds. */
+bool tls_host_matches(X509 *cert, const char *host, bool *used_cn, char *names, size_t names_len);
+
+/* Our own name for a TLS alert (OpenSSL says "unknown" for some). */
+const char *tls_alert_name(int alert);
+
+#endif
