@@ -182,6 +182,34 @@ static void add_evidence(const struct evidence *ev, const struct tls *t, struct 
 		cJSON_AddBoolToObject(e, "probe_tls_answered", true);
 }
 
+/* Does --cafile hold a CA named like the issuer of the top of the broker's
+ * chain that nonetheless did not sign it? */
+static bool same_name_other_key(const struct config *cfg, const struct tls *t)
+{
+	if (!cfg->cafile || !t || !t->peer_chain || sk_X509_num(t->peer_chain) == 0)
+		return false;
+	X509 *top = NULL;
+	for (int i = 0; i < sk_X509_num(t->peer_chain); i++) {
+		X509 *x = sk_X509_value(t->peer_chain, i);
+		if (X509_self_signed(x, 0) != 1)
+			top = x;
+	}
+	if (!top)
+		return false;
+	FILE *fp = fopen(cfg->cafile, "r");
+	X509 *ca;
+	bool found = false;
+	while (fp && !found && (ca = PEM_read_X509(fp, NULL, NULL, NULL))) {
+		found = !X509_NAME_cmp(X509_get_subject_name(ca), X509_get_issuer_name(top))
+			&& X509_verify(top, X509_get0_pubkey(ca)) != 1;
+		X509_free(ca);
+	}
+	if (fp)
+		fclose(fp);
+	ERR_clear_error();
+	return found;
+}
+
 static void fill_tls_verify(struct facts *f, enum cause c, const struct evidence *ev, const struct tls *t,
 		const struct config *cfg)
 {
@@ -260,10 +288,16 @@ static void fill_tls_verify(struct facts *f, enum cause c, const struct evidence
 				"smqtt does not lower the security level for you");
 		break;
 	default: /* untrusted */
-		put(f, "detail", "the broker sent %s; OpenSSL found no path from it to a CA in --cafile %s, which holds %s "
-				"(OpenSSL: %s, at depth %d)", chain, cafile, cas,
-				X509_verify_cert_error_string(ev->verify_error >= 0 ? ev->verify_error : 0), ev->verify_depth);
-		put(f, "fixhint", "give the CA that issued the broker's certificate (%s): --cafile <that CA's certificate>", issuer);
+		if (same_name_other_key(cfg, t))
+			put(f, "detail", "the broker sent %s. --cafile %s holds a CA with that same name, %s, but it is a different CA "
+					"(another key): it did not sign the broker's certificate. Two CAs were made with one name, e.g. the "
+					"PKI was generated again on one side only", chain, cafile, cas);
+		else
+			put(f, "detail", "the broker sent %s; OpenSSL found no path from it to a CA in --cafile %s, which holds %s "
+					"(OpenSSL: %s, at depth %d)", chain, cafile, cas,
+					X509_verify_cert_error_string(ev->verify_error >= 0 ? ev->verify_error : 0), ev->verify_depth);
+		put(f, "fixhint", "give the CA that issued the broker's certificate (%s) - the one the broker's certificate was signed "
+				"with: --cafile <that CA's certificate>", issuer);
 		break;
 	}
 }

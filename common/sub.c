@@ -213,7 +213,9 @@ static int run_loop(struct sub *s, const sigset_t *waitmask, bool *timed_out, bo
 			return rc;
 		if (rc == MOSQ_ERR_SUCCESS)
 			continue;
-		if (fatal_rc(rc))
+		/* Before the first CONNACK a lost connection is a failure to
+		 * connect, explained at once; mosquitto_sub would retry forever. */
+		if (fatal_rc(rc) || rc == MOSQ_ERR_TIMEOUT || !s->connack_received)
 			return rc;
 		if (s->disconnect_requested)
 			return MOSQ_ERR_SUCCESS;
