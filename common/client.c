@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 
 #include "diagnose.h"
+#include "negotiate.h"
 #include "preflight.h"
 #include "probe.h"
 #include "profile.h"
@@ -57,31 +58,49 @@ static void log_to_stdout(struct mosquitto *mosq, void *obj, int level, const ch
 }
 
 /* Our own SSL_CTX, instrumented; used for every TLS run except TLS engines,
- * which stay on libmosquitto's own set-up. */
+ * which stay on libmosquitto's own set-up. The context itself is built per
+ * attempt by client_connect; here the version option is checked. */
 static int set_own_tls(struct client *c)
 {
 	struct config *cfg = c->cfg;
-	const struct diag *d = c->diag;
 	int min = cfg->tls_version ? tls_version_from_name(cfg->tls_version) : TLS1_2_VERSION;
 	if (!min) {
-		diag_compat(d, "Error: Problem setting TLS options, check the options are valid.\n");
+		diag_compat(c->diag, "Error: Problem setting TLS options, check the options are valid.\n");
 		return 1;
 	}
-	struct tls_range range = {min, 0, false};
+	c->ev.requested_min = min;
+	c->have_tls = true;
+	return 0;
+}
+
+/* Build the context for one attempt and hand it to libmosquitto. */
+static int install_ctx(struct client *c, const struct tls_range *range)
+{
+	struct tls fresh;
 	char *cause = NULL;
-	if (tls_init(&c->tls, cfg, client_port(cfg), &range, &c->ev, &cause)) {
-		diag_report(d, cause ? cause : "cannot set up TLS", "the TLS options could not be used, so nothing was sent",
+	if (tls_init(&fresh, c->cfg, c->port, range, &c->ev, &cause)) {
+		diag_report(c->diag, cause ? cause : "cannot set up TLS", "the TLS options could not be used, so nothing was sent",
 				"correct the option named above");
 		free(cause);
-		tls_free(&c->tls);
+		tls_free(&fresh);
 		return 1;
 	}
-	if (min < TLS1_2_VERSION)
-		diag_warn(d, "this connection allows %s, a deprecated protocol, with OpenSSL's security level lowered to 0 for it only.\n",
-				cfg->tls_version);
+	SSL_CTX *old = c->tls_installed ? c->tls.ctx : NULL;
+	if (old)
+		SSL_CTX_up_ref(old); /* keep it alive across the swap below */
+	if (c->tls_installed)
+		tls_free(&c->tls);
+	c->tls = fresh;
+	SSL_CTX_set_app_data(c->tls.ctx, &c->tls);
 	mosquitto_void_option(c->mosq, MOSQ_OPT_SSL_CTX, c->tls.ctx);
 	mosquitto_int_option(c->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
-	c->have_tls = true;
+	if (old) {
+		/* libmosquitto 2.0 replaces its pointer without dropping its
+		 * reference to the previous context: drop it, and ours. */
+		SSL_CTX_free(old);
+		SSL_CTX_free(old);
+	}
+	c->tls_installed = true;
 	return 0;
 }
 
@@ -228,8 +247,9 @@ void client_free(struct client *c)
 	if (c->mosq)
 		mosquitto_destroy(c->mosq);
 	c->mosq = NULL;
-	if (c->have_tls)
+	if (c->tls_installed)
 		tls_free(&c->tls);
+	c->tls_installed = false;
 	c->have_tls = false;
 }
 
@@ -258,6 +278,10 @@ static void settle_stage(struct client *c)
 		return;
 	if (c->have_tls && !ev->handshake_done) {
 		ev->stage = STAGE_TLS;
+		if (negotiate_is_version_failure(ev) || ev->alert_received == SSL_AD_PROTOCOL_VERSION) {
+			ev->broker_versions = probe_tls_versions(c->cfg->host, c->port, 2000);
+			return;
+		}
 		if (!ev->server_hello_seen && !ev->timed_out && ev->alert_received < 0 && ev->verify_error < 0)
 			ev->probe_tls_answered = probe_speaks_tls(c->cfg->host, c->port, 2000);
 		if (!ev->server_hello_seen && !ev->non_tls_reply && !ev->probe_tls_answered && !ev->timed_out
@@ -302,67 +326,131 @@ void client_note_connack(struct client *c, int result)
 		tls_note_established(&c->tls, mosquitto_ssl_get(c->mosq));
 }
 
-int client_connect(struct client *c)
+/* One connect: resolve + TCP (bounded by an alarm: SIGALRM interrupts the
+ * blocking connect() inside libmosquitto) and, with TLS, the handshake. */
+static int connect_once(struct client *c, int *err)
 {
 	struct config *cfg = c->cfg;
-	c->port = client_port(cfg);
-	c->deadline_ms = mono_ms() + (long long)cfg->connect_timeout * 1000;
-	/* An alarm bounds the blocking resolve + TCP connect inside
-	 * libmosquitto: SIGALRM interrupts connect() (no SA_RESTART). */
 	struct sigaction sa, old;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, &old);
-	alarm((unsigned)cfg->connect_timeout);
+	long long left = c->deadline_ms - mono_ms();
+	alarm(left > 1000 ? (unsigned)(left / 1000) : 1);
 	errno = 0;
 	int rc = mosquitto_connect_bind_v5(c->mosq, cfg->host, c->port, cfg->keepalive,
 			cfg->bind_address, cfg->connect_props);
-	int err = errno;
+	*err = errno;
 	alarm(0);
 	sigaction(SIGALRM, &old, NULL);
 	if (caught_signal == SIGALRM)
 		caught_signal = 0;
-	if (rc <= 0)
-		return 0;
+	/* finish the handshake here, so that a version failure can be retried */
+	while (rc == MOSQ_ERR_SUCCESS && c->have_tls && !c->ev.handshake_done) {
+		rc = client_loop_step(c, 1000, -1, NULL, NULL);
+		*err = errno;
+		if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(c->mosq) < 0)
+			rc = MOSQ_ERR_CONN_LOST;
+	}
+	return rc;
+}
+
+/* Fill in the stage of a failed connect_once from its return code. Returns
+ * false for a failure mosquitto words itself ("Unable to connect (...)"). */
+static bool note_failure(struct client *c, int rc, int err)
+{
 	struct evidence *ev = &c->ev;
 	switch (rc) {
 	case MOSQ_ERR_ERRNO:
-		if (err == EPROTO && c->have_tls) {
-			/* libmosquitto's way of saying the handshake failed */
-			ev->stage = STAGE_TLS;
-			break;
+		if (c->have_tls && (err == EPROTO || ev->client_hello_sent)) {
+			ev->stage = STAGE_TLS; /* libmosquitto's way of saying the handshake failed */
+			return true;
 		}
 		ev->stage = STAGE_TCP;
 		ev->sys_errno = err;
 		ev->timed_out = err == EINTR || err == ETIMEDOUT;
-		break;
-	case MOSQ_ERR_EAI:
+		return true;
+	case MOSQ_ERR_EAI: {
+		struct addrinfo hints, *res = NULL;
 		ev->stage = STAGE_RESOLVE;
-		{
-			struct addrinfo hints, *res = NULL;
-			memset(&hints, 0, sizeof(hints));
-			hints.ai_socktype = SOCK_STREAM;
-			ev->eai = getaddrinfo(cfg->host, NULL, &hints, &res);
-			if (res)
-				freeaddrinfo(res);
-			if (!ev->eai)
-				ev->eai = EAI_NONAME;
-		}
-		break;
-	case MOSQ_ERR_TLS:
-		ev->stage = STAGE_TLS;
-		break;
-	default:
-		diag_compat(c->diag, "Unable to connect (%s).\n", mosquitto_strerror(rc));
-		return 1;
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_STREAM;
+		ev->eai = getaddrinfo(c->cfg->host, NULL, &hints, &res);
+		if (res)
+			freeaddrinfo(res);
+		if (!ev->eai)
+			ev->eai = EAI_NONAME;
+		return true;
 	}
-	if (ev->stage == STAGE_TLS)
-		settle_stage(c);
-	print_explanation(c);
-	if (ev->stage == STAGE_TLS)
-		return MOSQ_ERR_TLS;
-	return ev->stage == STAGE_MQTT ? MOSQ_ERR_CONN_LOST : 1;
+	case MOSQ_ERR_TIMEOUT:
+		ev->stage = STAGE_TLS;
+		return true;
+	default:
+		if (c->have_tls) {
+			ev->stage = STAGE_TLS;
+			return true;
+		}
+		return false;
+	}
+}
+
+int client_connect(struct client *c)
+{
+	struct config *cfg = c->cfg;
+	c->port = client_port(cfg);
+	c->deadline_ms = mono_ms() + (long long)cfg->connect_timeout * 1000;
+	int requested = c->ev.requested_min;
+	int remembered = c->have_tls ? negotiate_cache_get(cfg->host, c->port) : 0;
+	struct tls_range range = negotiate_first(requested, remembered);
+	for (;;) {
+		int err = 0;
+		c->ev.attempts++;
+		if (c->have_tls && install_ctx(c, &range))
+			return 1;
+		int rc = connect_once(c, &err);
+		if (rc == MOSQ_ERR_SUCCESS) {
+			if (c->have_tls) {
+				SSL *ssl = mosquitto_ssl_get(c->mosq);
+				int v = ssl ? SSL_version(ssl) : 0;
+				if (v && v != remembered)
+					negotiate_cache_put(cfg->host, c->port, v);
+				if (v && v < TLS1_2_VERSION)
+					diag_warn(c->diag, "this connection uses %s, a deprecated protocol; OpenSSL's security level is 0 for it only.\n",
+							tls_version_name(v));
+			}
+			return 0;
+		}
+		if (!note_failure(c, rc, err)) {
+			diag_compat(c->diag, "Unable to connect (%s).\n", mosquitto_strerror(rc));
+			return 1;
+		}
+		if (c->ev.stage == STAGE_TLS) {
+			if (!c->ev.server_hello_seen && !c->ev.timed_out && c->ev.alert_received < 0 && c->ev.verify_error < 0)
+				c->ev.probe_tls_answered = probe_speaks_tls_upto(cfg->host, c->port, TLS1_2_VERSION, 2000);
+			struct tls_range next;
+			if (negotiate_next(&c->ev, &range, requested, &next)) {
+				evidence_reset_attempt(&c->ev);
+				range = next;
+				continue;
+			}
+			if (remembered && negotiate_is_version_failure(&c->ev)) {
+				/* the remembered version failed: forget it, start over */
+				negotiate_cache_forget(cfg->host, c->port);
+				remembered = 0;
+				evidence_reset_attempt(&c->ev);
+				range = negotiate_first(requested, 0);
+				continue;
+			}
+			settle_stage(c);
+		}
+		print_explanation(c);
+		if (c->ev.timed_out)
+			return MOSQ_ERR_TIMEOUT;
+		if (c->ev.stage == STAGE_TLS)
+			return MOSQ_ERR_TLS;
+		return c->ev.stage == STAGE_MQTT ? MOSQ_ERR_CONN_LOST : 1;
+	}
 }
 
 int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra_ready,

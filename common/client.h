@@ -19,6 +19,7 @@ struct client {
 	int port; /* the port actually used */
 	bool save_failed; /* --save-profile could not write its file */
 	bool have_tls;    /* our own instrumented SSL_CTX is in use */
+	bool tls_installed; /* tls holds a context handed to libmosquitto */
 	struct tls tls;
 	struct evidence ev;
 	bool connack_seen;

@@ -374,6 +374,54 @@ static void fill_mqtt(struct facts *f, enum cause c, const struct evidence *ev, 
 	}
 }
 
+static const char *pretty_version(int v)
+{
+	switch (v) {
+	case TLS1_3_VERSION: return "TLS 1.3";
+	case TLS1_2_VERSION: return "TLS 1.2";
+	case TLS1_1_VERSION: return "TLS 1.1";
+	case TLS1_VERSION: return "TLS 1.0";
+	default: return "?";
+	}
+}
+
+static void fill_versions(struct facts *f, const struct evidence *ev, const struct config *cfg)
+{
+	static const int all[] = {TLS1_3_VERSION, TLS1_2_VERSION, TLS1_1_VERSION, TLS1_VERSION};
+	char speaks[128] = "";
+	int lowest = 0, highest = 0;
+	for (size_t i = 0; i < 4; i++) {
+		if (ev->broker_versions & (1u << (all[i] & 0xf))) {
+			snprintf(speaks + strlen(speaks), sizeof(speaks) - strlen(speaks), "%s%s", speaks[0] ? ", " : "", pretty_version(all[i]));
+			if (!highest)
+				highest = all[i];
+			lowest = all[i];
+		}
+	}
+	int min = ev->requested_min ? ev->requested_min : TLS1_2_VERSION;
+	if (!speaks[0]) {
+		put(f, "detail", "the broker refused every TLS version this run offered (%s and up)%s%s", pretty_version(min),
+				ev->alert_received == 70 ? ": it answered alert protocol_version (70)" : "",
+				ev->ssl_reason ? "" : "");
+		put(f, "fixhint", "find out which TLS versions the broker speaks, then allow that one for this broker only with --tls-version");
+		return;
+	}
+	if (highest && highest < min) {
+		const char *name = tls_version_name(highest);
+		put(f, "detail", "the broker speaks only %s; this run allows %s and up (%s), so the broker's maximum is %s",
+				speaks, pretty_version(min), cfg->tls_version ? "--tls-version" : "the default", pretty_version(highest));
+		if (cfg->applied_profile)
+			put(f, "fixhint", "allow it for this broker only: add tls-version = \"%s\"; to profile '%s' (%s), or give --tls-version %s",
+					name, cfg->applied_profile, cfg->applied_profile_from, name);
+		else
+			put(f, "fixhint", "allow it for this broker only: --tls-version %s (or tls-version = \"%s\"; in its profile)", name, name);
+		return;
+	}
+	put(f, "detail", "the broker speaks %s, yet the handshake failed on the version (%s); attempts made: %d",
+			speaks, reason_text(ev->ssl_reason), ev->attempts);
+	put(f, "fixhint", "check --ciphers and --tls-version against what the broker allows (%s, lowest %s)", speaks, pretty_version(lowest));
+}
+
 enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct config *cfg,
 		int seconds, struct report *r)
 {
@@ -400,9 +448,7 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 		fill_rejected(&f, c, ev, cfg);
 		break;
 	case CAUSE_PROTOCOL_VERSION_MISMATCH:
-		put(&f, "detail", "%s%s", ev->alert_received == 70 ? "the broker answered alert protocol_version (70) to the versions offered"
-				: "the handshake failed on the protocol version: ", ev->alert_received == 70 ? "" : reason_text(ev->ssl_reason));
-		put(&f, "fixhint", "%s", "allow the broker's version for this broker only: --tls-version tlsv1.2 (or tls-version in its profile)");
+		fill_versions(&f, ev, cfg);
 		break;
 	case CAUSE_NO_SHARED_CIPHER:
 		put(&f, "detail", "the broker found no cipher suite it shares with this client%s%s", cfg->ciphers ? " (--ciphers " : "",

@@ -253,6 +253,15 @@ void evidence_init(struct evidence *ev)
 	ev->connack = -1;
 }
 
+void evidence_reset_attempt(struct evidence *ev)
+{
+	struct evidence keep = *ev;
+	evidence_init(ev);
+	ev->protocol_version = keep.protocol_version;
+	ev->requested_min = keep.requested_min;
+	ev->attempts = keep.attempts;
+}
+
 static enum cause classify_verify(const struct evidence *ev)
 {
 	switch (ev->verify_error) {

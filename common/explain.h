@@ -71,12 +71,18 @@ struct evidence {
 	int ssl_reason;            /* ERR_GET_REASON of the first queued error, 0 */
 	int tls_version_max;       /* highest version offered (TLS1_x_VERSION), 0 */
 	bool fallback_scsv;        /* this attempt was a step-down with SCSV */
+	int requested_min;         /* the lowest TLS version this run allows */
+	unsigned broker_versions;  /* probe: bit (v & 0xf) set per version answered */
+	int attempts;              /* TLS attempts made */
 	int connack;               /* CONNACK / v5 reason code, -1 */
 	int protocol_version;      /* MQTT protocol version in use */
 	bool probe_tls_answered;   /* a post-mortem ClientHello got a TLS reply */
 };
 
 void evidence_init(struct evidence *ev);
+
+/* Clear what one TLS attempt saw, keeping the run's settings and count. */
+void evidence_reset_attempt(struct evidence *ev);
 
 /* The pure classifier: evidence in, cause out. */
 enum cause classify(const struct evidence *ev);

@@ -151,10 +151,13 @@ static int read_file(const char *path, char **buf, size_t *len, int *err)
 	return 0;
 }
 
-static enum content classify_content(const char *buf, size_t len)
+static enum content classify_content(const char *buf, size_t len, bool want_key)
 {
 	if (len == 0)
 		return C_EMPTY;
+	/* OpenSSL skips other blocks: a key after a certificate is fine */
+	if (want_key && strstr(buf, "PRIVATE KEY-----"))
+		return C_PEM_KEY;
 	if (strstr(buf, "-----BEGIN CERTIFICATE-----") || strstr(buf, "-----BEGIN TRUSTED CERTIFICATE-----"))
 		return C_PEM_CERT;
 	if (strstr(buf, "PRIVATE KEY-----"))
@@ -230,6 +233,19 @@ static void not_pem(struct pf *pf, const char *option, const char *path, enum co
 	char detail[512];
 	snprintf(detail, sizeof(detail), "%s: %s", path, content_desc(c));
 	struct slot s[] = {{"option", option}, {"file", path}, {"expected", expected}, {"detail", detail}, {"fixhint", fixhint}};
+	report_add(pf->r, CAUSE_FILE_NOT_PEM, SEV_FATAL, s, 5);
+}
+
+/* A PEM file whose block OpenSSL cannot decode. */
+static void damaged(struct pf *pf, const char *option, const char *path, bool want_key)
+{
+	char detail[512], fixhint[256];
+	snprintf(detail, sizeof(detail), "%s: it has a PEM %s block, but OpenSSL cannot decode it (damaged base64, a cut-off "
+			"file, or Windows line breaks inside the block)", path, want_key ? "PRIVATE KEY" : "CERTIFICATE");
+	snprintf(fixhint, sizeof(fixhint), "copy the file again from its source; check it with: openssl %s -in %s -noout",
+			want_key ? "pkey" : "x509", path);
+	struct slot s[] = {{"option", option}, {"file", path}, {"expected", want_key ? "private key" : "certificate"},
+		{"detail", detail}, {"fixhint", fixhint}};
 	report_add(pf->r, CAUSE_FILE_NOT_PEM, SEV_FATAL, s, 5);
 }
 
@@ -328,7 +344,7 @@ static void check_cafile(struct pf *pf)
 	size_t len;
 	if (!check_readable(pf, "--cafile", path, &buf, &len))
 		return;
-	enum content c = classify_content(buf, len);
+	enum content c = classify_content(buf, len, false);
 	if (c != C_PEM_CERT) {
 		not_pem(pf, "--cafile", path, c, false);
 		free(buf);
@@ -336,11 +352,18 @@ static void check_cafile(struct pf *pf)
 	}
 	pf->cas = pem_certs(buf, len);
 	free(buf);
+	if (!pf->cas || sk_X509_num(pf->cas) == 0) {
+		damaged(pf, "--cafile", path, false);
+		return;
+	}
 	add_file_evidence(pf, "--cafile", path, pf->cas);
 	int ncas = 0;
 	for (int i = 0; i < sk_X509_num(pf->cas); i++) {
 		X509 *x = sk_X509_value(pf->cas, i);
-		if (X509_check_ca(x) != 0) {
+		/* a CA, or the broker's own self-signed certificate pinned as it is */
+		bool pinned = X509_self_signed(x, 1) == 1 && (matches_host(x, pf->cfg->host)
+				|| ((X509_get_extension_flags(x) & EXFLAG_XKUSAGE) && (X509_get_extended_key_usage(x) & XKU_SSL_SERVER)));
+		if (X509_check_ca(x) != 0 || pinned) {
 			ncas++;
 			check_validity(pf, x, "CA", "--cafile", path);
 			check_strength(pf, x, "CA", path, X509_self_signed(x, 0) != 1);
@@ -403,7 +426,7 @@ static void check_cert(struct pf *pf)
 	size_t len;
 	if (!check_readable(pf, "--cert", path, &buf, &len))
 		return;
-	enum content c = classify_content(buf, len);
+	enum content c = classify_content(buf, len, false);
 	if (c != C_PEM_CERT) {
 		not_pem(pf, "--cert", path, c, false);
 		free(buf);
@@ -413,8 +436,10 @@ static void check_cert(struct pf *pf)
 	free(buf);
 	add_file_evidence(pf, "--cert", path, pf->extra);
 	pf->cert = sk_X509_shift(pf->extra);
-	if (!pf->cert)
+	if (!pf->cert) {
+		damaged(pf, "--cert", path, false);
 		return;
+	}
 	X509 *x = pf->cert;
 	check_validity(pf, x, "client", "--cert", path);
 	check_strength(pf, x, "client", path, true);
@@ -441,7 +466,7 @@ static void check_key(struct pf *pf)
 	size_t len;
 	if (!check_readable(pf, "--key", path, &buf, &len))
 		return;
-	enum content c = classify_content(buf, len);
+	enum content c = classify_content(buf, len, true);
 	if (c != C_PEM_KEY) {
 		not_pem(pf, "--key", path, c, true);
 		explicit_bzero(buf, len);
@@ -455,6 +480,8 @@ static void check_key(struct pf *pf)
 		pf->key = b ? PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL) : NULL;
 		BIO_free(b);
 		ERR_clear_error();
+		if (!pf->key)
+			damaged(pf, "--key", path, true);
 	}
 	explicit_bzero(buf, len);
 	free(buf);
@@ -546,7 +573,8 @@ static void check_same_name(struct pf *pf)
 					"so it takes it for self-signed; the broker rejects it with 'unknown ca'",
 					cafile, pf->cfg->certfile, subject);
 			struct slot s[] = {{"file", cafile}, {"subject", subject}, {"detail", detail}};
-			report_add(pf->r, CAUSE_CA_SUBJECT_EQUALS_LEAF, SEV_FATAL, s, 3);
+			/* fatal only when key identifiers cannot tell them apart */
+			report_add(pf->r, CAUSE_CA_SUBJECT_EQUALS_LEAF, same_name_reason(x) ? SEV_FATAL : SEV_WARNING, s, 3);
 			free(subject);
 		}
 		char cn[256];

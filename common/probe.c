@@ -67,7 +67,29 @@ static void note_server_hello(int write_p, int version, int type, const void *bu
 		*(bool *)arg = true;
 }
 
+static bool probe_range(const char *host, int port, int timeout_ms, int min, int max);
+
 bool probe_speaks_tls(const char *host, int port, int timeout_ms)
+{
+	return probe_range(host, port, timeout_ms, TLS1_VERSION, 0);
+}
+
+bool probe_speaks_tls_upto(const char *host, int port, int max, int timeout_ms)
+{
+	return probe_range(host, port, timeout_ms, TLS1_VERSION, max);
+}
+
+unsigned probe_tls_versions(const char *host, int port, int timeout_ms)
+{
+	static const int versions[] = {TLS1_3_VERSION, TLS1_2_VERSION, TLS1_1_VERSION, TLS1_VERSION};
+	unsigned mask = 0;
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
+		if (probe_range(host, port, timeout_ms, versions[i], versions[i]))
+			mask |= 1u << (versions[i] & 0xf);
+	return mask;
+}
+
+static bool probe_range(const char *host, int port, int timeout_ms, int min, int max)
 {
 	long long deadline = now_ms() + timeout_ms;
 	int fd = dial(host, port, deadline);
@@ -77,8 +99,9 @@ bool probe_speaks_tls(const char *host, int port, int timeout_ms)
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	SSL *ssl = ctx ? SSL_new(ctx) : NULL;
 	if (ssl) {
-		SSL_CTX_set_security_level(ctx, 0);
-		SSL_set_min_proto_version(ssl, TLS1_VERSION);
+		SSL_set_security_level(ssl, 0);
+		SSL_set_min_proto_version(ssl, min);
+		SSL_set_max_proto_version(ssl, max);
 		SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
 		SSL_set_msg_callback(ssl, note_server_hello);
 		SSL_set_msg_callback_arg(ssl, &hello);
