@@ -1,0 +1,196 @@
+/* test_classify: the pure failure classifier (evidence record -> cause ID)
+ * and the pure TLS step-down policy, both table-driven. */
+#include "test_common.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include "explain.h"
+#include "negotiate.h"
+
+/* Fields a row may set; everything else stays at evidence_init()'s value. */
+struct ev_row {
+	const char *name;
+	const char *want; /* stable cause id */
+	void (*set)(struct evidence *);
+};
+
+#define ROW(n, id, body) \
+	static void set_##n(struct evidence *e) { body; }
+ROW(dns, "dns-failure", e->stage = STAGE_RESOLVE; e->eai = EAI_NONAME)
+ROW(refused, "connection-refused", e->stage = STAGE_TCP; e->sys_errno = ECONNREFUSED)
+ROW(tcp_timeout, "connect-timeout", e->stage = STAGE_TCP; e->sys_errno = EINTR; e->timed_out = true)
+ROW(unreach, "network-unreachable", e->stage = STAGE_TCP; e->sys_errno = ENETUNREACH)
+ROW(hostunreach, "network-unreachable", e->stage = STAGE_TCP; e->sys_errno = EHOSTUNREACH)
+ROW(untrusted, "server-cert-untrusted", e->stage = STAGE_TLS; e->used_tls = true; e->verify_error = X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN; e->verify_depth = 1)
+ROW(selfsigned, "server-cert-self-signed", e->stage = STAGE_TLS; e->used_tls = true; e->verify_error = X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)
+ROW(samename, "server-cert-self-signed", e->stage = STAGE_TLS; e->used_tls = true; e->verify_error = X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT; e->leaf_self_issued = true)
+ROW(incomplete, "server-chain-incomplete", e->stage = STAGE_TLS; e->used_tls = true; e->verify_error = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY; e->verify_depth = 0)
+ROW(hostname, "hostname-mismatch", e->stage = STAGE_TLS; e->used_tls = true; e->verify_error = X509_V_ERR_HOSTNAME_MISMATCH; e->hostname_mismatch = true)
+ROW(expired, "server-cert-expired", e->stage = STAGE_TLS; e->used_tls = true; e->verify_error = X509_V_ERR_CERT_HAS_EXPIRED)
+ROW(notyet, "server-cert-not-yet-valid", e->stage = STAGE_TLS; e->used_tls = true; e->verify_error = X509_V_ERR_CERT_NOT_YET_VALID)
+ROW(purpose, "server-cert-wrong-purpose", e->stage = STAGE_TLS; e->used_tls = true; e->verify_error = X509_V_ERR_INVALID_PURPOSE)
+ROW(weak_key, "weak-crypto", e->stage = STAGE_TLS; e->used_tls = true; e->verify_error = X509_V_ERR_EE_KEY_TOO_SMALL)
+ROW(weak_md, "weak-crypto", e->stage = STAGE_TLS; e->used_tls = true; e->verify_error = X509_V_ERR_CA_MD_TOO_WEAK)
+ROW(cert_required13, "client-cert-required", e->stage = STAGE_MQTT; e->used_tls = true; e->handshake_done = true; e->alert_received = SSL_AD_CERTIFICATE_REQUIRED)
+ROW(cert_required12, "client-cert-required", e->stage = STAGE_TLS; e->used_tls = true; e->server_hello_seen = true; e->alert_received = SSL_AD_HANDSHAKE_FAILURE)
+ROW(unknown_ca, "client-cert-unknown-ca", e->stage = STAGE_MQTT; e->used_tls = true; e->handshake_done = true; e->sent_client_cert = true; e->alert_received = SSL_AD_UNKNOWN_CA)
+ROW(revoked, "client-cert-rejected", e->stage = STAGE_MQTT; e->used_tls = true; e->sent_client_cert = true; e->alert_received = SSL_AD_CERTIFICATE_REVOKED)
+ROW(bad_cert12, "client-cert-rejected", e->stage = STAGE_TLS; e->used_tls = true; e->sent_client_cert = true; e->alert_received = SSL_AD_BAD_CERTIFICATE)
+ROW(version_alert, "protocol-version-mismatch", e->stage = STAGE_TLS; e->used_tls = true; e->alert_received = SSL_AD_PROTOCOL_VERSION)
+ROW(version_reason, "protocol-version-mismatch", e->stage = STAGE_TLS; e->used_tls = true; e->ssl_reason = SSL_R_UNSUPPORTED_PROTOCOL)
+ROW(fallback, "inappropriate-fallback", e->stage = STAGE_TLS; e->used_tls = true; e->fallback_scsv = true; e->alert_received = SSL_AD_INAPPROPRIATE_FALLBACK)
+ROW(no_cipher, "no-shared-cipher", e->stage = STAGE_TLS; e->used_tls = true; e->sent_client_cert = true; e->alert_received = SSL_AD_HANDSHAKE_FAILURE)
+ROW(no_cipher_local, "no-shared-cipher", e->stage = STAGE_TLS; e->used_tls = true; e->ssl_reason = SSL_R_NO_CIPHERS_AVAILABLE)
+ROW(psk, "psk-mismatch", e->stage = STAGE_TLS; e->used_tls = true; e->used_psk = true; e->alert_received = SSL_AD_DECRYPT_ERROR)
+ROW(psk_identity, "psk-mismatch", e->stage = STAGE_TLS; e->used_tls = true; e->used_psk = true; e->alert_received = SSL_AD_UNKNOWN_PSK_IDENTITY)
+ROW(alpn, "alpn-mismatch", e->stage = STAGE_TLS; e->used_tls = true; e->alert_received = SSL_AD_NO_APPLICATION_PROTOCOL)
+ROW(renego, "legacy-renegotiation", e->stage = STAGE_TLS; e->used_tls = true; e->ssl_reason = SSL_R_UNSAFE_LEGACY_RENEGOTIATION_DISABLED)
+ROW(tls_plain_eof, "tls-to-plain-port", e->stage = STAGE_TLS; e->used_tls = true; e->client_hello_sent = true; e->peer_closed = true)
+ROW(tls_plain_bytes, "tls-to-plain-port", e->stage = STAGE_TLS; e->used_tls = true; e->ssl_reason = SSL_R_WRONG_VERSION_NUMBER; e->non_tls_reply = true)
+ROW(intolerant, "protocol-version-mismatch", e->stage = STAGE_TLS; e->used_tls = true; e->client_hello_sent = true; e->peer_closed = true; e->probe_tls_answered = true)
+ROW(plain_tls, "plain-to-tls-port", e->stage = STAGE_MQTT; e->probe_tls_answered = true)
+ROW(hs_timeout, "handshake-timeout", e->stage = STAGE_TLS; e->used_tls = true; e->timed_out = true)
+ROW(mqtt_timeout, "handshake-timeout", e->stage = STAGE_MQTT; e->timed_out = true)
+ROW(closed, "broker-closed", e->stage = STAGE_MQTT)
+ROW(auth5, "mqtt-auth-failed", e->stage = STAGE_MQTT; e->connack = 5)
+ROW(auth4, "mqtt-auth-failed", e->stage = STAGE_MQTT; e->connack = 4)
+ROW(auth135, "mqtt-auth-failed", e->stage = STAGE_MQTT; e->connack = 135)
+ROW(auth134, "mqtt-auth-failed", e->stage = STAGE_MQTT; e->connack = 134)
+ROW(proto1, "mqtt-protocol-rejected", e->stage = STAGE_MQTT; e->connack = 1)
+ROW(proto132, "mqtt-protocol-rejected", e->stage = STAGE_MQTT; e->connack = 132)
+ROW(ident2, "mqtt-identifier-rejected", e->stage = STAGE_MQTT; e->connack = 2)
+ROW(ident133, "mqtt-identifier-rejected", e->stage = STAGE_MQTT; e->connack = 133)
+ROW(unavail3, "mqtt-server-unavailable", e->stage = STAGE_MQTT; e->connack = 3)
+ROW(busy137, "mqtt-server-unavailable", e->stage = STAGE_MQTT; e->connack = 137)
+ROW(other151, "mqtt-refused", e->stage = STAGE_MQTT; e->connack = 151)
+ROW(unknown_rc, "mqtt-refused", e->stage = STAGE_MQTT; e->connack = 250)
+ROW(unclassified, "tls-unclassified", e->stage = STAGE_TLS; e->used_tls = true; e->ssl_reason = 9999)
+
+#define R(n, id) {#n, id, set_##n}
+static const struct ev_row rows[] = {
+	R(dns, "dns-failure"), R(refused, "connection-refused"), R(tcp_timeout, "connect-timeout"),
+	R(unreach, "network-unreachable"), R(hostunreach, "network-unreachable"),
+	R(untrusted, "server-cert-untrusted"), R(selfsigned, "server-cert-self-signed"),
+	R(samename, "server-cert-self-signed"), R(incomplete, "server-chain-incomplete"),
+	R(hostname, "hostname-mismatch"), R(expired, "server-cert-expired"), R(notyet, "server-cert-not-yet-valid"),
+	R(purpose, "server-cert-wrong-purpose"), R(weak_key, "weak-crypto"), R(weak_md, "weak-crypto"),
+	R(cert_required13, "client-cert-required"), R(cert_required12, "client-cert-required"),
+	R(unknown_ca, "client-cert-unknown-ca"), R(revoked, "client-cert-rejected"), R(bad_cert12, "client-cert-rejected"),
+	R(version_alert, "protocol-version-mismatch"), R(version_reason, "protocol-version-mismatch"),
+	R(fallback, "inappropriate-fallback"), R(no_cipher, "no-shared-cipher"), R(no_cipher_local, "no-shared-cipher"),
+	R(psk, "psk-mismatch"), R(psk_identity, "psk-mismatch"), R(alpn, "alpn-mismatch"),
+	R(renego, "legacy-renegotiation"), R(tls_plain_eof, "tls-to-plain-port"), R(tls_plain_bytes, "tls-to-plain-port"),
+	R(intolerant, "protocol-version-mismatch"), R(plain_tls, "plain-to-tls-port"), R(hs_timeout, "handshake-timeout"),
+	R(mqtt_timeout, "handshake-timeout"), R(closed, "broker-closed"), R(auth5, "mqtt-auth-failed"),
+	R(auth4, "mqtt-auth-failed"), R(auth135, "mqtt-auth-failed"), R(auth134, "mqtt-auth-failed"),
+	R(proto1, "mqtt-protocol-rejected"), R(proto132, "mqtt-protocol-rejected"), R(ident2, "mqtt-identifier-rejected"),
+	R(ident133, "mqtt-identifier-rejected"), R(unavail3, "mqtt-server-unavailable"), R(busy137, "mqtt-server-unavailable"),
+	R(other151, "mqtt-refused"), R(unknown_rc, "mqtt-refused"), R(unclassified, "tls-unclassified"),
+};
+
+static void test_row(void **state)
+{
+	const struct ev_row *row = *state;
+	struct evidence ev;
+	evidence_init(&ev);
+	row->set(&ev);
+	enum cause c = classify(&ev);
+	const struct cause_info *ci = cause_info(c);
+	if (strcmp(ci->id, row->want)) {
+		print_error("%s: classified as %s, expected %s\n", row->name, ci->id, row->want);
+		fail();
+	}
+	assert_non_null(cause_by_id(row->want));
+}
+
+/* ---- step-down policy ----------------------------------------------------- */
+
+struct step_row {
+	const char *name;
+	int requested_min;
+	struct tls_range cur;
+	void (*set)(struct evidence *);
+	bool want_next;
+	struct tls_range next;
+};
+
+static void set_none(struct evidence *e) { (void)e; }
+
+static const struct step_row steps[] = {
+	{"version alert from the best range steps to 1.1 with SCSV", TLS1_VERSION,
+		{TLS1_2_VERSION, TLS1_3_VERSION, false}, set_version_alert, true, {TLS1_1_VERSION, TLS1_1_VERSION, true}},
+	{"unsupported protocol steps down too", TLS1_VERSION,
+		{TLS1_1_VERSION, TLS1_1_VERSION, true}, set_version_reason, true, {TLS1_VERSION, TLS1_VERSION, true}},
+	{"never below the requested minimum", TLS1_2_VERSION,
+		{TLS1_2_VERSION, TLS1_3_VERSION, false}, set_version_alert, false, {0, 0, false}},
+	{"nothing below TLS 1.0", TLS1_VERSION,
+		{TLS1_VERSION, TLS1_VERSION, true}, set_version_alert, false, {0, 0, false}},
+	{"1.3 intolerance steps to 1.2 when 1.2 is allowed", TLS1_2_VERSION,
+		{TLS1_3_VERSION, TLS1_3_VERSION, false}, set_intolerant, true, {TLS1_2_VERSION, TLS1_2_VERSION, true}},
+	{"a certificate failure is never retried", TLS1_VERSION,
+		{TLS1_2_VERSION, TLS1_3_VERSION, false}, set_untrusted, false, {0, 0, false}},
+	{"a hostname mismatch is never retried", TLS1_VERSION,
+		{TLS1_2_VERSION, TLS1_3_VERSION, false}, set_hostname, false, {0, 0, false}},
+	{"inappropriate_fallback stops", TLS1_VERSION,
+		{TLS1_1_VERSION, TLS1_1_VERSION, true}, set_fallback, false, {0, 0, false}},
+	{"a client certificate rejection is never retried", TLS1_VERSION,
+		{TLS1_2_VERSION, TLS1_3_VERSION, false}, set_cert_required12, false, {0, 0, false}},
+	{"a cipher failure is never retried", TLS1_VERSION,
+		{TLS1_2_VERSION, TLS1_3_VERSION, false}, set_no_cipher, false, {0, 0, false}},
+	{"a plain port (no TLS answer to a probe) is not a version failure", TLS1_VERSION,
+		{TLS1_2_VERSION, TLS1_3_VERSION, false}, set_tls_plain_eof, false, {0, 0, false}},
+	{"a timeout is never retried", TLS1_VERSION,
+		{TLS1_2_VERSION, TLS1_3_VERSION, false}, set_hs_timeout, false, {0, 0, false}},
+	{"no evidence, no retry", TLS1_VERSION,
+		{TLS1_2_VERSION, TLS1_3_VERSION, false}, set_none, false, {0, 0, false}},
+};
+
+static void test_step(void **state)
+{
+	const struct step_row *row = *state;
+	struct evidence ev;
+	struct tls_range next = {0, 0, false};
+	evidence_init(&ev);
+	row->set(&ev);
+	bool got = negotiate_next(&ev, &row->cur, row->requested_min, &next);
+	assert_int_equal(got, row->want_next);
+	if (got) {
+		assert_int_equal(next.min_version, row->next.min_version);
+		assert_int_equal(next.max_version, row->next.max_version);
+		assert_int_equal(next.fallback_scsv, row->next.fallback_scsv);
+	}
+}
+
+static void test_first_range(void **state)
+{
+	(void)state;
+	struct tls_range r = negotiate_first(TLS1_2_VERSION, 0);
+	assert_int_equal(r.min_version, TLS1_2_VERSION);
+	assert_int_equal(r.max_version, TLS1_3_VERSION);
+	assert_false(r.fallback_scsv);
+	r = negotiate_first(TLS1_VERSION, 0); /* the first attempt is the best range */
+	assert_int_equal(r.min_version, TLS1_2_VERSION);
+	assert_int_equal(r.max_version, TLS1_3_VERSION);
+	r = negotiate_first(TLS1_3_VERSION, 0);
+	assert_int_equal(r.min_version, TLS1_3_VERSION);
+	r = negotiate_first(TLS1_VERSION, TLS1_VERSION); /* remembered */
+	assert_int_equal(r.min_version, TLS1_VERSION);
+	assert_int_equal(r.max_version, TLS1_VERSION);
+	r = negotiate_first(TLS1_2_VERSION, TLS1_VERSION); /* the cache never lowers security */
+	assert_int_equal(r.min_version, TLS1_2_VERSION);
+	assert_int_equal(r.max_version, TLS1_3_VERSION);
+}
+
+int main(void)
+{
+	struct test_list l = {0};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		test_list_addf(&l, test_row, (void *)&rows[i], "classify: %s -> %s", rows[i].name, rows[i].want);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		test_list_addf(&l, test_step, (void *)&steps[i], "step-down: %s", steps[i].name);
+	test_list_add(&l, "first range", test_first_range, NULL);
+	return test_list_run(&l, "classify");
+}
