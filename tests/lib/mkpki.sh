@@ -12,7 +12,7 @@
 # at least one more day already exists, nothing is done. Otherwise the whole
 # set is regenerated. Output is quiet unless something fails.
 #
-# For tests and demos only: the keys are unencrypted and world-readable.
+# For tests and demos only: the keys are unencrypted (mode 0600).
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -115,7 +115,8 @@ leaf client smqtt-client
 
 run openssl verify -CAfile "$tmp/ca.crt" "$tmp/server.crt" "$tmp/client.crt"
 
-chmod 644 "$tmp"/*.crt "$tmp"/*.key
+chmod 644 "$tmp"/*.crt
+chmod 600 "$tmp"/*.key
 for f in $files; do
 	mv -f "$tmp/$f" "$f"
 done
