@@ -295,7 +295,7 @@ static int publish_lines(struct pub *p)
 {
 	size_t start = 0;
 	int rc = 0;
-	while (p->inflight < window(p)) {
+	while (p->inflight < window(p) && p->buf_len > p->scan) {
 		char *nl = memchr(p->buf + p->scan, '\n', p->buf_len - p->scan);
 		if (!nl) {
 			p->scan = p->buf_len;
@@ -346,7 +346,7 @@ static int read_stdin_chunk(struct pub *p)
 /* Is there a complete line (or the unterminated tail at EOF) waiting? */
 static bool line_waiting(const struct pub *p)
 {
-	if (memchr(p->buf + p->scan, '\n', p->buf_len - p->scan))
+	if (p->buf_len > p->scan && memchr(p->buf + p->scan, '\n', p->buf_len - p->scan))
 		return true;
 	return p->eof && p->buf_len > 0;
 }
