@@ -47,6 +47,7 @@ struct option_def {
 	const char *invalid;     /* printf format (one %s: the value) when out of range */
 	opt_handler handler;     /* NULL: generic store */
 	const char *help;        /* help text; lines separated by '\n' */
+	const char *help_pub;    /* smqtt_pub's help when the option means something else there */
 };
 
 enum opt_status {
@@ -147,6 +148,7 @@ struct config {
 	mosquitto_property *will_props;
 	/* diagnosis */
 	bool check;               /* --check */
+	bool trace;               /* --trace, or smqtt_pub -v */
 	int connect_timeout;      /* --connect-timeout, seconds */
 	bool diag_json;           /* --diag-format json */
 	/* profiles */

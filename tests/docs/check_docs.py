@@ -38,10 +38,7 @@ import sys
 # table. Remove an entry once the option is in the table: the check fails
 # while an entry is both here and in the table. Value: (tools, argname).
 PENDING = {
-    "--profile": (("pub", "sub"), "name"),
-    "--no-profile": (("pub", "sub"), None),
-    "--list-profiles": (("pub", "sub"), None),
-    "--save-profile": (("pub", "sub"), "name"),
+    # e.g. "--profile": (("pub", "sub"), "name"),
 }
 
 # Option-like words that a page may mention in bold although the tool does

@@ -5,9 +5,11 @@ through a pseudo-terminal with zpty, as at a prompt) and fish.
 
 Each case types a command line, presses TAB and checks the candidates
 offered. Profiles come from `smqtt_pub --list-profiles` (NAME<TAB>HOSTS<TAB>
-FILE lines).
+FILE lines) of the real binaries in --bin-dir, reading a temporary profile
+file through SMQTT_PROFILES; without --bin-dir, shell-script stand-ins that
+print the same lines are used instead.
 
-Usage: test_completions.py [--source SOURCE_DIR]
+Usage: test_completions.py [--source SOURCE_DIR] [--bin-dir BUILD/bin]
 Environment: SMQTT_SOURCE_DIR (default: two levels up), SMQTT_COMPLETION_SHELLS
 (default "bash zsh fish": a shell named there but not installed fails).
 The last line printed is "N passed, N failed"; the exit status is 1 when a
@@ -26,14 +28,12 @@ import tempfile
 TIMEOUT = 20  # seconds for one completion in one shell
 
 PROFILES = [
-    ("factory", "172.32.100.10,*.factory.lan", "/tmp/x.conf"),
-    ("lab", "lab.example", "/tmp/y.conf"),
+    ("factory", ["172.32.100.10", "*.factory.lan"]),
+    ("lab", ["lab.example"]),
 ]
 
-# FAKE: smqtt_pub/smqtt_sub do not support --list-profiles yet, so the test
-# puts these stand-ins first on PATH. Once the real binaries support it, use
-# them instead: put the build's bin directory first on PATH and save the
-# two profiles above in the temporary SMQTT_PROFILES / XDG_CONFIG_HOME.
+# Stand-ins for smqtt_pub/smqtt_sub --list-profiles, used without --bin-dir
+# (e.g. to test the completions without a build).
 FAKE_TOOL = """#!/bin/sh
 # Stand-in for {tool} --list-profiles (see test_completions.py).
 for arg in "$@"; do
@@ -107,24 +107,32 @@ def run_capture(cmd, env, inp=None):
 
 
 class Env:
-    def __init__(self, src):
+    def __init__(self, src, bin_dir):
         self.src = src
         self.comp = os.path.join(src, "completions")
         self.tmp = tempfile.mkdtemp(prefix="smqtt-completions-")
         self.bin = os.path.join(self.tmp, "bin")
         os.mkdir(self.bin)
-        lines = " ".join(shlex.quote(f) for p in PROFILES for f in p)
-        for tool in ("smqtt_pub", "smqtt_sub"):
-            path = os.path.join(self.bin, tool)
-            with open(path, "w") as fp:
-                fp.write(FAKE_TOOL.format(tool=tool, lines=lines))
-            os.chmod(path, 0o755)
+        profiles = os.path.join(self.tmp, "profiles.conf")
+        with open(profiles, "w") as fp:
+            for name, hosts in PROFILES:
+                fp.write(f"{name}: {{ hosts = [{', '.join(chr(34) + h + chr(34) for h in hosts)}]; }};\n")
+        if bin_dir:
+            self.bin = os.path.abspath(bin_dir)
+            for tool in ("smqtt_pub", "smqtt_sub"):
+                if not os.access(os.path.join(self.bin, tool), os.X_OK):
+                    raise SystemExit(f"{tool} not found in {self.bin}")
+        else:
+            lines = " ".join(shlex.quote(f) for name, hosts in PROFILES
+                             for f in (name, ",".join(hosts), profiles))
+            for tool in ("smqtt_pub", "smqtt_sub"):
+                path = os.path.join(self.bin, tool)
+                with open(path, "w") as fp:
+                    fp.write(FAKE_TOOL.format(tool=tool, lines=lines))
+                os.chmod(path, 0o755)
         self.certs = os.path.join(self.tmp, "certs")
         os.mkdir(self.certs)
         open(os.path.join(self.certs, "ca.pem"), "w").close()
-        profiles = os.path.join(self.tmp, "profiles.conf")
-        with open(profiles, "w") as fp:
-            fp.write("# profiles for the completion tests (used by the real binary later)\n")
         self.env = dict(os.environ)
         self.env.update({
             "PATH": self.bin + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
@@ -220,8 +228,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--source", default=os.environ.get("SMQTT_SOURCE_DIR",
                     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")))
+    ap.add_argument("--bin-dir", default=os.environ.get("SMQTT_BIN_DIR"),
+                    help="directory of the built smqtt_pub and smqtt_sub")
     args = ap.parse_args()
-    env = Env(os.path.abspath(args.source))
+    env = Env(os.path.abspath(args.source), args.bin_dir)
+    if not args.bin_dir:
+        print("note: no --bin-dir: stand-ins answer --list-profiles")
     passed = failed = 0
 
     def report(ok, text, detail=""):

@@ -272,7 +272,13 @@ def build_cases():
              PUBC + ["--quiet", "-q", "3"]))
 
     # ---- unknown options, options of the other tool -------------------------
-    for n, a in [("bogus", ["--bogus"]), ("C", ["-C", "3"]), ("v", ["-v"]),
+    add(case("pub_v_is_trace", "pub", PUBC + ["-v"],
+             known_difference="mosquitto_pub has no -v and rejects it; smqtt_pub -v "
+             "prints the connection trace on stderr (issue #7) and publishes",
+             expect=lambda ref, test: [] if (test["rc"] == 0 and test["stdout"] == b""
+                 and b"smqtt_pub: " in test["stderr"]) else
+                 ["expected exit 0, empty stdout and a trace on stderr, got %r" % (test,)]))
+    for n, a in [("bogus", ["--bogus"]), ("C", ["-C", "3"]),
                  ("F", ["-F", "%p"]), ("N", ["-N"]), ("R", ["-R"]),
                  ("E", ["-E"]), ("T", ["-T", "a"]), ("U", ["-U", "a"]),
                  ("W", ["-W", "1"]), ("retained_only", ["--retained-only"]),

@@ -212,8 +212,10 @@ static const struct ocase cases[] = {
 	{"pub --filter-out", PUB, A("--filter-out", "a"), ERR, "Error: Unknown option '--filter-out'.\n", false, {{0}}},
 	{"pub -U", PUB, A("-U", "a"), ERR, "Error: Unknown option '-U'.\n", false, {{0}}},
 	{"pub --unsubscribe", PUB, A("--unsubscribe", "a"), ERR, "Error: Unknown option '--unsubscribe'.\n", false, {{0}}},
-	{"pub -v", PUB, A("-v"), ERR, "Error: Unknown option '-v'.\n", false, {{0}}},
-	{"pub --verbose", PUB, A("--verbose"), ERR, "Error: Unknown option '--verbose'.\n", false, {{0}}},
+	/* smqtt_pub -v is an smqtt extension: the connection trace */
+	{"pub -v", PUB, A("-v"), OK, NULL, false, {X_BOOL(trace, 1), X_BOOL(verbose, 0)}},
+	{"pub --verbose", PUB, A("--verbose"), OK, NULL, false, {X_BOOL(trace, 1)}},
+	{"--trace", SUB, A("--trace"), OK, NULL, false, {X_BOOL(trace, 1), X_BOOL(verbose, 0)}},
 	{"pub -W", PUB, A("-W", "1"), ERR, "Error: Unknown option '-W'.\n", false, {{0}}},
 	{"pub --pretty", PUB, A("--pretty"), ERR, "Error: Unknown option '--pretty'.\n", false, {{0}}},
 	{"pub --random-filter", PUB, A("--random-filter", "5"), ERR, "Error: Unknown option '--random-filter'.\n", false, {{0}}},
@@ -1234,9 +1236,10 @@ static void check_usage(enum tool tool, const char *prog)
 			if (d->longname && !has_long(u, d->longname))
 				fail_msg("usage for %d lacks --%s", tool, d->longname);
 			/* the first line of the help text is there */
-			const char *nl = strchr(d->help, '\n');
-			size_t n = nl ? (size_t)(nl - d->help) : strlen(d->help);
-			char *first = strndup(d->help, n);
+			const char *help = (tool == TOOL_PUB && d->help_pub) ? d->help_pub : d->help;
+			const char *nl = strchr(help, '\n');
+			size_t n = nl ? (size_t)(nl - help) : strlen(help);
+			char *first = strndup(help, n);
 			if (!strstr(u, first))
 				fail_msg("usage for %d lacks the help of %s", tool, row_name(d, nb, sizeof(nb)));
 			free(first);
