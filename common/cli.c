@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "optfile.h"
 #include "profile.h"
@@ -97,6 +98,26 @@ static int choose_profile(const struct config *trial, const struct diag *d, stru
 	return 0;
 }
 
+static void trace_profile(const struct diag *d, const struct profile *p, const struct config *trial)
+{
+	if (!d->trace)
+		return;
+	if (!p) {
+		diag_trace(d, "profile: none applies%s", trial->no_profile ? " (--no-profile)" : "");
+		return;
+	}
+	diag_trace(d, "profile: '%s' from %s:%d (%s)", p->name, p->file, p->line,
+			trial->profile_name ? "chosen by --profile" : "its hosts match the host");
+	for (size_t i = 0; i < p->nkv; i++) {
+		char mask[64];
+		const char *v = p->kv[i].value;
+		const char *name = p->kv[i].def->longname;
+		if (!strcmp(name, "pw") || !strcmp(name, "psk"))
+			v = diag_mask(v, mask, sizeof(mask));
+		diag_trace(d, "profile:   %s = %s (line %d)", name, v ? v : "true", p->kv[i].line);
+	}
+}
+
 static void warn_profile(const struct diag *d, const struct profile *p)
 {
 	for (size_t i = 0; p && i < p->nwarnings; i++)
@@ -167,6 +188,8 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 		*status = report_status(d, rc, &err);
 		goto out;
 	}
+	diag_set_trace(d, !cfg->quiet && (cfg->trace || (cfg->tool == TOOL_SUB && cfg->verbose && isatty(STDERR_FILENO))));
+	trace_profile(d, prof, &trial);
 	warn_profile(d, prof);
 	if (prof && cfg->debug)
 		printf("smqtt: using profile '%s' from %s (matched %s)\n", prof->name, cfg->applied_profile_from,

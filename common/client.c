@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <time.h>
 #include <poll.h>
 #include <stdio.h>
@@ -175,6 +178,9 @@ int client_preflight(const struct config *cfg, const struct diag *d)
 	struct report r;
 	report_init(&r, cfg->host, client_port(cfg));
 	int fatal = preflight_run(cfg, isatty(STDIN_FILENO), &r);
+	static const char *tag[] = {"FAIL", "warn", "pass"};
+	for (size_t i = 0; d->trace && i < r.n; i++)
+		diag_trace(d, "preflight: %s %s", tag[r.v[i].sev], r.v[i].summary ? r.v[i].summary : "");
 	if (fatal)
 		diag_print_report(d, &r, cfg->diag_json, STAGE_PREFLIGHT);
 	report_free(&r);
@@ -320,6 +326,8 @@ int client_finish(struct client *c, int rc, int connack)
 
 void client_note_connack(struct client *c, int result)
 {
+	diag_trace(c->diag, "mqtt: CONNACK %d (%s)", result, c->cfg->protocol_version == MQTT_PROTOCOL_V5
+			? mosquitto_reason_string(result) : mosquitto_connack_string(result));
 	c->connack_seen = result == 0;
 	c->ev.connack = result;
 	if (c->have_tls)
@@ -395,10 +403,69 @@ static bool note_failure(struct client *c, int rc, int err)
 	}
 }
 
+static void trace_resolve(struct client *c)
+{
+	const struct diag *d = c->diag;
+	if (!d->trace)
+		return;
+	if (c->port == 0) {
+		diag_trace(d, "connect: unix socket %s", c->cfg->host);
+		return;
+	}
+	struct addrinfo hints, *res = NULL;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	long long t = mono_ms();
+	int rc = getaddrinfo(c->cfg->host, NULL, &hints, &res);
+	char list[512] = "";
+	for (struct addrinfo *a = res; a; a = a->ai_next) {
+		char ip[INET6_ADDRSTRLEN] = "?";
+		void *addr = a->ai_family == AF_INET6 ? (void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr
+			: (void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
+		inet_ntop(a->ai_family, addr, ip, sizeof(ip));
+		if (!strstr(list, ip) && strlen(list) + strlen(ip) + 3 < sizeof(list))
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", list[0] ? ", " : "", ip);
+	}
+	if (res)
+		freeaddrinfo(res);
+	diag_trace(d, "resolve: %s -> %s (%lld ms)", c->cfg->host, rc ? gai_strerror(rc) : list, mono_ms() - t);
+}
+
+static void trace_tls_up(struct client *c)
+{
+	const struct diag *d = c->diag;
+	SSL *ssl = mosquitto_ssl_get(c->mosq);
+	if (!d->trace || !ssl)
+		return;
+	diag_trace(d, "tls: negotiated %s, cipher %s, session %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+			SSL_session_reused(ssl) ? "resumed" : "new (full handshake)");
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+	for (int i = 0; chain && i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+		char s[256], is[256], nb[32] = "?", na[32] = "?";
+		struct tm tm;
+		X509_NAME_oneline(X509_get_subject_name(x), s, sizeof(s));
+		X509_NAME_oneline(X509_get_issuer_name(x), is, sizeof(is));
+		if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm))
+			strftime(nb, sizeof(nb), "%Y-%m-%d", &tm);
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
+			strftime(na, sizeof(na), "%Y-%m-%d", &tm);
+		diag_trace(d, "tls:   broker chain %d: %s -> %s (valid %s to %s)", i, s, is, nb, na);
+	}
+	if (!c->tls.check_host)
+		diag_trace(d, "tls: host name NOT checked (%s)", c->cfg->insecure ? "--insecure" : "unix socket");
+	else if (c->tls.used_cn)
+		diag_trace(d, "tls: host name %s matches only the legacy Common Name (the certificate has no DNS names: %s)",
+				c->cfg->host, c->tls.cert_names);
+	else
+		diag_trace(d, "tls: host name %s matches the certificate (%s)", c->cfg->host, c->tls.cert_names);
+}
+
 int client_connect(struct client *c)
 {
 	struct config *cfg = c->cfg;
 	c->port = client_port(cfg);
+	trace_resolve(c);
 	c->deadline_ms = mono_ms() + (long long)cfg->connect_timeout * 1000;
 	int requested = c->ev.requested_min;
 	int remembered = c->have_tls ? negotiate_cache_get(cfg->host, c->port) : 0;
@@ -408,8 +475,17 @@ int client_connect(struct client *c)
 		c->ev.attempts++;
 		if (c->have_tls && install_ctx(c, &range))
 			return 1;
+		if (c->have_tls)
+			diag_trace(c->diag, "tls: attempt %d offers %s..%s%s%s", c->ev.attempts, tls_version_name(range.min_version),
+					tls_version_name(range.max_version ? range.max_version : TLS1_3_VERSION),
+					range.fallback_scsv ? " with the fallback SCSV" : "",
+					remembered && c->ev.attempts == 1 ? " (the version remembered for this broker)" : "");
+		long long t = mono_ms();
 		int rc = connect_once(c, &err);
 		if (rc == MOSQ_ERR_SUCCESS) {
+			diag_trace(c->diag, "connect: TCP%s to %s:%d up in %lld ms", c->have_tls ? " + TLS" : "", cfg->host, c->port,
+					mono_ms() - t);
+			trace_tls_up(c);
 			if (c->have_tls) {
 				SSL *ssl = mosquitto_ssl_get(c->mosq);
 				int v = ssl ? SSL_version(ssl) : 0;
@@ -429,6 +505,10 @@ int client_connect(struct client *c)
 			if (!c->ev.server_hello_seen && !c->ev.timed_out && c->ev.alert_received < 0 && c->ev.verify_error < 0)
 				c->ev.probe_tls_answered = probe_speaks_tls_upto(cfg->host, c->port, TLS1_2_VERSION, 2000);
 			struct tls_range next;
+			diag_trace(c->diag, "tls: attempt %d failed: alert received %s, alert sent %s%s", c->ev.attempts,
+					c->ev.alert_received >= 0 ? tls_alert_name(c->ev.alert_received) : "none",
+					c->ev.alert_sent >= 0 ? tls_alert_name(c->ev.alert_sent) : "none",
+					negotiate_is_version_failure(&c->ev) ? " (a version failure)" : "");
 			if (negotiate_next(&c->ev, &range, requested, &next)) {
 				evidence_reset_attempt(&c->ev);
 				range = next;
@@ -492,6 +572,13 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 		return errno == EINTR ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ERRNO;
 	int rc;
 	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+		/* Until the CONNACK, ACK at once: a broker that sent TLS session
+		 * tickets holds its CONNACK (Nagle) until they are ACKed, and a
+		 * delayed ACK costs ~40 ms. */
+		if (!c->connack_seen && c->port != 0) {
+			int one = 1;
+			setsockopt(sock, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+		}
 		rc = mosquitto_loop_read(m, 1);
 		if (rc || mosquitto_socket(m) < 0)
 			return rc;

@@ -4,6 +4,15 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ms_early(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 void diag_init(struct diag *d, enum tool tool, const char *argv0)
 {
@@ -12,6 +21,7 @@ void diag_init(struct diag *d, enum tool tool, const char *argv0)
 	const char *def = tool == TOOL_PUB ? "smqtt_pub" : "smqtt_sub";
 	const char *alias = tool == TOOL_PUB ? "mosquitto_pub" : "mosquitto_sub";
 	memset(d, 0, sizeof(*d));
+	d->t0_ms = now_ms_early();
 	d->tool = tool;
 	d->err = stderr;
 	snprintf(d->prog, sizeof(d->prog), "%s", (base && !strcmp(base, alias)) ? alias : def);
@@ -128,4 +138,42 @@ void diag_check_note(const struct diag *d, const char *fmt, ...)
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
+}
+
+static long long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void diag_set_trace(struct diag *d, bool on)
+{
+	d->trace = on;
+	d->color = on && isatty(fileno(d->err)) && !getenv("NO_COLOR");
+	if (!d->t0_ms)
+		d->t0_ms = now_ms();
+}
+
+void diag_trace(const struct diag *d, const char *fmt, ...)
+{
+	if (!d->trace)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	long long ms = now_ms() - d->t0_ms;
+	if (d->color)
+		fprintf(d->err, "\033[2m%s: [%6lld ms]\033[0m ", d->prog, ms);
+	else
+		fprintf(d->err, "%s: [%6lld ms] ", d->prog, ms);
+	vfprintf(d->err, fmt, ap);
+	fputc('\n', d->err);
+	fflush(d->err);
+	va_end(ap);
+}
+
+const char *diag_mask(const char *secret, char *buf, size_t len)
+{
+	snprintf(buf, len, "**** (%zu characters)", secret ? strlen(secret) : (size_t)0);
+	return buf;
 }

@@ -12,6 +12,9 @@ struct diag {
 	char prog[64];  /* the name messages use: smqtt_pub, or the alias invoked */
 	enum tool tool;
 	bool quiet;
+	bool trace;     /* the -v / --trace connection trace is on */
+	bool color;     /* stderr is a terminal and NO_COLOR is unset */
+	long long t0_ms;
 	FILE *err;
 };
 
@@ -48,6 +51,18 @@ void diag_print_report(const struct diag *d, const struct report *r, bool json, 
 void diag_check_line(const struct diag *d, const struct finding *f);
 void diag_check_note(const struct diag *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Turn the trace on or off (colour when stderr is a terminal and NO_COLOR
+ * is unset). */
+void diag_set_trace(struct diag *d, bool on);
+
+/* One line of the connection trace: "prog: [  12.3 ms] text". Never pass a
+ * secret: use diag_mask for those. */
+void diag_trace(const struct diag *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* "****" and the length, for a secret in the trace (static buffer). */
+const char *diag_mask(const char *secret, char *buf, size_t len);
 
 /* "Warning: ..." line. */
 void diag_warn(const struct diag *d, const char *fmt, ...)

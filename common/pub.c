@@ -231,6 +231,7 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosqu
 	struct pub *p = obj;
 	(void)mosq;
 	(void)props;
+	diag_trace(p->d, "mqtt: disconnected (%s)", rc == 0 ? "clean" : mosquitto_strerror(rc));
 	if (rc == 0)
 		p->status = ST_DISCONNECTED;
 }
@@ -272,6 +273,9 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason_co
 	}
 	p->publish_count++;
 	p->inflight--;
+	if (p->d->trace)
+		diag_trace(p->d, "mqtt: publish mid %d to '%s' %s (QoS %d%s)", mid, p->cfg->topic ? p->cfg->topic : "",
+				p->cfg->qos ? "confirmed by the broker" : "written", p->cfg->qos, p->cfg->retain ? ", retained" : "");
 	if (p->cfg->pub_mode == MSG_STDIN_LINE)
 		return; /* the loop decides when everything is confirmed */
 	if (p->publish_count < p->cfg->repeat_count) {

@@ -154,6 +154,8 @@ static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_cou
 	}
 	if (print)
 		printf("\n");
+	for (int i = 0; s->d->trace && i < s->cfg->topic_count; i++)
+		diag_trace(s->d, "mqtt: subscribed to '%s', granted QoS %d", s->cfg->topics[i], i < qos_count ? granted[i] : -1);
 	if (!some_allowed) {
 		request_disconnect(s, 0);
 		diag_compat(s->d, "All subscription requests were denied.\n");
