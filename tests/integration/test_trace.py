@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Integration tests for the -v / --trace connection trace (issue #7), with a
+real mosquitto broker and a mutual-TLS listener: the steps appear in order,
+no secret appears, smqtt_sub -v stays quiet when stderr is not a terminal and
+traces when it is (run under a pseudo-terminal with script(1)).
+Last line: "N passed, N failed".
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+from broker import Broker  # noqa: E402
+
+TIMEOUT = 15
+SECRET = "hunter2-very-secret"
+
+
+def binpath(tool):
+    d = os.environ.get("SMQTT_BIN_DIR") or os.path.join(REPO, "build", "bin")
+    return os.path.join(d if os.path.isabs(d) else os.path.join(REPO, d), tool)
+
+
+def env(tmp, **extra):
+    e = dict(os.environ)
+    e.pop("XDG_CONFIG_HOME", None)
+    e["HOME"] = os.path.join(tmp, "home")
+    e["XDG_CACHE_HOME"] = os.path.join(tmp, "cache")
+    e["SMQTT_SYSCONFDIR"] = os.path.join(tmp, "sysconf")
+    e.pop("NO_COLOR", None)
+    e.update(extra)
+    return e
+
+
+def expect(cond, what, *details):
+    if not cond:
+        raise AssertionError(what + "".join("\n    " + repr(d)[:2000] for d in details))
+
+
+def steps_in_order(err, prog, wanted):
+    lines = [l for l in err.splitlines() if l.startswith(prog + ": [")]
+    pos = 0
+    for w in wanted:
+        for i in range(pos, len(lines)):
+            if re.search(w, lines[i]):
+                pos = i + 1
+                break
+        else:
+            raise AssertionError("trace step %r missing or out of order in:\n%s" % (w, "\n".join(lines)))
+    return lines
+
+
+def test_pub_trace(b, pki, tmp):
+    prof = os.path.join(tmp, "profiles.conf")
+    with open(prof, "w") as f:
+        f.write('t: {\n  hosts = ["localhost"];\n  port = %d;\n  cafile = "%s/ca.crt";\n  cert = "%s/client.crt";\n'
+                '  key = "%s/client.key";\n  username = "u";\n  pw = "%s";\n};\n'
+                % (b.tls_req_port, pki, pki, pki, SECRET))
+    os.chmod(prof, 0o600)
+    p = subprocess.run([binpath("smqtt_pub"), "-v", "-t", "trace/t", "-m", "hello"], capture_output=True,
+                       timeout=TIMEOUT, env=env(tmp, SMQTT_PROFILES=prof))
+    err = p.stderr.decode()
+    expect(p.returncode == 0, "smqtt_pub -v publishes", p.returncode, err)
+    expect(p.stdout == b"", "nothing on stdout", p.stdout)
+    steps_in_order(err, "smqtt_pub", [
+        r"profile: 't' from .*profiles\.conf:1", r"profile:   port = %d" % b.tls_req_port,
+        r"profile:   pw = \*\*\*\* \(%d characters\)" % len(SECRET),
+        r"preflight: pass --cafile", r"preflight: pass --key .* matches --cert",
+        r"resolve: localhost -> 127\.0\.0\.1", r"tls: attempt 1 offers tlsv1\.[23]\.\.tlsv1\.3",
+        r"connect: TCP \+ TLS to localhost:%d up in" % b.tls_req_port,
+        r"tls: negotiated TLSv1\.[23], cipher ", r"tls:   broker chain 0: /CN=localhost -> ",
+        r"tls: host name localhost matches the certificate \(DNS:localhost",
+        r"mqtt: CONNACK 0 ", r"mqtt: publish mid \d+ to 'trace/t' written \(QoS 0\)",
+        r"mqtt: disconnected \(clean\)"])
+    expect(SECRET not in err and SECRET not in p.stdout.decode(), "the password never appears", err)
+
+
+def test_trace_option_in_sub(b, pki, tmp):
+    mark = b.log_mark()
+    p = subprocess.Popen([binpath("smqtt_sub"), "--no-profile", "--trace", "-h", "127.0.0.1", "-p", str(b.port),
+                          "-t", "trace/s", "-C", "1", "-i", "trace-sub"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env(tmp))
+    b.wait_for_log(r"Sending SUBACK to trace-sub", 5, since=mark)
+    subprocess.run(["mosquitto_pub", "-p", str(b.port), "-t", "trace/s", "-m", "m"], check=True)
+    out, err = p.communicate(timeout=TIMEOUT)
+    err = err.decode()
+    expect(p.returncode == 0 and out == b"m\n", "stdout unchanged by --trace", out, err)
+    steps_in_order(err, "smqtt_sub", [r"profile: none applies \(--no-profile\)", r"resolve: 127\.0\.0\.1",
+                                      r"connect: TCP to 127\.0\.0\.1:%d up" % b.port, r"mqtt: CONNACK 0",
+                                      r"mqtt: subscribed to 'trace/s', granted QoS 0"])
+
+
+def test_sub_v_piped_is_quiet(b, pki, tmp):
+    subprocess.run(["mosquitto_pub", "-p", str(b.port), "-t", "trace/r", "-m", "kept", "-r"], check=True)
+    res = []
+    for tool in ("mosquitto_sub", binpath("smqtt_sub")):
+        p = subprocess.run([tool, "-h", "127.0.0.1", "-p", str(b.port), "-t", "trace/r", "-C", "1", "-v"],
+                           capture_output=True, timeout=TIMEOUT, env=env(tmp))
+        res.append((p.returncode, p.stdout, p.stderr))
+    expect(res[0] == res[1], "smqtt_sub -v with stderr not a terminal is byte-identical to mosquitto_sub", res)
+    subprocess.run(["mosquitto_pub", "-p", str(b.port), "-t", "trace/r", "-n", "-r"], check=True)
+
+
+def test_sub_v_on_a_terminal_traces(b, pki, tmp):
+    if not shutil.which("script"):
+        raise AssertionError("script(1) (bsdutils) is needed for the pseudo-terminal test")
+    subprocess.run(["mosquitto_pub", "-p", str(b.port), "-t", "trace/tty", "-m", "tty", "-r"], check=True)
+    cmd = "%s -h 127.0.0.1 -p %d -t trace/tty -C 1 -v" % (binpath("smqtt_sub"), b.port)
+    p = subprocess.run(["script", "-q", "-e", "-c", cmd, "/dev/null"], capture_output=True, timeout=TIMEOUT,
+                       env=env(tmp), stdin=subprocess.DEVNULL)
+    out = p.stdout.decode(errors="replace")
+    expect(p.returncode == 0, "exit 0 under a pty", p.returncode, out)
+    expect("trace/tty tty" in out, "the message is printed", out)
+    expect("smqtt_sub: [" in out and "mqtt: CONNACK 0" in out, "the trace appears on a terminal", out)
+    expect("\x1b[" in out, "coloured on a terminal", out)
+    p = subprocess.run(["script", "-q", "-e", "-c", cmd, "/dev/null"], capture_output=True, timeout=TIMEOUT,
+                       env=env(tmp, NO_COLOR="1"), stdin=subprocess.DEVNULL)
+    expect("\x1b[" not in p.stdout.decode(errors="replace"), "NO_COLOR turns colour off", p.stdout)
+    subprocess.run(["mosquitto_pub", "-p", str(b.port), "-t", "trace/tty", "-n", "-r"], check=True)
+
+
+def test_failure_trace_shows_attempt(b, pki, tmp):
+    p = subprocess.run([binpath("smqtt_pub"), "--no-profile", "-v", "-h", "localhost", "-p", str(b.tls_req_port),
+                        "--cafile", pki + "/ca.crt", "-t", "trace/f", "-m", "x"], capture_output=True,
+                       timeout=TIMEOUT, env=env(tmp))
+    err = p.stderr.decode()
+    expect(p.returncode != 0, "fails without a client certificate", p.returncode, err)
+    steps_in_order(err, "smqtt_pub", [r"tls: attempt 1 offers", r"connect: TCP \+ TLS .* up"])
+    expect("Error: the broker localhost:%d requires a client certificate" % b.tls_req_port in err,
+           "the explanation follows the trace", err)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="smqtt-trace-")
+    pki = os.path.join(tmp, "pki")
+    os.makedirs(os.path.join(tmp, "home"))
+    subprocess.run(["bash", os.path.join(REPO, "tests", "lib", "mkpki.sh"), pki], check=True)
+    tests = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
+    passed = failed = 0
+    try:
+        with Broker(pki_dir=pki, tls=False) as b:
+            for t in tests:
+                if len(sys.argv) > 1 and not any(a in t.__name__ for a in sys.argv[1:]):
+                    continue
+                try:
+                    t(b, pki, tmp)
+                    print("ok", t.__name__)
+                    passed += 1
+                except Exception as e:  # noqa: BLE001
+                    print("FAIL %s: %s" % (t.__name__, e))
+                    failed += 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
