@@ -95,10 +95,14 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	char *cause = NULL;
 	format_message(&s->out, &s->fmt, &fm, &now, &cause);
 	if (cause) {
+		write_out(s); /* keep stdout and stderr in mosquitto's order */
 		diag_compat(s->d, "%s", cause);
 		free(cause);
 	}
-	write_out(s);
+	/* Output is written once per turn of the loop (see run_loop), not once
+	 * per message: a burst of messages costs one write. */
+	if (s->out.len >= 65536 || s->cfg->debug) /* -d lines share stdout: keep their order */
+		write_out(s);
 count:
 	if (cfg->msg_count > 0 && ++s->msg_count == cfg->msg_count) {
 		s->process_messages = false;
@@ -211,6 +215,7 @@ static int run_loop(struct sub *s, const sigset_t *waitmask, bool *timed_out, bo
 			wait = left < 0 ? 0 : (left < 1000 ? (int)left : 1000);
 		}
 		rc = client_loop_step(&s->client, wait, -1, NULL, waitmask);
+		write_out(s);
 		if ((*abort_run = handle_stop(s, deadline, timed_out, &stopping)))
 			return rc;
 		if (rc == MOSQ_ERR_SUCCESS)
