@@ -438,7 +438,8 @@ static void trace_tls_up(struct client *c)
 	if (!d->trace || !ssl)
 		return;
 	diag_trace(d, "tls: negotiated %s, cipher %s, session %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl),
-			SSL_session_reused(ssl) ? "resumed" : "new (full handshake)");
+			SSL_session_reused(ssl) ? "resumed (--tls-resume)" : c->tls.session_offered
+			? "new: the saved session was not resumed and is deleted" : "new (full handshake)");
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
 	for (int i = 0; chain && i < sk_X509_num(chain); i++) {
 		X509 *x = sk_X509_value(chain, i);
@@ -483,6 +484,8 @@ int client_connect(struct client *c)
 		long long t = mono_ms();
 		int rc = connect_once(c, &err);
 		if (rc == MOSQ_ERR_SUCCESS) {
+			if (c->have_tls)
+				tls_session_check(&c->tls, mosquitto_ssl_get(c->mosq));
 			diag_trace(c->diag, "connect: TCP%s to %s:%d up in %lld ms", c->have_tls ? " + TLS" : "", cfg->host, c->port,
 					mono_ms() - t);
 			trace_tls_up(c);

@@ -252,6 +252,10 @@ const struct option_def option_table[] = {
 		"--save-profile argument given but no profile name specified.", NULL, NULL,
 		"after a successful connection, save this run's connection and TLS options\n"
 		"as profile NAME in $XDG_CONFIG_HOME/smqtt/profiles.d/NAME.conf (smqtt extension).", NULL},
+	{0, "tls-resume", ARG_NONE, B, SCOPE_CONN, 0, 0, OFF(tls_resume), NULL, NULL, NULL, NULL,
+		"save the TLS session of a successful connection and resume it on the next run\n"
+		"(a shorter handshake). The cache, $XDG_CACHE_HOME/smqtt/sessions/, is as\n"
+		"sensitive as the client key (smqtt extension).", NULL},
 	{0, "trace", ARG_NONE, B, SCOPE_RUN, 0, 0, OFF(trace), NULL, NULL, NULL, NULL,
 		"print a step-by-step trace of the connection on stderr: profile, checks, name\n"
 		"resolution, TCP, each TLS attempt, CONNACK, what was sent, the disconnect\n"

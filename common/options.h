@@ -149,6 +149,7 @@ struct config {
 	/* diagnosis */
 	bool check;               /* --check */
 	bool trace;               /* --trace, or smqtt_pub -v */
+	bool tls_resume;          /* --tls-resume */
 	int connect_timeout;      /* --connect-timeout, seconds */
 	bool diag_json;           /* --diag-format json */
 	/* profiles */

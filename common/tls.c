@@ -8,6 +8,9 @@
 #include <string.h>
 #include <strings.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <openssl/x509v3.h>
 
 static const struct { int code; const char *name; } alerts[] = {
@@ -207,11 +210,122 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf, 
 	}
 }
 
+/* ---- --tls-resume ------------------------------------------------------ */
+
+/* The session file: keyed by host:port, the profile and the client
+ * certificate's fingerprint, so that a session never crosses identities. */
+static int session_path(struct tls *t, const struct config *cfg, int port)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	char base[512], key[1200], fp[EVP_MAX_MD_SIZE * 2 + 1] = "none";
+	if (xdg && *xdg)
+		snprintf(base, sizeof(base), "%s/smqtt/sessions", xdg);
+	else if (home)
+		snprintf(base, sizeof(base), "%s/.cache/smqtt/sessions", home);
+	else
+		return -1;
+	if (cfg->certfile) {
+		FILE *fp_in = fopen(cfg->certfile, "r");
+		X509 *x = fp_in ? PEM_read_X509(fp_in, NULL, NULL, NULL) : NULL;
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int n = 0;
+		if (x && X509_digest(x, EVP_sha256(), md, &n))
+			for (unsigned int i = 0; i < n; i++)
+				snprintf(fp + i * 2, sizeof(fp) - i * 2, "%02x", md[i]);
+		X509_free(x);
+		if (fp_in)
+			fclose(fp_in);
+		ERR_clear_error();
+	}
+	snprintf(key, sizeof(key), "%s:%d|%s|%s", t->host, port, cfg->applied_profile ? cfg->applied_profile : "", fp);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	char hex[EVP_MAX_MD_SIZE * 2 + 1];
+	if (!EVP_Digest(key, strlen(key), md, &n, EVP_sha256(), NULL))
+		return -1;
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(hex + i * 2, sizeof(hex) - i * 2, "%02x", md[i]);
+	if (asprintf(&t->session_file, "%s/%s", base, hex) < 0) {
+		t->session_file = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	struct tls *t = tls_of_ssl(ssl);
+	if (!t || !t->session_file || !SSL_SESSION_is_resumable(sess))
+		return 0;
+	char *dir = strdup(t->session_file), *tmp = NULL;
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	if (!slash) {
+		free(dir);
+		return 0;
+	}
+	*slash = '\0';
+	for (char *p = dir + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(dir, 0700);
+			*p = '/';
+		}
+	}
+	mkdir(dir, 0700);
+	if (asprintf(&tmp, "%s/.session.XXXXXX", dir) >= 0) {
+		int fd = mkstemp(tmp); /* 0600, O_EXCL: never follows a link */
+		FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+		bool ok = fp && PEM_write_SSL_SESSION(fp, sess) == 1;
+		if (fp)
+			ok = (fclose(fp) == 0) && ok;
+		else if (fd >= 0)
+			close(fd);
+		if (ok && rename(tmp, t->session_file) == 0)
+			t->session_saved = true;
+		else if (fd >= 0)
+			unlink(tmp);
+		free(tmp);
+	}
+	free(dir);
+	ERR_clear_error();
+	return 0; /* we did not keep a reference */
+}
+
+/* Offer the saved session: libmosquitto creates the SSL itself, so this is
+ * done as the handshake starts, before the ClientHello is written. */
+static void offer_session(struct tls *t, SSL *ssl)
+{
+	FILE *fp = fopen(t->session_file, "r");
+	if (!fp)
+		return;
+	SSL_SESSION *sess = PEM_read_SSL_SESSION(fp, NULL, NULL, NULL);
+	fclose(fp);
+	if (sess && SSL_SESSION_is_resumable(sess) && SSL_set_session(ssl, sess) == 1)
+		t->session_offered = true;
+	else
+		unlink(t->session_file);
+	SSL_SESSION_free(sess);
+	ERR_clear_error();
+}
+
+bool tls_session_check(struct tls *t, SSL *ssl)
+{
+	if (!ssl || !t->session_offered)
+		return false;
+	if (SSL_session_reused(ssl))
+		return true;
+	unlink(t->session_file); /* failed to resume: full handshake, forget it */
+	return false;
+}
+
 static void info_cb(const SSL *ssl, int where, int ret)
 {
 	struct tls *t = tls_of_ssl((SSL *)ssl);
 	if (!t)
 		return;
+	if ((where & SSL_CB_HANDSHAKE_START) && t->session_file && !t->session_offered && !SSL_session_reused(ssl))
+		offer_session(t, (SSL *)ssl);
 	if ((where & SSL_CB_EXIT) && ret <= 0 && !t->ev->ssl_reason) {
 		unsigned long e = ERR_peek_error();
 		if (e && ERR_GET_LIB(e) == ERR_LIB_SSL)
@@ -271,8 +385,14 @@ int tls_init(struct tls *t, const struct config *cfg, int port, const struct tls
 	/* No session tickets: a one-shot client never uses them, and a broker
 	 * that sends them holds back the CONNACK behind them (Nagle) until our
 	 * delayed ACK, ~40 ms later. */
-	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (cfg->tls_resume && session_path(t, cfg, port) == 0) {
+		SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION);
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
+	} else {
+		SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
 	SSL_CTX_set_msg_callback(ctx, msg_cb);
 	SSL_CTX_set_info_callback(ctx, info_cb);
@@ -339,5 +459,6 @@ void tls_free(struct tls *t)
 		OPENSSL_free(t->psk);
 	}
 	free(t->psk_identity);
+	free(t->session_file);
 	memset(t, 0, sizeof(*t));
 }

@@ -27,6 +27,9 @@ struct tls {
 	bool used_cn;              /* the host matched only the legacy CN */
 	int version;               /* negotiated */
 	char cipher[96];
+	char *session_file;        /* --tls-resume: where the session is kept */
+	bool session_offered;      /* a saved session was offered */
+	bool session_saved;
 	unsigned char *psk;        /* decoded --psk, wiped at free */
 	long psk_len;
 	char *psk_identity;
@@ -43,6 +46,10 @@ const char *tls_version_name(int version);
 int tls_init(struct tls *t, const struct config *cfg, int port, const struct tls_range *range,
 		struct evidence *ev, char **cause);
 void tls_free(struct tls *t);
+
+/* --tls-resume: was the saved session resumed? Deletes a session that
+ * failed to resume. Call after the handshake. */
+bool tls_session_check(struct tls *t, SSL *ssl);
 
 /* After a successful handshake: copy version, cipher and chain from ssl. */
 void tls_note_established(struct tls *t, SSL *ssl);

@@ -135,6 +135,33 @@ def test_failure_trace_shows_attempt(b, pki, tmp):
            "the explanation follows the trace", err)
 
 
+def test_tls_resume(b, pki, tmp):
+    cache = os.path.join(tmp, "resume-cache")
+    args = [binpath("smqtt_pub"), "--no-profile", "--tls-resume", "-v", "-h", "localhost", "-p", str(b.tls_req_port),
+            "--cafile", pki + "/ca.crt", "--cert", pki + "/client.crt", "--key", pki + "/client.key",
+            "-t", "trace/resume", "-m", "x"]
+    def run():
+        p = subprocess.run(args, capture_output=True, timeout=TIMEOUT, env=env(tmp, XDG_CACHE_HOME=cache))
+        expect(p.returncode == 0, "publishes", p.returncode, p.stderr)
+        return p.stderr.decode()
+    err = run()
+    expect("session new (full handshake)" in err, "first run: full handshake", err)
+    sdir = os.path.join(cache, "smqtt", "sessions")
+    files = os.listdir(sdir)
+    expect(len(files) == 1, "one session saved", files)
+    path = os.path.join(sdir, files[0])
+    expect(os.stat(path).st_mode & 0o777 == 0o600, "mode 0600", oct(os.stat(path).st_mode))
+    expect(os.stat(sdir).st_mode & 0o777 == 0o700, "its folder is 0700", oct(os.stat(sdir).st_mode))
+    err = run()
+    expect("session resumed (--tls-resume)" in err, "second run resumes", err)
+    with open(path, "w") as f:
+        f.write("-----BEGIN SSL SESSION PARAMETERS-----\ngarbage\n-----END SSL SESSION PARAMETERS-----\n")
+    err = run()
+    expect("session new (full handshake)" in err, "a session that cannot be used gives a full handshake", err)
+    err = run()
+    expect("session resumed" in err, "and a new session is saved and resumed next time", err)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="smqtt-trace-")
     pki = os.path.join(tmp, "pki")

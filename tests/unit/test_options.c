@@ -347,6 +347,7 @@ static const struct ocase cases[] = {
 	{"--proxy keeps the URL", PUB, A("--proxy", "socks5h://u:p@px:99"), OK, NULL, false,
 		{X_STR(proxy_url, "socks5h://u:p@px:99")}},
 	{"--check", PUB, A("--check"), OK, NULL, false, {X_BOOL(check, 1)}},
+	{"--tls-resume", SUB, A("--tls-resume"), OK, NULL, false, {X_BOOL(tls_resume, 1)}},
 	{"--check sub", SUB, A("--check"), OK, NULL, false, {X_BOOL(check, 1)}},
 	{"--connect-timeout", PUB, A("--connect-timeout", "5"), OK, NULL, false, {X_INT(connect_timeout, 5)}},
 	{"--connect-timeout max", SUB, A("--connect-timeout", "86400"), OK, NULL, false, {X_INT(connect_timeout, 86400)}},
