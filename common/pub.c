@@ -35,6 +35,11 @@ struct pub {
 	size_t scan;            /* bytes of buf already searched for '\n' */
 	bool eof;
 	int sent;               /* messages handed to libmosquitto */
+	long line_no;           /* lines read so far (-l) */
+	long confirmed;         /* lines the broker confirmed (QoS > 0) */
+	struct pend { int mid; long line; } *pend; /* unconfirmed, at most the window */
+	int npend;
+	bool undelivered;       /* gave up with lines unconfirmed (reported) */
 };
 
 /* ---- input ------------------------------------------------------------ */
@@ -165,9 +170,16 @@ static int do_publish(struct pub *p, const void *payload, int len)
 	p->first_publish = false;
 	int rc = mosquitto_publish_v5(p->client.mosq, &mid, topic, len, payload, cfg->qos,
 			cfg->retain, cfg->publish_props);
-	if (rc == MOSQ_ERR_SUCCESS) {
+	if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN) {
+		/* NO_CONN: libmosquitto keeps a QoS > 0 message and sends it
+		 * once reconnected */
 		p->inflight++;
 		p->sent++;
+		if (cfg->pub_mode == MSG_STDIN_LINE && cfg->qos > 0 && p->pend) {
+			p->pend[p->npend].mid = mid;
+			p->pend[p->npend].line = p->line_no;
+			p->npend++;
+		}
 	}
 	return rc;
 }
@@ -273,6 +285,13 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason_co
 	}
 	p->publish_count++;
 	p->inflight--;
+	for (int i = 0; i < p->npend; i++) {
+		if (p->pend[i].mid == mid) {
+			p->pend[i] = p->pend[--p->npend];
+			p->confirmed++;
+			break;
+		}
+	}
 	if (p->d->trace)
 		diag_trace(p->d, "mqtt: publish mid %d to '%s' %s (QoS %d%s)", mid, p->cfg->topic ? p->cfg->topic : "",
 				p->cfg->qos ? "confirmed by the broker" : "written", p->cfg->qos, p->cfg->retain ? ", retained" : "");
@@ -306,6 +325,7 @@ static int publish_lines(struct pub *p)
 			break;
 		}
 		size_t end = (size_t)(nl - p->buf);
+		p->line_no++;
 		rc = do_publish(p, p->buf + start, (int)(end - start));
 		if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN)
 			break;
@@ -320,6 +340,7 @@ static int publish_lines(struct pub *p)
 	}
 	/* An unterminated last line is published at end of input. */
 	if (rc == 0 && p->eof && p->buf_len && p->scan == p->buf_len && p->inflight < window(p)) {
+		p->line_no++;
 		rc = do_publish(p, p->buf, (int)p->buf_len);
 		if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN)
 			rc = 0;
@@ -355,15 +376,73 @@ static bool line_waiting(const struct pub *p)
 	return p->eof && p->buf_len > 0;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The connection dropped during -l at QoS > 0: reconnect with backoff until
+ * --connect-timeout has passed; libmosquitto resends what is unconfirmed.
+ * Returns true when the connection is back. */
+static bool reconnect(struct pub *p)
+{
+	long long deadline = mono_ms() + (long long)p->cfg->connect_timeout * 1000;
+	int backoff = 100;
+	diag_trace(p->d, "mqtt: connection lost with %d message(s) unconfirmed; reconnecting", p->npend);
+	while (mono_ms() < deadline) {
+		struct timespec ts = {backoff / 1000, (long)(backoff % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+		backoff = backoff < 2000 ? backoff * 2 : 2000;
+		p->status = ST_CONNECTING;
+		if (mosquitto_reconnect(p->client.mosq) != MOSQ_ERR_SUCCESS)
+			continue;
+		while (p->status == ST_CONNECTING && mono_ms() < deadline)
+			if (client_loop_step(&p->client, 200, -1, NULL, NULL) != MOSQ_ERR_SUCCESS)
+				break;
+		if (p->status == ST_CONNACK)
+			return true;
+	}
+	return false;
+}
+
+static void report_undelivered(struct pub *p)
+{
+	long first = 0;
+	for (int i = 0; i < p->npend; i++)
+		if (!first || p->pend[i].line < first)
+			first = p->pend[i].line;
+	char what[256], why[512], fix[256];
+	snprintf(what, sizeof(what), "the connection to %s:%d was lost and could not be restored within %d s",
+			p->cfg->host, p->client.port, p->cfg->connect_timeout);
+	snprintf(why, sizeof(why), "%ld line(s) were confirmed by the broker and %ld were not; the first line not "
+			"confirmed is line %ld%s", p->confirmed, p->line_no - p->confirmed, first ? first : p->confirmed + 1,
+			p->eof ? "" : " (the rest of the input was not read)");
+	snprintf(fix, sizeof(fix), "send again from line %ld once the broker is back, e.g. tail -n +%ld FILE | %s ...",
+			first ? first : p->confirmed + 1, first ? first : p->confirmed + 1, p->d->prog);
+	diag_report(p->d, what, why, fix);
+}
+
 static int line_loop(struct pub *p)
 {
 	int rc = MOSQ_ERR_SUCCESS;
+	int w = window(p);
+	p->pend = calloc((size_t)w + 1, sizeof(*p->pend));
 	for (;;) {
 		bool want_stdin = p->status == ST_CONNACK && !p->eof && p->inflight < window(p)
 			&& !line_waiting(p);
 		bool stdin_ready = false;
 		int timeout = line_waiting(p) && p->inflight < window(p) && p->status == ST_CONNACK ? 0 : 1000;
 		rc = client_loop_step(&p->client, timeout, want_stdin ? STDIN_FILENO : -1, &stdin_ready, NULL);
+		if (rc != MOSQ_ERR_SUCCESS && p->cfg->qos > 0 && p->client.connack_seen && !p->disconnect_sent
+				&& p->status != ST_DISCONNECTED) {
+			if (reconnect(p))
+				continue;
+			report_undelivered(p);
+			p->undelivered = true;
+			break;
+		}
 		if (rc != MOSQ_ERR_SUCCESS)
 			break;
 		if (p->status == ST_NOHOPE)
@@ -377,6 +456,8 @@ static int line_loop(struct pub *p)
 		if (p->eof && p->buf_len == 0 && p->inflight == 0)
 			disconnect(p);
 	}
+	free(p->pend);
+	p->pend = NULL;
 	if (p->status == ST_DISCONNECTED)
 		return MOSQ_ERR_SUCCESS;
 	return rc;
@@ -424,7 +505,7 @@ int pub_run(struct config *cfg, const struct diag *d)
 		return rc;
 	}
 	rc = cfg->pub_mode == MSG_STDIN_LINE ? line_loop(&p) : message_loop(&p);
-	int status = client_finish(&p.client, rc, p.connack_result);
+	int status = p.undelivered ? MOSQ_ERR_CONN_LOST : client_finish(&p.client, rc, p.connack_result);
 	client_free(&p.client);
 	free(p.buf);
 	return client_final_status(&p.client, status);
