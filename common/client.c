@@ -300,6 +300,17 @@ static void settle_stage(struct client *c)
 		ev->probe_tls_answered = probe_speaks_tls(c->cfg->host, c->port, 2000);
 }
 
+/* mosquitto's exit codes for an explained failure: 27 for our timeout, 8
+ * for a failed handshake, otherwise what the stage gives (other). */
+static int failure_status(const struct client *c, int other)
+{
+	if (c->ev.timed_out)
+		return MOSQ_ERR_TIMEOUT;
+	if (c->ev.stage == STAGE_TLS)
+		return MOSQ_ERR_TLS;
+	return other;
+}
+
 int client_finish(struct client *c, int rc, int connack)
 {
 	if (connack) {
@@ -316,12 +327,7 @@ int client_finish(struct client *c, int rc, int connack)
 	}
 	settle_stage(c);
 	print_explanation(c);
-	if (c->ev.timed_out)
-		return MOSQ_ERR_TIMEOUT;
-	if (c->ev.stage == STAGE_TLS)
-		return MOSQ_ERR_TLS;
-	/* TLS 1.3 rejections and closed connections: mosquitto's "lost" */
-	return rc == MOSQ_ERR_TLS ? MOSQ_ERR_CONN_LOST : rc;
+	return failure_status(c, rc == MOSQ_ERR_TLS ? MOSQ_ERR_CONN_LOST : rc);
 }
 
 void client_note_connack(struct client *c, int result)
@@ -528,11 +534,7 @@ int client_connect(struct client *c)
 			settle_stage(c);
 		}
 		print_explanation(c);
-		if (c->ev.timed_out)
-			return MOSQ_ERR_TIMEOUT;
-		if (c->ev.stage == STAGE_TLS)
-			return MOSQ_ERR_TLS;
-		return c->ev.stage == STAGE_MQTT ? MOSQ_ERR_CONN_LOST : 1;
+		return failure_status(c, c->ev.stage == STAGE_MQTT ? MOSQ_ERR_CONN_LOST : 1);
 	}
 }
 

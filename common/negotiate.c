@@ -1,6 +1,8 @@
 /* negotiate: TLS version step-down policy and cache (see negotiate.h). */
 #include "negotiate.h"
 
+#include "atomicfile.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -132,53 +134,35 @@ int negotiate_cache_get(const char *host, int port)
 	return v;
 }
 
+struct cache_update {
+	const char *rest;   /* the other brokers' lines */
+	const char *key;
+	int version;        /* 0: drop key */
+};
+
+static int write_cache_cb(FILE *fp, void *arg)
+{
+	const struct cache_update *u = arg;
+	if (u->rest)
+		fputs(u->rest, fp);
+	if (u->version)
+		fprintf(fp, "%s %s\n", u->key, tls_version_name(u->version));
+	return 0;
+}
+
 static int write_cache(const char *host, int port, int version)
 {
 	char key[520];
-	char *dir = NULL;
-	char *path = cache_path(&dir);
-	char *rest = NULL, *tmp = NULL;
+	char *path = cache_path(NULL);
+	char *rest = NULL;
 	int rc = -1;
 	snprintf(key, sizeof(key), "%s:%d", host, port);
-	if (!path || !dir || strchr(host, ' ') || strchr(host, '\n'))
-		goto out;
-	read_cache(path, key, &rest);
-	/* mkdir -p of the cache dir, 0700 */
-	for (char *p = dir + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(dir, 0700);
-			*p = '/';
-		}
+	if (path && !strchr(host, ' ') && !strchr(host, '\n')) {
+		read_cache(path, key, &rest);
+		struct cache_update u = {rest, key, version};
+		rc = atomic_write(path, write_cache_cb, &u, NULL);
 	}
-	mkdir(dir, 0700);
-	if (asprintf(&tmp, "%s/.tls-versions.XXXXXX", dir) < 0) {
-		tmp = NULL;
-		goto out;
-	}
-	int fd = mkstemp(tmp); /* O_EXCL, 0600: never follows a link */
-	if (fd < 0)
-		goto out;
-	FILE *fp = fdopen(fd, "w");
-	if (!fp) {
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	if (rest)
-		fputs(rest, fp);
-	if (version)
-		fprintf(fp, "%s %s\n", key, tls_version_name(version));
-	bool bad = fflush(fp) != 0 || ferror(fp);
-	if (fclose(fp) != 0 || bad || rename(tmp, path) != 0) {
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
 	free(rest);
-	free(tmp);
-	free(dir);
 	free(path);
 	return rc;
 }

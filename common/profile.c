@@ -3,6 +3,8 @@
  * exactly what the command line accepts, and errors name file:line. */
 #include "profile.h"
 
+#include "atomicfile.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
@@ -487,27 +489,6 @@ static bool written_by_us(const char *path)
 	return ours;
 }
 
-/* mkdir -p, each new level 0700. */
-static int make_dirs(const char *dir)
-{
-	char *tmp = strdup(dir);
-	if (!tmp)
-		return -1;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) && errno != EEXIST) {
-			free(tmp);
-			return -1;
-		}
-		*p = '/';
-	}
-	int rc = (mkdir(tmp, 0700) && errno != EEXIST) ? -1 : 0;
-	free(tmp);
-	return rc;
-}
-
 static void put_quoted(FILE *fp, const char *s)
 {
 	fputc('"', fp);
@@ -563,6 +544,12 @@ static void write_profile(FILE *fp, const struct profile_save_req *r)
 	fprintf(fp, "};\n");
 }
 
+static int write_profile_cb(FILE *fp, void *arg)
+{
+	write_profile(fp, arg);
+	return 0;
+}
+
 int profile_save(const struct profile_save_req *r, char **path_out, char **cause)
 {
 	*path_out = NULL;
@@ -573,9 +560,8 @@ int profile_save(const struct profile_save_req *r, char **path_out, char **cause
 	}
 	char *dir = profiles_save_dir();
 	char *path = dir ? xasprintf("%s/%s.conf", dir, r->name) : NULL;
-	char *tmp = dir ? xasprintf("%s/.%s.conf.XXXXXX", dir, r->name) : NULL;
 	int rc = -1;
-	if (!path || !tmp) {
+	if (!path) {
 		*cause = strdup("cannot tell where to save profiles: set HOME or XDG_CONFIG_HOME");
 		goto out;
 	}
@@ -598,27 +584,9 @@ int profile_save(const struct profile_save_req *r, char **path_out, char **cause
 		*cause = xasprintf("%s exists and was not written by smqtt; smqtt never rewrites a file you wrote; choose another name", path);
 		goto out;
 	}
-	if (make_dirs(dir)) {
-		*cause = xasprintf("cannot create %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	int fd = mkstemp(tmp); /* O_EXCL, mode 0600: never follows a link */
-	if (fd < 0) {
-		*cause = xasprintf("cannot create a file in %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	FILE *fp = fdopen(fd, "w");
-	if (!fp) {
-		close(fd);
-		unlink(tmp);
-		*cause = xasprintf("cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	write_profile(fp, r);
-	bool bad = fflush(fp) != 0 || ferror(fp) || fsync(fd) != 0;
-	if (fclose(fp) != 0 || bad || rename(tmp, path) != 0) {
-		*cause = xasprintf("cannot write %s: %s", path, strerror(errno));
-		unlink(tmp);
+	char *wcause = NULL;
+	if (atomic_write(path, write_profile_cb, (void *)r, &wcause)) {
+		*cause = wcause ? wcause : strdup("cannot write the profile");
 		goto out;
 	}
 	*path_out = path;
@@ -627,6 +595,5 @@ int profile_save(const struct profile_save_req *r, char **path_out, char **cause
 out:
 	free(dir);
 	free(path);
-	free(tmp);
 	return rc;
 }

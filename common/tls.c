@@ -2,6 +2,8 @@
  * records mean is decided by the classifier in explain.c. */
 #include "tls.h"
 
+#include "atomicfile.h"
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,41 +255,17 @@ static int session_path(struct tls *t, const struct config *cfg, int port)
 	return 0;
 }
 
+static int write_session_cb(FILE *fp, void *arg)
+{
+	return PEM_write_SSL_SESSION(fp, arg) == 1 ? 0 : -1;
+}
+
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
 {
 	struct tls *t = tls_of_ssl(ssl);
-	if (!t || !t->session_file || !SSL_SESSION_is_resumable(sess))
-		return 0;
-	char *dir = strdup(t->session_file), *tmp = NULL;
-	char *slash = dir ? strrchr(dir, '/') : NULL;
-	if (!slash) {
-		free(dir);
-		return 0;
-	}
-	*slash = '\0';
-	for (char *p = dir + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(dir, 0700);
-			*p = '/';
-		}
-	}
-	mkdir(dir, 0700);
-	if (asprintf(&tmp, "%s/.session.XXXXXX", dir) >= 0) {
-		int fd = mkstemp(tmp); /* 0600, O_EXCL: never follows a link */
-		FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
-		bool ok = fp && PEM_write_SSL_SESSION(fp, sess) == 1;
-		if (fp)
-			ok = (fclose(fp) == 0) && ok;
-		else if (fd >= 0)
-			close(fd);
-		if (ok && rename(tmp, t->session_file) == 0)
-			t->session_saved = true;
-		else if (fd >= 0)
-			unlink(tmp);
-		free(tmp);
-	}
-	free(dir);
+	if (t && t->session_file && SSL_SESSION_is_resumable(sess)
+			&& atomic_write(t->session_file, write_session_cb, sess, NULL) == 0)
+		t->session_saved = true;
 	ERR_clear_error();
 	return 0; /* we did not keep a reference */
 }

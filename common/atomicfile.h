@@ -1,0 +1,20 @@
+/* atomicfile: writes a private file (mode 0600) atomically: a temporary
+ * file made with mkstemp (O_EXCL, so never through a link) in the same
+ * folder, flushed and synced, then renamed over the target. Missing folders
+ * are made with mode 0700. Used for profiles, the TLS version cache and TLS
+ * sessions. */
+#ifndef SMQTT_ATOMICFILE_H
+#define SMQTT_ATOMICFILE_H
+
+#include <stdio.h>
+
+/* Fills the file; returns 0 on success. */
+typedef int (*atomic_writer)(FILE *fp, void *arg);
+
+/* Returns 0, or -1 with *cause (allocated, when cause is not NULL). */
+int atomic_write(const char *path, atomic_writer writer, void *arg, char **cause);
+
+/* mkdir -p with mode 0700 for each folder made. */
+int make_private_dirs(const char *dir);
+
+#endif
