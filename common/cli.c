@@ -85,8 +85,9 @@ static int choose_profile(const struct config *trial, const struct diag *d, stru
 			if (asprintf(&why, ps->n ? "the saved profiles are: %s" : "there are no saved profiles%s",
 						ps->n ? names : "") < 0)
 				why = NULL;
-			diag_report(d, what ? what : "no such profile", why,
-					"run 'smqtt_pub --list-profiles' to see them, or save one with --save-profile NAME");
+			char fix[200];
+			snprintf(fix, sizeof(fix), "run '%s --list-profiles' to see them, or save one with --save-profile NAME", d->prog);
+			diag_report(d, what ? what : "no such profile", why, fix);
 			free(names);
 			free(what);
 			free(why);

@@ -285,7 +285,8 @@ static void settle_stage(struct client *c)
 	if (c->have_tls && !ev->handshake_done) {
 		ev->stage = STAGE_TLS;
 		if (negotiate_is_version_failure(ev) || ev->alert_received == SSL_AD_PROTOCOL_VERSION) {
-			ev->broker_versions = probe_tls_versions(c->cfg->host, c->port, 2000);
+			int v = probe_tls_max_version(c->cfg->host, c->port, 2000);
+			ev->broker_versions = v ? 1u << (v & 0xf) : 0;
 			return;
 		}
 		if (!ev->server_hello_seen && !ev->timed_out && ev->alert_received < 0 && ev->verify_error < 0)
@@ -476,6 +477,8 @@ int client_connect(struct client *c)
 	c->deadline_ms = mono_ms() + (long long)cfg->connect_timeout * 1000;
 	int requested = c->ev.requested_min;
 	int remembered = c->have_tls ? negotiate_cache_get(cfg->host, c->port) : 0;
+	if (remembered && remembered < requested)
+		remembered = 0; /* the cache never lowers the minimum: unused, so kept */
 	struct tls_range range = negotiate_first(requested, remembered);
 	for (;;) {
 		int err = 0;

@@ -116,7 +116,7 @@ static void client_cert_names(const struct config *cfg, char *subject, char *iss
 	if (x) {
 		name_of(X509_get_subject_name(x), subject, len);
 		name_of(X509_get_issuer_name(x), issuer, len);
-		*same_name = (X509_get_extension_flags(x) & EXFLAG_SI) && X509_self_signed(x, 0) != 1;
+		*same_name = (X509_get_extension_flags(x) & EXFLAG_SI) && X509_self_signed(x, 1) != 1;
 		X509_free(x);
 	}
 	ERR_clear_error();
@@ -191,7 +191,7 @@ static bool same_name_other_key(const struct config *cfg, const struct tls *t)
 	X509 *top = NULL;
 	for (int i = 0; i < sk_X509_num(t->peer_chain); i++) {
 		X509 *x = sk_X509_value(t->peer_chain, i);
-		if (X509_self_signed(x, 0) != 1)
+		if (X509_self_signed(x, 1) != 1)
 			top = x;
 	}
 	if (!top)
@@ -408,7 +408,8 @@ static void fill_versions(struct facts *f, const struct evidence *ev, const stru
 	}
 	if (highest && highest < min) {
 		const char *name = tls_version_name(highest);
-		put(f, "detail", "the broker speaks only %s; this run allows %s and up (%s), so the broker's maximum is %s",
+		put(f, "detail", "the broker speaks %s at most (a probe handshake without certificate or credentials, dropped "
+				"after its ServerHello, says so); this run allows %s and up (%s), so the broker's maximum is %s",
 				speaks, pretty_version(min), cfg->tls_version ? "--tls-version" : "the default", pretty_version(highest));
 		if (cfg->applied_profile)
 			put(f, "fixhint", "allow it for this broker only: add tls-version = \"%s\"; to profile '%s' (%s), or give --tls-version %s",

@@ -212,8 +212,8 @@ const struct option_def option_table[] = {
 		"openssl compatible list of TLS ciphers to support.", NULL},
 	{0, "tls-version", ARG_STR, B, SCOPE_CONN, 0, 0, OFF(tls_version), "version",
 		"--tls-version argument given but no version specified.", NULL, NULL,
-		"TLS protocol version, can be one of tlsv1.3 tlsv1.2 or tlsv1.1.\n"
-		"Defaults to tlsv1.2 if available.", NULL},
+		"the lowest TLS protocol version allowed: tlsv1.3, tlsv1.2, tlsv1.1 or tlsv1\n"
+		"(tlsv1 is an smqtt extension). Defaults to tlsv1.2.", NULL},
 	{0, "insecure", ARG_NONE, B, SCOPE_CONN, 0, 0, OFF(insecure), NULL, NULL, NULL, NULL,
 		"do not check that the server certificate hostname matches the remote\n"
 		"hostname. Using this option means that you cannot be sure that the\n"

@@ -67,29 +67,25 @@ static void note_server_hello(int write_p, int version, int type, const void *bu
 		*(bool *)arg = true;
 }
 
-static bool probe_range(const char *host, int port, int timeout_ms, int min, int max);
+static bool probe_range(const char *host, int port, int timeout_ms, int min, int max, int *version);
 
 bool probe_speaks_tls(const char *host, int port, int timeout_ms)
 {
-	return probe_range(host, port, timeout_ms, TLS1_VERSION, 0);
+	return probe_range(host, port, timeout_ms, TLS1_VERSION, 0, NULL);
 }
 
 bool probe_speaks_tls_upto(const char *host, int port, int max, int timeout_ms)
 {
-	return probe_range(host, port, timeout_ms, TLS1_VERSION, max);
+	return probe_range(host, port, timeout_ms, TLS1_VERSION, max, NULL);
 }
 
-unsigned probe_tls_versions(const char *host, int port, int timeout_ms)
+int probe_tls_max_version(const char *host, int port, int timeout_ms)
 {
-	static const int versions[] = {TLS1_3_VERSION, TLS1_2_VERSION, TLS1_1_VERSION, TLS1_VERSION};
-	unsigned mask = 0;
-	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
-		if (probe_range(host, port, timeout_ms, versions[i], versions[i]))
-			mask |= 1u << (versions[i] & 0xf);
-	return mask;
+	int v = 0;
+	return probe_range(host, port, timeout_ms, TLS1_VERSION, TLS1_3_VERSION, &v) ? v : 0;
 }
 
-static bool probe_range(const char *host, int port, int timeout_ms, int min, int max)
+static bool probe_range(const char *host, int port, int timeout_ms, int min, int max, int *version)
 {
 	long long deadline = now_ms() + timeout_ms;
 	int fd = dial(host, port, deadline);
@@ -118,6 +114,9 @@ static bool probe_range(const char *host, int port, int timeout_ms, int min, int
 				continue;
 			break;
 		}
+		/* the version the broker chose, known once its ServerHello is in */
+		if (version && hello)
+			*version = SSL_version(ssl);
 	}
 	SSL_free(ssl);
 	SSL_CTX_free(ctx);

@@ -13,10 +13,10 @@ bool probe_speaks_tls(const char *host, int port, int timeout_ms);
 /* The same, offering at most TLS version max (to tell TLS 1.3 intolerance). */
 bool probe_speaks_tls_upto(const char *host, int port, int max, int timeout_ms);
 
-/* Which TLS versions does host:port answer with a ServerHello? One probe
- * per version (no certificate, dropped after ServerHello); bit (v & 0xf)
- * is set for each TLS1_x_VERSION v that worked. */
-unsigned probe_tls_versions(const char *host, int port, int timeout_ms);
+/* The highest TLS version host:port answers with (TLS1_x_VERSION), from
+ * the ServerHello of one probe offering TLS 1.0 to 1.3 at security level 0
+ * (no certificate, no verification); 0 when there is no ServerHello. */
+int probe_tls_max_version(const char *host, int port, int timeout_ms);
 
 /* Does host:port answer a bare MQTT CONNECT (no credentials) with a CONNACK? */
 bool probe_speaks_mqtt(const char *host, int port, int timeout_ms);

@@ -4,6 +4,7 @@
 #include "profile.h"
 
 #include "atomicfile.h"
+#include "tls.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -237,6 +238,11 @@ static int read_kv(struct profile *p, config_setting_t *s, const char *file, cha
 		return -1;
 	}
 
+	if (!strcmp(key, "tls-version") && !tls_version_from_name(kv.value)) {
+		*cause = xasprintf("%s:%d: bad value for 'tls-version': '%s' (use tlsv1.3, tlsv1.2, tlsv1.1 or tlsv1)", file, line, kv.value);
+		cfg_set_str(&kv.value, NULL);
+		return -1;
+	}
 	/* Validate the value with the real parser. */
 	struct config scratch;
 	struct opt_error err = {0};

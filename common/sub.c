@@ -168,6 +168,14 @@ static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_cou
 		request_disconnect(s, 0);
 }
 
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosquitto_property *props)
+{
+	struct sub *s = obj;
+	(void)mosq;
+	(void)props;
+	diag_trace(s->d, "mqtt: disconnected (%s)", rc == 0 ? "clean" : mosquitto_strerror(rc));
+}
+
 static bool fatal_rc(int rc)
 {
 	switch (rc) {
@@ -269,6 +277,7 @@ int sub_run(struct config *cfg, const struct diag *d)
 	mosquitto_connect_v5_callback_set(m, on_connect);
 	mosquitto_message_v5_callback_set(m, on_message);
 	mosquitto_publish_v5_callback_set(m, on_publish);
+	mosquitto_disconnect_v5_callback_set(m, on_disconnect);
 	int crc = client_connect(&s.client);
 	if (crc) {
 		client_free(&s.client);

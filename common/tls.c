@@ -167,7 +167,7 @@ static int verify_cb(int ok, X509_STORE_CTX *sctx)
 			t->ev->verify_depth = depth;
 			X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
 			t->ev->leaf_self_issued = leaf && (X509_get_extension_flags(leaf) & EXFLAG_SI)
-				&& X509_self_signed(leaf, 0) != 1;
+				&& X509_self_signed(leaf, 1) != 1;
 		}
 		return 0;
 	}

@@ -79,11 +79,10 @@ _smqtt()
 		--ciphers --tls-version --insecure --tls-alpn --tls-engine
 		--tls-engine-kpass-sha1 --tls-use-os-certs --psk --psk-identity --proxy
 		--profile --no-profile --list-profiles --save-profile --check
-		--connect-timeout --diag-format"
+		--connect-timeout --diag-format --trace --tls-resume -v --verbose"
 	local pub_opts="-f --file -l --stdin-line -m --message -n --null-message
 		-r --retain -s --stdin-file --repeat --repeat-delay"
-	local sub_opts="-C -E -F -N -R -T --filter-out -U --unsubscribe -v --verbose
-		-W --pretty --random-filter --remove-retained --retain-as-published
+	local sub_opts="-C -E -F -N -R -T --filter-out -U --unsubscribe -W --pretty --random-filter --remove-retained --retain-as-published
 		--retained-only"
 
 	# -D command identifier value: the identifier depends on the command.
@@ -133,7 +132,7 @@ _smqtt()
 		_smqtt_words "mqttv5 mqttv311 mqttv31 5 311 31"
 		return 0 ;;
 	--tls-version)
-		_smqtt_words "tlsv1.3 tlsv1.2 tlsv1.1"
+		_smqtt_words "tlsv1.3 tlsv1.2 tlsv1.1 tlsv1"
 		return 0 ;;
 	--keyform)
 		_smqtt_words "pem engine"

@@ -17,8 +17,19 @@ Checks, for each tool (smqtt_pub, smqtt_sub):
     (completions/<tool>.fish) offer exactly the tool's options, plus PENDING
     ones; zsh and fish give every option a description and offer every -F
     conversion for smqtt_sub;
-and for every page in man/: `mandoc -T lint -W warning` and `groff -ww -z
--man` print nothing.
+and for the other pages:
+  * man/smqtt-tls.7 has an entry in its CAUSES section for every cause id of
+    the catalogue (the quoted ids of the table in common/explain.c), tagged
+    with the id in bold and the cause's stage, and no entry for anything
+    else; its EXIT STATUS lists 1, 7, 8 and 27;
+  * man/smqtt-profiles.5 has an entry in its KEYS section for every long
+    option whose scope is SCOPE_CONN (dump_options --full), tagged with the
+    key in bold and its type (string, integer, boolean), and no entry for
+    anything else;
+  * every long option these two pages name in bold is in the table;
+and for every page in man/: the smqtt pages it refers to, e.g.
+smqtt-tls(7), exist in man/ in that section, and `mandoc -T lint -W
+warning` and `groff -ww -z -man` print nothing.
 
 Usage: check_docs.py --dump PATH/TO/dump_options [--source SOURCE_DIR]
 (or the environment variables SMQTT_DUMP_OPTIONS and SMQTT_SOURCE_DIR).
@@ -353,6 +364,147 @@ def check_lint(res, src):
             res.check(f"{' '.join(cmd)} {os.path.relpath(page, src)}", problems)
 
 
+# ---- smqtt-tls(7) and smqtt-profiles(5) --------------------------------
+
+TLS_PAGE = "smqtt-tls.7"
+PROFILES_PAGE = "smqtt-profiles.5"
+TLS_SECTIONS = ["NAME", "DESCRIPTION", "REPORTS", "CAUSES", "TLS VERSIONS", "PROBES",
+                "EXIT STATUS", "EXAMPLES", "SEE ALSO"]
+TLS_EXIT_CODES = {"1", "7", "8", "27"}
+PROFILES_SECTIONS = ["NAME", "DESCRIPTION", "FILES", "SYNTAX", "HOSTS", "KEYS", "PATHS",
+                     "ERRORS", "EXAMPLES", "SEE ALSO"]
+KEY_TYPES = {"NONE": "boolean", "INT": "integer", "REAL": "number", "STR": "string",
+             "SPECIAL": "string"}
+STAGE_NAMES = {"STAGE_PROFILE": "profile", "STAGE_PREFLIGHT": "preflight",
+               "STAGE_RESOLVE": "resolve", "STAGE_TCP": "tcp", "STAGE_TLS": "tls",
+               "STAGE_MQTT": "mqtt"}
+
+
+def cause_catalogue(src):
+    """[(id, stage name)] of the cause table in common/explain.c, in order."""
+    with open(os.path.join(src, "common", "explain.c"), encoding="utf-8") as fp:
+        text = fp.read()
+    m = re.search(r"struct\s+cause_info\s+table\s*\[[^\]]*\]\s*=\s*\{(.*?)\n\};", text, re.S)
+    if not m:
+        raise ValueError("the cause table (struct cause_info table[]) not found in common/explain.c")
+    macros = dict(re.findall(r"#define\s+(\w+)\s+(STAGE_\w+)", text))
+    rows = []
+    for cid, stage in re.findall(r"\{\s*CAUSE_\w+\s*,\s*\"([^\"]+)\"\s*,\s*(\w+)", m.group(1)):
+        stage = macros.get(stage, stage)
+        rows.append((cid, STAGE_NAMES.get(stage, stage)))
+    if not rows:
+        raise ValueError("no cause ids found in the table of common/explain.c")
+    return rows
+
+
+def page_entries(section_lines):
+    """{bold word of a tag: [(plain text of the tag, body lines)]}."""
+    found = {}
+    for tags, body in tagged_entries(section_lines):
+        for tag in tags:
+            for w in bold_words(tag):
+                found.setdefault(w, []).append((plain(tag), body))
+    return found
+
+
+def check_long_options(res, name, lines, table):
+    known = {o.long for t in TOOLS for o in table[t] if o.long} | set(PENDING)
+    bad = set()
+    for l in lines:
+        for w in bold_words(l):
+            if w.startswith("--") and OPTION_RE.match(w) and w not in known:
+                bad.add(w)
+    res.check(f"{name} names only options of the table in bold",
+              [f"{w} is not an option of smqtt_pub or smqtt_sub" for w in sorted(bad)])
+
+
+def check_tls_page(res, src, table):
+    path = os.path.join(src, "man", TLS_PAGE)
+    if not os.path.exists(path):
+        res.check(f"{TLS_PAGE} exists", [f"{path} is missing"])
+        return
+    lines, sections = read_page(path)
+    res.check(f"{TLS_PAGE} has the required sections",
+              [f"no section {s}" for s in TLS_SECTIONS if s not in sections])
+    try:
+        causes = cause_catalogue(src)
+    except (OSError, ValueError) as e:
+        res.check(f"{TLS_PAGE} documents every cause of common/explain.c", [str(e)])
+        return
+    entries = page_entries(sections.get("CAUSES", []))
+    problems = []
+    for cid, stage in causes:
+        if cid not in entries:
+            problems.append(f"{cid}: no CAUSES entry tagged with it in bold")
+        elif not any(re.search(rf"\(\s*{re.escape(stage)}\s*\)", tag) for tag, _ in entries[cid]):
+            problems.append(f"{cid}: its tag does not give its stage as ({stage})")
+        elif not any(" ".join(plain(l) for l in body).strip() for _, body in entries[cid]):
+            problems.append(f"{cid}: its entry is empty")
+    ids = {c for c, _ in causes}
+    problems += [f"CAUSES has an entry for {w}, which is not a cause id of common/explain.c"
+                 for w in sorted(entries) if w not in ids]
+    res.check(f"{TLS_PAGE} documents every cause of common/explain.c ({len(causes)} ids)", problems)
+
+    codes = set()
+    for tags, _ in tagged_entries(sections.get("EXIT STATUS", [])):
+        for tag in tags:
+            codes.update(re.findall(r"\d+", plain(tag)))
+    res.check(f"{TLS_PAGE} EXIT STATUS",
+              [f"EXIT STATUS does not list {c}" for c in sorted(TLS_EXIT_CODES - codes, key=int)])
+    check_long_options(res, TLS_PAGE, lines, table)
+
+
+def check_profiles_page(res, src, table):
+    path = os.path.join(src, "man", PROFILES_PAGE)
+    if not os.path.exists(path):
+        res.check(f"{PROFILES_PAGE} exists", [f"{path} is missing"])
+        return
+    lines, sections = read_page(path)
+    res.check(f"{PROFILES_PAGE} has the required sections",
+              [f"no section {s}" for s in PROFILES_SECTIONS if s not in sections])
+
+    keys = {}
+    for t in TOOLS:
+        for o in table[t]:
+            if o.scope == "CONN" and o.long:
+                keys[o.long[2:]] = KEY_TYPES.get(o.kind, o.kind)
+    entries = page_entries(sections.get("KEYS", []))
+    problems = []
+    for key, typ in sorted(keys.items()):
+        if key not in entries:
+            problems.append(f"{key}: no KEYS entry tagged with it in bold")
+        elif not any(re.search(rf"\(\s*{typ}\s*\)", tag) for tag, _ in entries[key]):
+            problems.append(f"{key}: its tag does not give its type as ({typ})")
+    problems += [f"KEYS has an entry for {w}, which is not a long option with scope SCOPE_CONN"
+                 for w in sorted(entries) if w not in keys]
+    res.check(f"{PROFILES_PAGE} lists every profile key (SCOPE_CONN long options, "
+              f"{len(keys)} keys) with its type", problems)
+
+    text = " ".join(plain(l) for l in sections.get("FILES", []))
+    res.check(f"{PROFILES_PAGE} FILES names the profile files in their order",
+              [f"FILES does not name {f}" for f in
+               ("SMQTT_PROFILES", "$XDG_CONFIG_HOME/smqtt/profiles.conf", "~/.config/smqtt/profiles.conf",
+                "$XDG_CONFIG_HOME/smqtt/profiles.d/*.conf", "/etc/smqtt/profiles.conf")
+               if f not in text])
+    check_long_options(res, PROFILES_PAGE, lines, table)
+
+
+REF_RE = re.compile(r"\b(smqtt[-_][A-Za-z0-9_-]*)\((\d)\)")
+
+
+def check_references(res, src):
+    pages = sorted(glob.glob(os.path.join(src, "man", "*.[1-9]")))
+    have = {os.path.basename(p) for p in pages}
+    for page in pages:
+        lines, _ = read_page(page)
+        refs = set()
+        for l in lines:
+            refs.update(REF_RE.findall(plain(l)))
+        res.check(f"{os.path.relpath(page, src)} refers only to existing smqtt pages",
+                  [f"refers to {n}({s}), but there is no man/{n}.{s}"
+                   for n, s in sorted(refs) if f"{n}.{s}" not in have])
+
+
 # ---- completion checks -------------------------------------------------
 
 def compare(expected, offered, what):
@@ -530,9 +682,12 @@ def main():
         specs = format_sequences(src)[0]
         for tool in TOOLS:
             check_man(res, src, tool, table[tool])
+        check_tls_page(res, src, table)
+        check_profiles_page(res, src, table)
         for tool in TOOLS:
             check_completions(res, src, tool, table[tool], specs)
 
+    check_references(res, src)
     check_lint(res, src)
     print(f"{res.passed} passed, {res.failed} failed")
     return 1 if res.failed else 0

@@ -216,7 +216,7 @@ def cases(env):
         ("smqtt_pub -q ", qos, set(), True),
         ("smqtt_sub --will-qos ", qos, set(), True),
         ("smqtt_pub -V ", {"mqttv5", "mqttv311", "mqttv31", "5", "311", "31"}, set(), True),
-        ("smqtt_sub --tls-version ", {"tlsv1.3", "tlsv1.2", "tlsv1.1"}, set(), True),
+        ("smqtt_sub --tls-version ", {"tlsv1.3", "tlsv1.2", "tlsv1.1", "tlsv1"}, set(), True),
         ("smqtt_pub --diag-format ", {"text", "json"}, set(), True),
         ("smqtt_pub --cafile " + os.path.join(env.certs, "c"), {ca}, set(), True),
         ("smqtt_sub --remove", {"--remove-retained"}, set(), True),

@@ -61,7 +61,7 @@ static const struct fcase fcases[] = {
 		"Error: -t argument given but no topic specified.\n\n", NULL, NULL, NULL, NULL, DC},
 	{"unknown option", TOOL_PUB, "-d\n--bogus 1\n-h notreached\n", 0, OPT_ERROR,
 		"Error: Unknown option '--bogus'.\n", NULL, NULL, NULL, NULL, -1, -1, 1},
-	{"option of the other tool", TOOL_PUB, "-v\n", 0, OPT_ERROR, "Error: Unknown option '-v'.\n",
+	{"option of the other tool", TOOL_PUB, "-C 3\n", 0, OPT_ERROR, "Error: Unknown option '-C'.\n",
 		NULL, NULL, NULL, NULL, DC},
 	{"option of the other tool sub", TOOL_SUB, "-m hi\n", 0, OPT_ERROR, "Error: Unknown option '-m'.\n",
 		NULL, NULL, NULL, NULL, DC},
