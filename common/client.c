@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <mqtt_protocol.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "diagnose.h"
@@ -297,6 +298,14 @@ static void settle_stage(struct client *c)
 		return;
 	}
 	ev->stage = STAGE_MQTT;
+	if (c->have_tls && ev->handshake_done && ev->cert_requested && ev->alert_received < 0 && ev->connack < 0
+			&& c->tls_installed) {
+		/* The broker hung up right after judging our certificate, and
+		 * the reset lost its alert: repeat the same handshake (the same
+		 * certificate, no MQTT data) to read the verdict. */
+		diag_trace(c->diag, "tls: repeating the handshake to read the broker's verdict on the certificate (no MQTT data is sent)");
+		probe_tls_verdict(c->cfg->host, c->port, c->tls.ctx, 2000);
+	}
 	if (!c->have_tls && !ev->timed_out && c->port != 0)
 		ev->probe_tls_answered = probe_speaks_tls(c->cfg->host, c->port, 2000);
 }
@@ -341,6 +350,31 @@ void client_note_connack(struct client *c, int result)
 		tls_note_established(&c->tls, mosquitto_ssl_get(c->mosq));
 }
 
+/* With TLS 1.3 the broker judges our certificate after our side of the
+ * handshake is done, and answers with session tickets (accepted) or an
+ * alert (rejected). Wait for that answer before CONNECT is written: a
+ * CONNECT sent into a closed connection draws a reset that throws the
+ * alert away, leaving only "connection lost". Bounded by 300 ms. */
+static int await_certificate_verdict(struct client *c)
+{
+	SSL *ssl = mosquitto_ssl_get(c->mosq);
+	int sock = mosquitto_socket(c->mosq);
+	if (!ssl || sock < 0 || !c->ev.cert_requested || SSL_version(ssl) < TLS1_3_VERSION)
+		return MOSQ_ERR_SUCCESS;
+	struct pollfd p = {sock, POLLIN, 0};
+	if (SSL_pending(ssl) == 0 && poll(&p, 1, 300) <= 0)
+		return MOSQ_ERR_SUCCESS;
+	char b;
+	int r = SSL_peek(ssl, &b, 1);
+	if (r > 0)
+		return MOSQ_ERR_SUCCESS;
+	int e = SSL_get_error(ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return MOSQ_ERR_SUCCESS;
+	ERR_clear_error();
+	return MOSQ_ERR_TLS; /* the alert is in the evidence */
+}
+
 /* One connect: resolve + TCP (bounded by an alarm: SIGALRM interrupts the
  * blocking connect() inside libmosquitto) and, with TLS, the handshake. */
 static int connect_once(struct client *c, int *err)
@@ -368,6 +402,8 @@ static int connect_once(struct client *c, int *err)
 		if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(c->mosq) < 0)
 			rc = MOSQ_ERR_CONN_LOST;
 	}
+	if (rc == MOSQ_ERR_SUCCESS && c->have_tls)
+		rc = await_certificate_verdict(c);
 	return rc;
 }
 
@@ -403,7 +439,9 @@ static bool note_failure(struct client *c, int rc, int err)
 		return true;
 	default:
 		if (c->have_tls) {
-			ev->stage = STAGE_TLS;
+			/* after a TLS 1.3 handshake, a rejection of our certificate:
+			 * mosquitto's "connection lost" (7) */
+			ev->stage = ev->handshake_done ? STAGE_MQTT : STAGE_TLS;
 			return true;
 		}
 		return false;
@@ -512,6 +550,10 @@ int client_connect(struct client *c)
 		if (!note_failure(c, rc, err)) {
 			diag_compat(c->diag, "Unable to connect (%s).\n", mosquitto_strerror(rc));
 			return 1;
+		}
+		if (c->ev.stage == STAGE_MQTT && c->ev.alert_received >= 0) {
+			print_explanation(c);
+			return MOSQ_ERR_CONN_LOST;
 		}
 		if (c->ev.stage == STAGE_TLS) {
 			if (!c->ev.server_hello_seen && !c->ev.timed_out && c->ev.alert_received < 0 && c->ev.verify_error < 0)

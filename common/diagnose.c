@@ -272,8 +272,11 @@ static void fill_tls_verify(struct facts *f, enum cause c, const struct evidence
 		}
 		break;
 	case CAUSE_SERVER_CHAIN_INCOMPLETE:
-		put(f, "detail", "the broker sent %s; --cafile %s holds %s, but not %s, and the broker did not send that "
-				"intermediate certificate", chain, cafile, cas, issuer);
+		put(f, "detail", "the broker sent only %s; --cafile %s holds %s, but not %s. Either %s is an intermediate CA "
+				"that the broker should send with its certificate, or --cafile is not the CA that issued the broker's "
+				"certificate", chain, cafile, cas, issuer, issuer);
+		put(f, "fixhint", "give the CA certificate of %s: --cafile <%s's certificate>; if %s is an intermediate, have the "
+				"broker send it too (its certfile = cat server.crt intermediate.crt)", issuer, issuer, issuer);
 		break;
 	case CAUSE_SERVER_CERT_WRONG_PURPOSE:
 		put(f, "detail", "%s has an extended key usage without serverAuth, so it may not identify a TLS server", subject);
@@ -353,7 +356,8 @@ static void fill_mqtt(struct facts *f, enum cause c, const struct evidence *ev, 
 		else if (rc == 4 || rc == MQTT_RC_BAD_USERNAME_OR_PASSWORD)
 			put(f, "detail", "the broker does not accept the username '%s' with this password", cfg->username ? cfg->username : "");
 		else
-			put(f, "detail", "the broker does not allow '%s' to connect", cfg->username ? cfg->username : "(anonymous)");
+			put(f, "detail", "the broker refused '%s': the password is wrong, or the user may not connect (mosquitto "
+					"answers 'not authorised' for both)", cfg->username ? cfg->username : "(anonymous)");
 		put(f, "fixhint", "%s", (!cfg->username && !cfg->password) ? "give credentials: -u <user> -P <password>"
 				: "check -u and -P against the broker's password_file (mosquitto_passwd) and its ACLs");
 		break;

@@ -75,9 +75,9 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		"{detail}",
 		"{fixhint}"},
 	{CAUSE_SERVER_CHAIN_INCOMPLETE, "server-chain-incomplete", STAGE_TLS,
-		"the broker {where} did not send the intermediate CA certificate",
+		"the broker {where} sent a certificate whose issuer --cafile does not hold",
 		"{detail}",
-		"on the broker, put the intermediate after the server certificate in its certfile (cat server.crt intermediate.crt > chain.crt), or add the intermediate to --cafile"},
+		"{fixhint}"},
 	{CAUSE_HOSTNAME_MISMATCH, "hostname-mismatch", STAGE_TLS,
 		"the broker's certificate is not valid for {host}",
 		"the certificate {subject} is valid for {names}, not {host}",
@@ -327,6 +327,8 @@ static enum cause classify_alert(const struct evidence *ev, int alert)
 		 * had one to send after the server asked for it */
 		return ev->server_hello_seen && !ev->sent_client_cert ? CAUSE_CLIENT_CERT_REQUIRED : CAUSE_NO_SHARED_CIPHER;
 	case SSL_AD_ILLEGAL_PARAMETER:
+		/* mosquitto answers a wrong PSK with illegal_parameter */
+		return ev->used_psk ? CAUSE_PSK_MISMATCH : CAUSE_NO_SHARED_CIPHER;
 	case SSL_AD_INSUFFICIENT_SECURITY:
 		return CAUSE_NO_SHARED_CIPHER;
 	default:

@@ -57,6 +57,7 @@ struct evidence {
 	bool used_tls;
 	bool used_psk;
 	bool sent_client_cert;     /* a certificate was configured and sent */
+	bool cert_requested;       /* the broker asked for one (we wrote a Certificate message) */
 	bool client_hello_sent;
 	bool server_hello_seen;
 	bool handshake_done;
@@ -69,6 +70,7 @@ struct evidence {
 	int alert_sent;            /* last alert we sent, -1 */
 	int alert_received;        /* last alert the peer sent, -1 */
 	int ssl_reason;            /* ERR_GET_REASON of the first queued error, 0 */
+	bool ssl_reason_is_version; /* that reason is about the protocol version */
 	int tls_version_max;       /* highest version offered (TLS1_x_VERSION), 0 */
 	bool fallback_scsv;        /* this attempt was a step-down with SCSV */
 	int requested_min;         /* the lowest TLS version this run allows */

@@ -20,6 +20,8 @@ bool negotiate_is_version_failure(const struct evidence *ev)
 		return true;
 	if (ev->alert_received >= 0)
 		return false; /* any other alert is explained, never retried */
+	if (ev->ssl_reason_is_version)
+		return true;
 	switch (ev->ssl_reason) {
 	case SSL_R_UNSUPPORTED_PROTOCOL:
 	case SSL_R_NO_PROTOCOLS_AVAILABLE:
@@ -53,15 +55,22 @@ bool negotiate_next(const struct evidence *ev, const struct tls_range *cur, int 
 {
 	if (!negotiate_is_version_failure(ev))
 		return false;
-	/* one version below the lowest this attempt offered */
+	bool intolerant = ev->alert_received < 0 && !ev->ssl_reason_is_version && ev->client_hello_sent
+		&& !ev->server_hello_seen && ev->peer_closed;
+	/* intolerance of the highest version offered: cap the range one
+	 * version lower; otherwise the broker speaks nothing in the range:
+	 * go one version below the lowest offered */
+	int from = intolerant ? (cur->max_version ? cur->max_version : TLS1_3_VERSION) : cur->min_version;
 	int below = 0;
 	for (size_t i = 0; i + 1 < sizeof(ladder) / sizeof(ladder[0]); i++)
-		if (ladder[i] == cur->min_version)
+		if (ladder[i] == from)
 			below = ladder[i + 1];
 	if (!below || below < requested_min)
 		return false;
-	next->min_version = below;
 	next->max_version = below;
+	next->min_version = intolerant && cur->min_version < below ? cur->min_version : below;
+	if (next->min_version < requested_min)
+		next->min_version = requested_min;
 	next->fallback_scsv = true;
 	return true;
 }

@@ -125,6 +125,39 @@ static bool probe_range(const char *host, int port, int timeout_ms, int min, int
 	return hello;
 }
 
+void probe_tls_verdict(const char *host, int port, SSL_CTX *ctx, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	int fd = dial(host, port, deadline);
+	if (fd < 0)
+		return;
+	SSL *ssl = SSL_new(ctx);
+	if (ssl) {
+		SSL_set_fd(ssl, fd);
+		SSL_set_tlsext_host_name(ssl, host);
+		bool done = false;
+		for (;;) {
+			char b;
+			int r = done ? SSL_peek(ssl, &b, 1) : SSL_connect(ssl);
+			if (r == 1 && !done) {
+				done = true;
+				continue;
+			}
+			if (r > 0)
+				break;
+			int e = SSL_get_error(ssl, r);
+			if (e == SSL_ERROR_WANT_READ && wait_fd(fd, POLLIN, deadline))
+				continue;
+			if (e == SSL_ERROR_WANT_WRITE && wait_fd(fd, POLLOUT, deadline))
+				continue;
+			break;
+		}
+		SSL_free(ssl);
+	}
+	ERR_clear_error();
+	close(fd);
+}
+
 bool probe_speaks_mqtt(const char *host, int port, int timeout_ms)
 {
 	/* CONNECT, MQTT 3.1.1, clean session, keepalive 10, client id "smqtt-probe" */

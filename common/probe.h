@@ -5,6 +5,7 @@
 #define SMQTT_PROBE_H
 
 #include <stdbool.h>
+#include <openssl/ssl.h>
 
 /* Does host:port answer a TLS ClientHello (no certificate, no verification)
  * with a ServerHello? */
@@ -17,6 +18,11 @@ bool probe_speaks_tls_upto(const char *host, int port, int max, int timeout_ms);
  * the ServerHello of one probe offering TLS 1.0 to 1.3 at security level 0
  * (no certificate, no verification); 0 when there is no ServerHello. */
 int probe_tls_max_version(const char *host, int port, int timeout_ms);
+
+/* Repeat a TLS handshake with the run's own context (its callbacks record
+ * what happens) and read until the broker's first record, alert or EOF.
+ * Sends no application data. */
+void probe_tls_verdict(const char *host, int port, SSL_CTX *ctx, int timeout_ms);
 
 /* Does host:port answer a bare MQTT CONNECT (no credentials) with a CONNACK? */
 bool probe_speaks_mqtt(const char *host, int port, int timeout_ms);

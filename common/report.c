@@ -112,7 +112,12 @@ char *report_json(const struct report *r, enum stage stage)
 		return NULL;
 	const struct cause_info *ci = p ? cause_info(p->cause) : NULL;
 	cJSON_AddStringToObject(o, "cause", ci ? ci->id : "none");
-	cJSON_AddStringToObject(o, "stage", stage_name(ci ? ci->stage : stage));
+	/* a cause listed under preflight (weak-crypto) can also be met on the
+	 * wire: then the run's own stage is the truth */
+	enum stage st = ci ? ci->stage : stage;
+	if (ci && ci->cause == CAUSE_WEAK_CRYPTO && stage > STAGE_PREFLIGHT)
+		st = stage;
+	cJSON_AddStringToObject(o, "stage", stage_name(st));
 	cJSON_AddStringToObject(o, "summary", p && p->summary ? p->summary : "");
 	cJSON_AddStringToObject(o, "why", p && p->why ? p->why : "");
 	cJSON_AddStringToObject(o, "fix", p && p->fix ? p->fix : "");

@@ -205,6 +205,7 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf, 
 			t->ev->server_hello_seen = true;
 		else if (write_p && b[0] == SSL3_MT_CERTIFICATE) {
 			/* TLS 1.3 has a one-byte context length before the list */
+			t->ev->cert_requested = true;
 			size_t off = SSL_version(ssl) >= TLS1_3_VERSION ? 5 : 4;
 			if (len >= off + 3)
 				t->ev->sent_client_cert = (b[off] | b[off + 1] | b[off + 2]) != 0;
@@ -314,6 +315,14 @@ static void info_cb(const SSL *ssl, int where, int ret)
 			t->ev->peer_closed = true;
 		if (ERR_GET_REASON(e) == SSL_R_WRONG_VERSION_NUMBER)
 			t->ev->non_tls_reply = true;
+		switch (ERR_GET_REASON(e)) {
+		case SSL_R_UNSUPPORTED_PROTOCOL: case SSL_R_NO_PROTOCOLS_AVAILABLE: case SSL_R_VERSION_TOO_LOW:
+		case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+			t->ev->ssl_reason_is_version = ERR_GET_LIB(e) == ERR_LIB_SSL;
+			break;
+		default:
+			break;
+		}
 	}
 	if (where & SSL_CB_HANDSHAKE_DONE)
 		t->ev->handshake_done = true;

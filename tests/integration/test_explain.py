@@ -1,0 +1,469 @@
+#!/usr/bin/env python3
+"""The scenario lab: every way a connection fails, against real peers.
+
+For each scenario the right peer is running (mosquitto listeners with the
+scenario PKIs of tests/lib/scenarios.sh, stunnel in front of a plain port for
+TLS 1.2-only behaviour, a TCP server that never answers, ...). The scenario
+is run with
+
+  * mosquitto_pub (the Debian reference, 2.0.11): it must really fail, and
+    its first stderr line is kept for the table;
+  * smqtt_pub and smqtt_sub, in the text form: the expected exit status,
+    "Error: ..." followed by "\\n  why: " and "\\n  fix: ", and never the bare
+    "A TLS error occurred" / "The connection was lost";
+  * smqtt_pub and smqtt_sub with --diag-format json: the last stderr line is
+    a JSON object whose cause is the expected one (never tls-unclassified),
+    with the stage of that cause, the host and port, and the text form's
+    summary; why/fix mention what the scenario says they must.
+
+Failures that depend on timing (a TLS 1.3 broker rejects the client
+certificate after the client has finished its handshake) are run several
+times: each run must be explained the same way.
+
+At the end a markdown table: scenario | mosquitto_pub | smqtt_pub | cause,
+then "N passed, N failed" as the last line (exit status 1 on any failure).
+
+Usage: test_explain.py [-k SUBSTRING]... [--list] [--repeat N]
+Only 127.0.0.0/8 is contacted. Python 3 standard library only; needs
+mosquitto, mosquitto_pub, mosquitto_passwd, stunnel4 and openssl.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.dont_write_bytecode = True   # keep tests/lib free of __pycache__
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+from lab_peers import Mosquitto, Stunnel, SilentServer, make_revoked, free_port, popen, terminate_on_sigterm  # noqa: E402,E501
+
+TIMEOUT = 20          # seconds for any client process
+REF_PUB = "/usr/bin/mosquitto_pub"
+MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
+TOOLS = ("smqtt_pub", "smqtt_sub")
+BARE = ("A TLS error occurred", "The connection was lost")
+SMQTT_ONLY = ("--connect-timeout",)   # options (with a value) mosquitto_pub 2.0.11 lacks
+PSK_KEY = "00112233445566778899aabbccddeeff"
+# the stage each cause belongs to (explain.c)
+STAGE = {
+    "cafile-not-ca": "preflight",
+    "dns-failure": "resolve", "connection-refused": "tcp",
+    "broker-closed": "mqtt", "mqtt-auth-failed": "mqtt",
+}
+
+
+def bindir():
+    d = os.environ.get("SMQTT_BIN_DIR") or os.path.join(REPO, "build", "bin")
+    return d if os.path.isabs(d) else os.path.join(REPO, d)
+
+
+def expect(cond, what, *details):
+    if not cond:
+        raise AssertionError(what + "".join("\n    " + repr(d) for d in details))
+
+
+def last_json(err):
+    lines = err.rstrip("\n").split("\n")
+    try:
+        j = json.loads(lines[-1])
+    except ValueError as e:
+        raise AssertionError("last stderr line is not JSON: %s\n    %r" % (e, err))
+    expect(isinstance(j, dict), "the JSON line is an object", j)
+    return j
+
+
+def first_line(text):
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def norm(text):
+    return re.sub(r"it is now \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", "it is now <now>", text or "")
+
+
+class Scenario:
+    def __init__(self, name, args, cause, status, host="127.0.0.1", port=None, why_has=(), fix_has=(),
+                 summary_has=(), repeat=1, ref_timeout=None, max_seconds=None, causes=None, stage=None, note=""):
+        self.name = name
+        self.args = args          # callable(ctx) -> argv after -h/-p, or a list
+        self.cause = cause        # the expected cause
+        self.causes = causes or (cause,)
+        self.status = status      # the expected exit status
+        self.host = host
+        self.port = port          # callable(ctx) -> port, or None (no -p)
+        self.why_has = why_has
+        self.fix_has = fix_has
+        self.summary_has = summary_has
+        self.repeat = repeat
+        self.ref_timeout = ref_timeout
+        self.max_seconds = max_seconds
+        self.stage = stage        # the JSON stage, when not the catalogue's stage of the cause
+        self.note = note
+
+
+class Lab:
+    def __init__(self, tmp, repeat):
+        self.tmp = tmp
+        self.lab = os.path.join(tmp, "lab")
+        self.repeat = repeat
+        self.rows = []
+        self.ncache = 0
+
+    def f(self, rel):
+        return os.path.join(self.lab, rel)
+
+    def env(self):
+        env = dict(os.environ)
+        for k in ("SMQTT_PROFILES", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+            env.pop(k, None)
+        env["HOME"] = os.path.join(self.tmp, "home")
+        env["SMQTT_SYSCONFDIR"] = os.path.join(self.tmp, "sysconf")
+        # a fresh TLS version cache for every run: runs do not influence each other
+        self.ncache += 1
+        env["XDG_CACHE_HOME"] = os.path.join(self.tmp, "cache", str(self.ncache))
+        env["LC_ALL"] = "C"
+        return env
+
+    def run(self, argv, timeout=TIMEOUT):
+        """(rc, stdout, stderr, seconds); rc None when it had to be killed."""
+        wrapper = os.environ.get("SMQTT_WRAPPER")
+        if wrapper and os.path.basename(argv[0]).startswith("smqtt_"):
+            argv = wrapper.split() + argv
+        t0 = time.monotonic()
+        p = subprocess.Popen(argv, env=self.env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, cwd=self.tmp)
+        try:
+            out, err = p.communicate(timeout=timeout)
+            rc = p.returncode
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            rc = None
+        return rc, out.decode(errors="replace"), err.decode(errors="replace"), time.monotonic() - t0
+
+    def argv(self, tool, sc):
+        a = [tool, "-h", sc.host]
+        if sc.port:
+            a += ["-p", str(sc.port(self))]
+        args = list(sc.args(self) if callable(sc.args) else sc.args)
+        if tool == REF_PUB:
+            # smqtt's own options: the reference does not have them
+            for opt in SMQTT_ONLY:
+                while opt in args:
+                    i = args.index(opt)
+                    del args[i:i + 2]
+        a += args
+        if tool == REF_PUB or tool.endswith("smqtt_pub"):
+            a += ["-t", "lab/explain", "-m", "x"]
+        else:
+            a += ["-t", "lab/explain", "-C", "1", "-W", "15"]
+        return a
+
+
+# ---------------------------------------------------------------------------
+# the peers
+
+def start_peers(lab, stack):
+    L = lab.f
+    tmp = lab.tmp
+    crt, key, crl = make_revoked(L("good"), os.path.join(tmp, "revoked"))
+    lab.revoked = (crt, key)
+    psk = os.path.join(tmp, "psk.txt")
+    with open(psk, "w") as f:
+        f.write("alice:%s\n" % PSK_KEY)
+    pw = os.path.join(tmp, "passwd")
+    subprocess.run([MOSQUITTO_PASSWD, "-c", "-b", pw, "bob", "secret"], check=True, capture_output=True,
+                   stdin=subprocess.DEVNULL, timeout=10)
+
+    def tls(d, cert="server.crt", ca="ca.crt"):
+        return ["allow_anonymous true", "cafile " + L(d + "/" + ca), "certfile " + L(d + "/" + cert),
+                "keyfile " + L(d + "/server.key")]
+
+    m = stack(Mosquitto(os.path.join(tmp, "mosquitto"), "lab"))
+    m.listener("plain", ["allow_anonymous true"])
+    m.listener("good", tls("good"))
+    m.listener("good_req", tls("good") + ["require_certificate true"])
+    m.listener("crl_req", tls("good") + ["require_certificate true", "crlfile " + crl])
+    m.listener("samecn", tls("samecn"))
+    m.listener("leaf_only", tls("intermediate", ca="root.crt"))
+    m.listener("wrongsan", tls("wrongsan"))
+    m.listener("good_127_0_0_2", tls("good"), host="127.0.0.2")
+    m.listener("expired", tls("expired"))
+    m.listener("notyet", tls("notyet"))
+    # OpenSSL refuses to load a 1024-bit or SHA-1 certificate at security
+    # level 2; mosquitto applies "ciphers" before loading it
+    m.listener("weak", tls("weak") + ["ciphers DEFAULT:@SECLEVEL=0"])
+    m.listener("sha1", tls("sha1") + ["ciphers DEFAULT:@SECLEVEL=0"])
+    m.listener("psk", ["allow_anonymous true", "psk_hint smqtt-lab", "psk_file " + psk,
+                       "use_identity_as_username true"])
+    m.listener("auth", ["allow_anonymous false", "password_file " + pw])
+    m.listener("maxconn", ["allow_anonymous true", "max_connections 1"])
+    m.start()
+    lab.m = m
+
+    # TLS 1.2 at most, a client certificate required (CRL checked)
+    st = stack(Stunnel(os.path.join(tmp, "stunnel"), "req12", m.port("plain"),
+                       ["cert = " + L("good/server.crt"), "key = " + L("good/server.key"),
+                        "sslVersionMax = TLSv1.2", "verifyChain = yes", "CAfile = " + L("good/ca.crt"),
+                        "CRLfile = " + crl]))
+    st.start()
+    lab.req12 = st
+    # TLS 1.2 at most, one cipher suite
+    sc = stack(Stunnel(os.path.join(tmp, "stunnel"), "cipher12", m.port("plain"),
+                       ["cert = " + L("good/server.crt"), "key = " + L("good/server.key"),
+                        "sslVersionMax = TLSv1.2", "ciphers = ECDHE-RSA-AES128-GCM-SHA256"]))
+    sc.start()
+    lab.cipher12 = sc
+    lab.silent = stack(SilentServer()).start()
+
+    # max_connections 1: one client holds the only slot
+    mark = m.log_mark()
+    lab.holder = popen(["/usr/bin/mosquitto_sub", "-h", "127.0.0.1", "-p", str(m.port("maxconn")),
+                        "-t", "lab/hold", "-i", "lab-holder"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    m.wait_for_log(r"New client connected from \S+ as lab-holder ", 5, since=mark)
+    lab.closed_port = free_port()
+
+
+# ---------------------------------------------------------------------------
+# the scenarios
+
+def P(key):
+    return lambda lab: lab.m.port(key)
+
+
+def ca(rel):
+    return lambda lab: ["--cafile", lab.f(rel)]
+
+
+SCENARIOS = [
+    Scenario("wrong cafile (another CA)", ca("other-ca/ca.crt"), "server-cert-untrusted", 8, port=P("good"),
+             why_has=["CN=smqtt lab other CA", "CN=smqtt lab CA (good)"], fix_has=["CN=smqtt lab CA (good)"]),
+    Scenario("wrong cafile, broker sends only its leaf (stunnel)", ca("other-ca/ca.crt"), "server-cert-untrusted", 8,
+             port=lambda lab: lab.cipher12.port, causes=("server-cert-untrusted", "server-chain-incomplete"),
+             why_has=["CN=smqtt lab other CA"], fix_has=["CN=smqtt lab CA (good)"],
+             note="the leaf was issued by a root CA; nothing is missing from the chain, --cafile is wrong"),
+    Scenario("same-CN CA, no client cert", ca("samecn/ca.crt"), "server-cert-self-signed", 8, port=P("samecn"),
+             why_has=["CN=127.0.0.1", "same name"], fix_has=["distinct Common Name"],
+             note="the broker's v1 leaf CN=127.0.0.1 is issued by a CA also named CN=127.0.0.1"),
+    Scenario("server.crt given as cafile", ca("good/server.crt"), "cafile-not-ca", 1, port=P("good"),
+             why_has=["CN=localhost", "not a CA"], fix_has=["CN=smqtt lab CA (good)"]),
+    Scenario("missing intermediate", ca("intermediate/root.crt"), "server-chain-incomplete", 8,
+             port=P("leaf_only"), why_has=["CN=smqtt lab intermediate CA"], fix_has=["intermediate"]),
+    Scenario("hostname mismatch (DNS)", ca("wrongsan/ca.crt"), "hostname-mismatch", 8, host="localhost",
+             port=P("wrongsan"), why_has=["DNS:other.example", "localhost"], fix_has=["DNS:localhost"]),
+    Scenario("hostname mismatch (IP 127.0.0.2)", ca("good/ca.crt"), "hostname-mismatch", 8, host="127.0.0.2",
+             port=P("good_127_0_0_2"), why_has=["IP:127.0.0.1", "127.0.0.2"], fix_has=["IP:127.0.0.2"]),
+    Scenario("broker cert expired", ca("expired/ca.crt"), "server-cert-expired", 8, port=P("expired"),
+             why_has=["2020-01-02"], fix_has=["renew"]),
+    Scenario("broker cert not yet valid", ca("notyet/ca.crt"), "server-cert-not-yet-valid", 8, port=P("notyet"),
+             why_has=["valid from"], fix_has=["clock"]),
+    Scenario("client cert required, TLS 1.2 (stunnel)", ca("good/ca.crt"), "client-cert-required", 8,
+             port=lambda lab: lab.req12.port, why_has=["handshake_failure"], fix_has=["--cert", "--key"]),
+    Scenario("client cert required, TLS 1.3", ca("good/ca.crt"), "client-cert-required", 7, port=P("good_req"),
+             why_has=["certificate_required"], fix_has=["--cert", "--key"], repeat=6),
+    Scenario("client cert from another CA, TLS 1.3",
+             lambda lab: ["--cafile", lab.f("good/ca.crt"), "--cert", lab.f("other-ca/client.crt"),
+                          "--key", lab.f("other-ca/client.key")],
+             "client-cert-unknown-ca", 7, port=P("good_req"), why_has=["unknown_ca", "CN=smqtt lab other CA"],
+             repeat=6),
+    Scenario("client cert from another CA, TLS 1.2 (stunnel)",
+             lambda lab: ["--cafile", lab.f("good/ca.crt"), "--cert", lab.f("other-ca/client.crt"),
+                          "--key", lab.f("other-ca/client.key")],
+             "client-cert-unknown-ca", 8, port=lambda lab: lab.req12.port,
+             why_has=["unknown_ca", "CN=smqtt lab other CA"]),
+    Scenario("client cert revoked, TLS 1.3 (crlfile)",
+             lambda lab: ["--cafile", lab.f("good/ca.crt"), "--cert", lab.revoked[0], "--key", lab.revoked[1]],
+             "client-cert-rejected", 7, port=P("crl_req"), why_has=["certificate_revoked", "revocation"],
+             fix_has=["new client certificate"], repeat=6),
+    Scenario("client cert revoked, TLS 1.2 (stunnel CRLfile)",
+             lambda lab: ["--cafile", lab.f("good/ca.crt"), "--cert", lab.revoked[0], "--key", lab.revoked[1]],
+             "client-cert-rejected", 8, port=lambda lab: lab.req12.port,
+             why_has=["certificate_revoked", "revocation"], fix_has=["new client certificate"]),
+    Scenario("TLS to a plain port", ca("good/ca.crt"), "tls-to-plain-port", 8, port=P("plain"),
+             fix_has=["TLS port"]),
+    Scenario("plain to a TLS port", [], "plain-to-tls-port", 7, port=P("good"), fix_has=["--cafile"]),
+    Scenario("connection refused", [], "connection-refused", 1, port=lambda lab: lab.closed_port,
+             why_has=["refused"]),
+    Scenario("DNS failure", [], "dns-failure", 1, host="smqtt-lab.invalid", why_has=["resolver"]),
+    Scenario("handshake timeout (TLS)", lambda lab: ["--cafile", lab.f("good/ca.crt"), "--connect-timeout", "2"],
+             "handshake-timeout", 27, port=lambda lab: lab.silent.port, why_has=["ServerHello"],
+             fix_has=["--connect-timeout"], ref_timeout=3, max_seconds=5),
+    Scenario("no CONNACK (plain)", ["--connect-timeout", "2"], "handshake-timeout", 27,
+             port=lambda lab: lab.silent.port, why_has=["CONNACK"], ref_timeout=3, max_seconds=5),
+    Scenario("wrong password, MQTT v3.1.1", ["-u", "bob", "-P", "wrong"], "mqtt-auth-failed", 5, port=P("auth"),
+             summary_has=["not authorised"], why_has=["bob"], fix_has=["password"]),
+    Scenario("wrong password, MQTT v5", ["-u", "bob", "-P", "wrong", "-V", "mqttv5"], "mqtt-auth-failed", 135,
+             port=P("auth"), summary_has=["Not authorized"], why_has=["bob"], fix_has=["password"]),
+    Scenario("PSK: wrong key", ["--psk", "00112233445566778899aabbccddee00", "--psk-identity", "alice"],
+             "psk-mismatch", 8, port=P("psk"), summary_has=["alice"], fix_has=["psk_file"]),
+    Scenario("PSK: unknown identity", ["--psk", PSK_KEY, "--psk-identity", "mallory"], "psk-mismatch", 8,
+             port=P("psk"), summary_has=["mallory"], fix_has=["psk_file"]),
+    Scenario("no shared cipher (TLS 1.2, stunnel)",
+             lambda lab: ["--cafile", lab.f("good/ca.crt"), "--ciphers", "ECDHE-RSA-AES256-GCM-SHA384"],
+             "no-shared-cipher", 8, port=lambda lab: lab.cipher12.port, why_has=["ECDHE-RSA-AES256-GCM-SHA384"],
+             fix_has=["--ciphers"]),
+    Scenario("broker cert with an RSA-1024 key", ca("weak/ca.crt"), "weak-crypto", 8, port=P("weak"),
+             causes=("weak-crypto", "server-cert-untrusted"), why_has=["key too weak"], fix_has=["2048"], stage="tls"),
+    Scenario("broker cert signed with SHA-1", ca("sha1/ca.crt"), "weak-crypto", 8, port=P("sha1"),
+             causes=("weak-crypto", "server-cert-untrusted"), why_has=["digest"], fix_has=["SHA-256"], stage="tls"),
+    Scenario("max_connections reached", [], "broker-closed", 7, port=P("maxconn"), fix_has=["max_connections"]),
+]
+
+
+# ---------------------------------------------------------------------------
+
+def check_scenario(lab, sc):
+    row = {"name": sc.name, "ref": "", "smqtt": "", "cause": ""}
+    lab.rows.append(row)
+    # the reference: it must really fail
+    rc, out, err, secs = lab.run(lab.argv(REF_PUB, sc), timeout=sc.ref_timeout or TIMEOUT)
+    if rc is None:
+        row["ref"] = "(nothing; still waiting after %d s, killed)" % sc.ref_timeout
+    else:
+        row["ref"] = "%s (exit %d)" % (first_line(err) or "(nothing)", rc)
+    expect(rc != 0, "mosquitto_pub really fails", rc, out, err)
+
+    for tool in TOOLS:
+        exe = os.path.join(bindir(), tool)
+        label = "%s [%s]" % (tool, sc.name)
+        # text form
+        rc, out, err, secs = lab.run(lab.argv(exe, sc))
+        if tool == "smqtt_pub":
+            row["smqtt"] = "%s (exit %s)" % (first_line(err), rc)
+        expect(rc == sc.status, label + ": exit status %d" % sc.status, rc, err)
+        expect(out == "", label + ": nothing on stdout", out)
+        expect(err.startswith("Error: "), label + ": stderr starts with 'Error: '", err)
+        expect("\n  why: " in err and "\n  fix: " in err, label + ": why and fix lines", err)
+        for bare in BARE:
+            expect(bare not in err, label + ": not the bare %r" % bare, err)
+        expect(not err.rstrip("\n").split("\n")[-1].startswith("{"), label + ": no JSON without --diag-format", err)
+        if sc.max_seconds and not os.environ.get("SMQTT_WRAPPER"):
+            expect(secs < sc.max_seconds, label + ": gave up in under %d s" % sc.max_seconds, secs)
+        t_summary = err.split("\n")[0][len("Error: "):]
+        # JSON form, several times when the outcome depends on timing
+        for i in range(sc.repeat * lab.repeat if sc.repeat > 1 else 1):
+            rc, out, jerr, secs = lab.run(lab.argv(exe, sc) + ["--diag-format", "json"])
+            lbl = label + " json" + (" (run %d)" % (i + 1) if sc.repeat > 1 else "")
+            expect(rc == sc.status, lbl + ": exit status %d" % sc.status, rc, jerr)
+            j = last_json(jerr)
+            cause = j.get("cause")
+            if tool == "smqtt_pub" and i == 0:
+                row["cause"] = cause
+            expect(cause != "tls-unclassified", lbl + ": not tls-unclassified", j)
+            expect(cause in sc.causes, lbl + ": cause %s" % " or ".join(sc.causes), cause, jerr)
+            want_stage = sc.stage or STAGE.get(cause, "tls")
+            expect(j.get("stage") == want_stage, lbl + ": stage " + want_stage, j.get("stage"), j)
+            for k in ("summary", "why", "fix"):
+                expect(isinstance(j.get(k), str) and j[k].strip(), lbl + ": non-empty " + k, j)
+            expect(j.get("host") == sc.host, lbl + ": host", j.get("host"))
+            if sc.port:
+                expect(j.get("port") == sc.port(lab), lbl + ": port", j.get("port"))
+            expect(isinstance(j.get("evidence"), dict), lbl + ": evidence object", j)
+            expect(isinstance(j.get("problems"), list) and j["problems"], lbl + ": problems", j)
+            if i == 0:
+                expect(norm(j["summary"]) == norm(t_summary), lbl + ": same summary as the text run (they differ "
+                       "when the explanation depends on timing)", t_summary, j["summary"])
+            for s in sc.why_has:
+                expect(s in j["why"], lbl + ": why mentions %r" % s, j["why"])
+            for s in sc.fix_has:
+                expect(s in j["fix"], lbl + ": fix mentions %r" % s, j["fix"])
+            for s in sc.summary_has:
+                expect(s in j["summary"], lbl + ": summary mentions %r" % s, j["summary"])
+            if sc.max_seconds and not os.environ.get("SMQTT_WRAPPER"):
+                expect(secs < sc.max_seconds, lbl + ": gave up in under %d s" % sc.max_seconds, secs)
+
+
+def md(s):
+    return (s or "").replace("|", "\\|")
+
+
+def print_table(rows):
+    print()
+    print("| scenario | mosquitto_pub (first stderr line, exit) | smqtt_pub (first stderr line, exit) | cause |")
+    print("|---|---|---|---|")
+    for r in rows:
+        print("| %s | %s | %s | %s |" % (md(r["name"]), md(r["ref"]), md(r["smqtt"]), md(r["cause"])))
+    print()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-k", action="append", help="only scenarios whose name contains this")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1, help="multiply the runs of timing-dependent scenarios")
+    opts = ap.parse_args()
+    scenarios = [s for s in SCENARIOS if not opts.k or any(k in s.name for k in opts.k)]
+    if opts.list:
+        for s in scenarios:
+            print(s.name)
+        return 0
+    for exe in [os.path.join(bindir(), t) for t in TOOLS] + [REF_PUB, MOSQUITTO_PASSWD]:
+        if not os.access(exe, os.X_OK):
+            print("FAIL setup: %s not found" % exe)
+            print("0 passed, 1 failed")
+            return 1
+    terminate_on_sigterm()
+    tmp = tempfile.mkdtemp(prefix="smqtt-explain-")
+    lab = Lab(tmp, opts.repeat)
+    peers = []
+    passed = failed = 0
+
+    def stack(p):
+        peers.append(p)
+        return p
+
+    try:
+        os.makedirs(os.path.join(tmp, "home"), exist_ok=True)
+        subprocess.run(["bash", os.path.join(REPO, "tests", "lib", "scenarios.sh"), lab.lab],
+                       check=True, timeout=300)
+        start_peers(lab, stack)
+        for sc in scenarios:
+            try:
+                check_scenario(lab, sc)
+                print("ok", sc.name)
+                passed += 1
+            except Exception as e:  # noqa: BLE001
+                print("FAIL %s: %s" % (sc.name, e))
+                if not isinstance(e, AssertionError):
+                    traceback.print_exc()
+                failed += 1
+            sys.stdout.flush()
+        # the lab itself must have stayed up
+        if not lab.m.alive() or not lab.req12.alive() or not lab.cipher12.alive():
+            print("FAIL peers: a peer died during the run")
+            failed += 1
+        print_table(lab.rows)
+    except Exception as e:  # noqa: BLE001
+        print("FAIL setup: %s" % e)
+        traceback.print_exc()
+        failed += 1
+    finally:
+        h = getattr(lab, "holder", None)
+        if h is not None:
+            h.terminate()
+            try:
+                h.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                h.kill()
+                h.wait(timeout=5)
+        for p in reversed(peers):
+            try:
+                p.stop()
+            except Exception:  # noqa: BLE001
+                traceback.print_exc()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,361 @@
+"""Real peers for the scenario lab (stdlib only): a mosquitto broker with
+hand-written listeners (any address in 127.0.0.0/8), stunnel in front of a
+plain port, a TCP server that accepts and never answers, and a revoked
+client certificate with its CRL.
+
+    from lab_peers import Mosquitto, Stunnel, SilentServer, make_revoked
+    with Mosquitto(workdir) as m:
+        plain = m.listener("plain", ["allow_anonymous true"])
+        tls = m.listener("tls", ["allow_anonymous true", "cafile ...", ...],
+                         host="127.0.0.2")
+        m.start()
+        m.port("tls")  ->  the port chosen for it
+
+Every process is started in the foreground, watched through its log file,
+and terminated (then killed) on stop(). Nothing listens outside 127.0.0.0/8.
+"""
+
+import ctypes
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+MOSQUITTO = os.environ.get("SMQTT_TEST_MOSQUITTO", "/usr/sbin/mosquitto")
+STUNNEL = os.environ.get("SMQTT_TEST_STUNNEL", "/usr/bin/stunnel4")
+
+
+class PeerError(RuntimeError):
+    pass
+
+
+def _die_with_parent():
+    """preexec_fn: the child gets SIGTERM when the test process dies (even
+    by SIGKILL, e.g. a ctest timeout), so no peer outlives its test."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def popen(argv, **kw):
+    """subprocess.Popen for a peer: stdin closed, dies with its parent."""
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    return subprocess.Popen(argv, preexec_fn=_die_with_parent, **kw)
+
+
+def terminate_on_sigterm():
+    """Turn SIGTERM into SystemExit so that finally: blocks stop the peers."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def loopback(host):
+    if not host.startswith("127."):
+        raise ValueError("only 127.0.0.0/8 is allowed: %r" % host)
+    return host
+
+
+def free_port(host="127.0.0.1"):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((loopback(host), 0))
+        return s.getsockname()[1]
+
+
+def read_text(path, since=0):
+    try:
+        with open(path, "rb") as f:
+            f.seek(since)
+            return f.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def size_of(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def stop_process(proc):
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+class _Logged:
+    """A foreground process with a log file that tells when it is ready."""
+
+    proc = None
+    log_path = None
+    name = "peer"
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_mark(self):
+        return size_of(self.log_path)
+
+    def log_text(self, since=0):
+        return read_text(self.log_path, since)
+
+    def wait_for_log(self, pattern, timeout=5.0, since=0):
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.log_text(since))
+            if m:
+                return m
+            if not self.alive():
+                raise PeerError("%s died while waiting for %r:\n%s" % (self.name, pattern, self.describe()))
+            if time.monotonic() >= deadline:
+                raise PeerError("%s: no %r in its log after %.1f s:\n%s"
+                                % (self.name, pattern, timeout, self.describe()))
+            time.sleep(0.01)
+
+    def describe(self):
+        parts = []
+        if self.proc is not None and self.proc.poll() is not None:
+            parts.append("exited with status %s" % self.proc.returncode)
+        for p in (self.log_path, getattr(self, "stdout_path", None)):
+            if p:
+                parts.append("--- %s ---\n%s" % (os.path.basename(p), "\n".join(read_text(p).splitlines()[-25:])))
+        return "\n".join(parts)
+
+    def stop(self):
+        stop_process(self.proc)
+        self.proc = None
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+class Mosquitto(_Logged):
+    """mosquitto 2.0 with listeners given as config lines."""
+
+    def __init__(self, workdir, name="mosquitto"):
+        self.workdir = workdir
+        self.name = name
+        os.makedirs(workdir, exist_ok=True)
+        self.conf_path = os.path.join(workdir, name + ".conf")
+        self.log_path = os.path.join(workdir, name + ".log")
+        self.stdout_path = os.path.join(workdir, name + ".stdout")
+        self.listeners = []   # (key, host, lines)
+        self.ports = {}
+
+    def listener(self, key, lines, host="127.0.0.1"):
+        self.listeners.append((key, loopback(host), list(lines)))
+        return key
+
+    def port(self, key):
+        return self.ports[key]
+
+    def host(self, key):
+        return [h for k, h, _ in self.listeners if k == key][0]
+
+    def _write_conf(self):
+        out = ["user root", "per_listener_settings true", "persistence false",
+               "log_dest file %s" % self.log_path, "log_type all", "log_timestamp true",
+               "connection_messages true", ""]
+        self.ports = {}
+        for key, host, lines in self.listeners:
+            port = free_port(host)
+            self.ports[key] = port
+            out.append("# %s" % key)
+            out.append("listener %d %s" % (port, host))
+            out += lines
+            out.append("")
+        with open(self.conf_path, "w") as f:
+            f.write("\n".join(out))
+
+    def start(self, timeout=10.0):
+        last = ""
+        for _ in range(3):
+            for p in (self.log_path, self.stdout_path):
+                if os.path.exists(p):
+                    os.unlink(p)
+            self._write_conf()
+            with open(self.stdout_path, "wb") as out:
+                self.proc = popen([MOSQUITTO, "-c", self.conf_path], stdout=out, stderr=subprocess.STDOUT,
+                                  cwd=self.workdir)
+            try:
+                # logged once every listener is open
+                self.wait_for_log(r"mosquitto version \S+ running", timeout)
+                return self
+            except PeerError as e:
+                last = str(e)
+                self.stop()
+                if "Address already in use" not in last:
+                    break
+        raise PeerError("mosquitto did not start:\n" + last)
+
+    def __enter__(self):
+        return self
+
+
+class Stunnel(_Logged):
+    """stunnel4 terminating TLS on accept_host:port for a plain port."""
+
+    def __init__(self, workdir, name, connect_port, options, accept_host="127.0.0.1"):
+        self.workdir = workdir
+        self.name = name
+        os.makedirs(workdir, exist_ok=True)
+        self.conf_path = os.path.join(workdir, name + ".conf")
+        self.log_path = os.path.join(workdir, name + ".log")
+        self.stdout_path = os.path.join(workdir, name + ".stdout")
+        self.connect_port = connect_port
+        self.options = list(options)
+        self.accept_host = loopback(accept_host)
+        self.port = None
+
+    def start(self, timeout=10.0):
+        last = ""
+        for _ in range(3):
+            for p in (self.log_path, self.stdout_path):
+                if os.path.exists(p):
+                    os.unlink(p)
+            self.port = free_port(self.accept_host)
+            lines = ["foreground = yes", "pid =", "debug = 7", "output = %s" % self.log_path, "",
+                     "[mqtt]", "accept = %s:%d" % (self.accept_host, self.port),
+                     "connect = 127.0.0.1:%d" % self.connect_port] + self.options
+            with open(self.conf_path, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            with open(self.stdout_path, "wb") as out:
+                self.proc = popen([STUNNEL, self.conf_path], stdout=out, stderr=subprocess.STDOUT,
+                                  cwd=self.workdir)
+            try:
+                self.wait_for_log(r"Accepting new connections", timeout)
+                return self
+            except PeerError as e:
+                last = str(e)
+                self.stop()
+                if "Address already in use" not in last:
+                    break
+        raise PeerError("stunnel did not start:\n" + last)
+
+    def accepted(self, since=0):
+        """The 'accepted connection from' lines since a log mark."""
+        return re.findall(r"accepted connection from (\S+)", self.log_text(since))
+
+    def __enter__(self):
+        return self
+
+
+class SilentServer:
+    """Accepts TCP connections and never sends a byte (in-process)."""
+
+    def __init__(self, host="127.0.0.1"):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((loopback(host), 0))
+        self.sock.listen(16)
+        self.host = host
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                if self.stopping:
+                    c.close()
+                    return
+                self.conns.append(c)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        with self.lock:
+            self.stopping = True
+            conns, self.conns = self.conns, []
+        try:
+            socket.create_connection((self.host, self.port), timeout=1).close()
+        except OSError:
+            pass
+        self.thread.join(5)
+        self.sock.close()
+        for c in conns:
+            c.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+def _run(argv, cwd):
+    r = subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    if r.returncode != 0:
+        raise PeerError("command failed: %s\n%s%s" % (" ".join(argv), r.stdout.decode(errors="replace"),
+                                                    r.stderr.decode(errors="replace")))
+
+
+def make_revoked(cadir, outdir, cn="smqtt-revoked-client"):
+    """A client certificate signed by cadir/ca.crt + ca.key, then revoked,
+    and the CA's CRL: outdir/revoked.crt, revoked.key, crl.pem."""
+    os.makedirs(outdir, exist_ok=True)
+    db = os.path.join(outdir, "db")
+    os.makedirs(db, exist_ok=True)
+    open(os.path.join(db, "index.txt"), "w").close()
+    with open(os.path.join(db, "serial"), "w") as f:
+        f.write("%016x\n" % (int.from_bytes(os.urandom(7), "big") | 1))
+    with open(os.path.join(db, "crlnumber"), "w") as f:
+        f.write("01\n")
+    cnf = os.path.join(outdir, "ca.cnf")
+    with open(cnf, "w") as f:
+        f.write("""[ca]
+default_ca = lab
+[lab]
+database = %(db)s/index.txt
+new_certs_dir = %(db)s
+serial = %(db)s/serial
+crlnumber = %(db)s/crlnumber
+default_md = sha256
+default_days = 30
+default_crl_days = 30
+policy = anything
+unique_subject = no
+copy_extensions = none
+[anything]
+commonName = supplied
+[client]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+""" % {"db": db})
+    key = os.path.join(outdir, "revoked.key")
+    csr = os.path.join(outdir, "revoked.csr")
+    crt = os.path.join(outdir, "revoked.crt")
+    crl = os.path.join(outdir, "crl.pem")
+    ca = ["-cert", os.path.join(cadir, "ca.crt"), "-keyfile", os.path.join(cadir, "ca.key")]
+    _run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key], outdir)
+    os.chmod(key, 0o600)
+    _run(["openssl", "req", "-new", "-sha256", "-key", key, "-subj", "/CN=" + cn, "-out", csr], outdir)
+    _run(["openssl", "ca", "-batch", "-notext", "-config", cnf] + ca + ["-extensions", "client", "-in", csr,
+                                                                         "-out", crt], outdir)
+    _run(["openssl", "ca", "-batch", "-config", cnf] + ca + ["-revoke", crt], outdir)
+    _run(["openssl", "ca", "-batch", "-config", cnf] + ca + ["-gencrl", "-out", crl], outdir)
+    os.unlink(csr)
+    return crt, key, crl
