@@ -288,13 +288,20 @@ static void settle_stage(struct client *c)
 		if (negotiate_is_version_failure(ev) || ev->alert_received == SSL_AD_PROTOCOL_VERSION) {
 			int v = probe_tls_max_version(c->cfg->host, c->port, 2000);
 			ev->broker_versions = v ? 1u << (v & 0xf) : 0;
+			diag_trace(c->diag, "probe: a ClientHello for TLS 1.0-1.3 without certificate: the broker chose %s",
+					v ? tls_version_name(v) : "nothing (no ServerHello)");
 			return;
 		}
-		if (!ev->server_hello_seen && !ev->timed_out && ev->alert_received < 0 && ev->verify_error < 0)
+		if (!ev->server_hello_seen && !ev->timed_out && ev->alert_received < 0 && ev->verify_error < 0) {
 			ev->probe_tls_answered = probe_speaks_tls(c->cfg->host, c->port, 2000);
+			diag_trace(c->diag, "probe: a TLS ClientHello without certificate %s", ev->probe_tls_answered
+					? "got a ServerHello" : "got no TLS answer");
+		}
 		if (!ev->server_hello_seen && !ev->non_tls_reply && !ev->probe_tls_answered && !ev->timed_out
-				&& ev->alert_received < 0 && probe_speaks_mqtt(c->cfg->host, c->port, 2000))
+				&& ev->alert_received < 0 && probe_speaks_mqtt(c->cfg->host, c->port, 2000)) {
 			ev->peer_closed = true;
+			diag_trace(c->diag, "probe: a plain MQTT CONNECT without credentials got a CONNACK: a plain MQTT port");
+		}
 		return;
 	}
 	ev->stage = STAGE_MQTT;
@@ -306,8 +313,11 @@ static void settle_stage(struct client *c)
 		diag_trace(c->diag, "tls: repeating the handshake to read the broker's verdict on the certificate (no MQTT data is sent)");
 		probe_tls_verdict(c->cfg->host, c->port, c->tls.ctx, 2000);
 	}
-	if (!c->have_tls && !ev->timed_out && c->port != 0)
+	if (!c->have_tls && !ev->timed_out && c->port != 0) {
 		ev->probe_tls_answered = probe_speaks_tls(c->cfg->host, c->port, 2000);
+		diag_trace(c->diag, "probe: a TLS ClientHello without certificate or credentials %s",
+				ev->probe_tls_answered ? "got a ServerHello: a TLS port" : "got no TLS answer");
+	}
 }
 
 /* mosquitto's exit codes for an explained failure: 27 for our timeout, 8
@@ -556,8 +566,11 @@ int client_connect(struct client *c)
 			return MOSQ_ERR_CONN_LOST;
 		}
 		if (c->ev.stage == STAGE_TLS) {
-			if (!c->ev.server_hello_seen && !c->ev.timed_out && c->ev.alert_received < 0 && c->ev.verify_error < 0)
+			if (!c->ev.server_hello_seen && !c->ev.timed_out && c->ev.alert_received < 0 && c->ev.verify_error < 0) {
 				c->ev.probe_tls_answered = probe_speaks_tls_upto(cfg->host, c->port, TLS1_2_VERSION, 2000);
+				diag_trace(c->diag, "probe: a ClientHello offering at most TLS 1.2, without certificate, %s",
+						c->ev.probe_tls_answered ? "got a ServerHello" : "got no TLS answer");
+			}
 			struct tls_range next;
 			diag_trace(c->diag, "tls: attempt %d failed: alert received %s, alert sent %s%s", c->ev.attempts,
 					c->ev.alert_received >= 0 ? tls_alert_name(c->ev.alert_received) : "none",
