@@ -562,6 +562,8 @@ int client_connect(struct client *c)
 			return 1;
 		}
 		if (c->ev.stage == STAGE_MQTT && c->ev.alert_received >= 0) {
+			diag_trace(c->diag, "tls: handshake done, then the broker answered alert %s to our certificate",
+					tls_alert_name(c->ev.alert_received));
 			print_explanation(c);
 			return MOSQ_ERR_CONN_LOST;
 		}
