@@ -631,10 +631,16 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 	}
 	if (timeout_ms < 0 || timeout_ms > 1000)
 		timeout_ms = 1000;
-	struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+	/* Records OpenSSL already holds (read ahead by a peek) do not wake
+	 * poll: read them now. */
+	SSL *ssl = c->have_tls ? mosquitto_ssl_get(m) : NULL;
+	bool buffered = ssl && SSL_has_pending(ssl);
+	struct timespec ts = {buffered ? 0 : timeout_ms / 1000, buffered ? 0 : (long)(timeout_ms % 1000) * 1000000L};
 	int ready = ppoll(pfd, n, &ts, sigmask);
 	if (ready < 0)
 		return errno == EINTR ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ERRNO;
+	if (buffered)
+		pfd[0].revents |= POLLIN;
 	int rc;
 	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 		/* Until the CONNACK, ACK at once: a broker that sent TLS session
