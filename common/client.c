@@ -260,7 +260,7 @@ void client_free(struct client *c)
 	c->have_tls = false;
 }
 
-static long long mono_ms(void)
+long long mono_ms(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);

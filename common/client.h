@@ -26,6 +26,9 @@ struct client {
 	long long deadline_ms; /* --connect-timeout, until the CONNACK */
 };
 
+/* Milliseconds on the monotonic clock. */
+long long mono_ms(void);
+
 /* The port a run connects to: -p, or 8883 with TLS material, else 1883. */
 int client_port(const struct config *cfg);
 

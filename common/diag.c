@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long now_ms_early(void)
+static long long now_ms(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -21,7 +21,7 @@ void diag_init(struct diag *d, enum tool tool, const char *argv0)
 	const char *def = tool == TOOL_PUB ? "smqtt_pub" : "smqtt_sub";
 	const char *alias = tool == TOOL_PUB ? "mosquitto_pub" : "mosquitto_sub";
 	memset(d, 0, sizeof(*d));
-	d->t0_ms = now_ms_early();
+	d->t0_ms = now_ms();
 	d->tool = tool;
 	d->err = stderr;
 	snprintf(d->prog, sizeof(d->prog), "%s", (base && !strcmp(base, alias)) ? alias : def);
@@ -138,13 +138,6 @@ void diag_check_note(const struct diag *d, const char *fmt, ...)
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
-}
-
-static long long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 void diag_set_trace(struct diag *d, bool on)

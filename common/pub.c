@@ -376,13 +376,6 @@ static bool line_waiting(const struct pub *p)
 	return p->eof && p->buf_len > 0;
 }
 
-static long long mono_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* The connection dropped during -l at QoS > 0: reconnect with backoff until
  * --connect-timeout has passed; libmosquitto resends what is unconfirmed.
  * Returns true when the connection is back. */

@@ -188,18 +188,11 @@ static bool fatal_rc(int rc)
 	}
 }
 
-static long long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Returns true when the run must end at once with status 255 (a signal or
  * -W timeout before the CONNACK, as mosquitto_sub's exit(-1)). */
 static bool handle_stop(struct sub *s, long long deadline, bool *timed_out, bool *stopping)
 {
-	bool timeout = deadline && now_ms() >= deadline;
+	bool timeout = deadline && mono_ms() >= deadline;
 	if (*stopping || (!timeout && !client_signal_caught()))
 		return false;
 	*stopping = true;
@@ -213,13 +206,13 @@ static bool handle_stop(struct sub *s, long long deadline, bool *timed_out, bool
 
 static int run_loop(struct sub *s, const sigset_t *waitmask, bool *timed_out, bool *abort_run)
 {
-	long long deadline = s->cfg->timeout ? now_ms() + (long long)s->cfg->timeout * 1000 : 0;
+	long long deadline = s->cfg->timeout ? mono_ms() + (long long)s->cfg->timeout * 1000 : 0;
 	bool stopping = false;
 	int rc;
 	for (;;) {
 		int wait = 1000;
 		if (deadline && !stopping) {
-			long long left = deadline - now_ms();
+			long long left = deadline - mono_ms();
 			wait = left < 0 ? 0 : (left < 1000 ? (int)left : 1000);
 		}
 		rc = client_loop_step(&s->client, wait, -1, NULL, waitmask);
@@ -237,8 +230,8 @@ static int run_loop(struct sub *s, const sigset_t *waitmask, bool *timed_out, bo
 		/* Lost: wait one second, as libmosquitto's loop_forever does,
 		 * then reconnect; keep trying until told to stop. */
 		for (;;) {
-			long long until = now_ms() + 1000;
-			while (now_ms() < until) {
+			long long until = mono_ms() + 1000;
+			while (mono_ms() < until) {
 				struct timespec ts = {0, 100 * 1000000L};
 				sigset_t old;
 				sigprocmask(SIG_SETMASK, waitmask, &old);
