@@ -360,6 +360,18 @@ void client_note_connack(struct client *c, int result)
 		tls_note_established(&c->tls, mosquitto_ssl_get(c->mosq));
 }
 
+/* Until the CONNACK, ACK what arrived at once: a broker that sent TLS
+ * session tickets holds its small CONNACK back (Nagle) until they are
+ * ACKed, and a delayed ACK costs ~40 ms. Setting TCP_QUICKACK after data
+ * arrived also sends the ACK that is pending. */
+static void ack_now(const struct client *c, int sock)
+{
+	if (c->connack_seen || c->port == 0)
+		return;
+	int one = 1;
+	setsockopt(sock, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
 /* With TLS 1.3 the broker judges our certificate after our side of the
  * handshake is done, and answers with session tickets (accepted) or an
  * alert (rejected). Wait for that answer before CONNECT is written: a
@@ -376,6 +388,7 @@ static int await_certificate_verdict(struct client *c)
 		return MOSQ_ERR_SUCCESS;
 	char b;
 	int r = SSL_peek(ssl, &b, 1);
+	ack_now(c, sock);
 	if (r > 0)
 		return MOSQ_ERR_SUCCESS;
 	int e = SSL_get_error(ssl, r);
@@ -643,13 +656,7 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 		pfd[0].revents |= POLLIN;
 	int rc;
 	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-		/* Until the CONNACK, ACK at once: a broker that sent TLS session
-		 * tickets holds its CONNACK (Nagle) until they are ACKed, and a
-		 * delayed ACK costs ~40 ms. */
-		if (!c->connack_seen && c->port != 0) {
-			int one = 1;
-			setsockopt(sock, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
-		}
+		ack_now(c, sock);
 		rc = mosquitto_loop_read(m, 1);
 		if (rc || mosquitto_socket(m) < 0)
 			return rc;
