@@ -92,8 +92,10 @@ int check_run(struct config *cfg, const struct diag *d)
 	report_init(&r, cfg->host, port);
 	diag_check_note(d, "%s --check %s:%d\n", d->prog, cfg->host, port);
 
+	struct tls_files files;
+	tls_files_init(&files);
 	if (preflight_applies(cfg)) {
-		preflight_run(cfg, isatty(STDIN_FILENO), &r);
+		preflight_run(cfg, isatty(STDIN_FILENO), &r, &files);
 		for (size_t i = 0; i < r.n; i++)
 			diag_check_line(d, &r.v[i]);
 		if (report_count(&r, SEV_FATAL)) {
@@ -101,6 +103,7 @@ int check_run(struct config *cfg, const struct diag *d)
 			if (cfg->diag_json)
 				diag_print_report(d, &r, true, STAGE_PREFLIGHT);
 			report_free(&r);
+			tls_files_free(&files);
 			return 1;
 		}
 	} else {
@@ -110,7 +113,7 @@ int check_run(struct config *cfg, const struct diag *d)
 	struct probe p;
 	memset(&p, 0, sizeof(p));
 	cfg_set_str(&cfg->save_profile, NULL);
-	if (client_init(&p.client, cfg, d, &p)) {
+	if (client_init_checked(&p.client, cfg, d, &p, &files)) {
 		client_free(&p.client);
 		report_free(&r);
 		return 1;

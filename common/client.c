@@ -82,7 +82,7 @@ static int install_ctx(struct client *c, const struct tls_range *range)
 {
 	struct tls fresh;
 	char *cause = NULL;
-	if (tls_init(&fresh, c->cfg, c->port, range, &c->ev, &cause)) {
+	if (tls_init(&fresh, c->cfg, c->port, range, &c->files, c->preflight_deferred, &c->ev, &cause)) {
 		diag_report(c->diag, cause ? cause : "cannot set up TLS", "the TLS options could not be used, so nothing was sent",
 				"correct the option named above");
 		free(cause);
@@ -172,13 +172,13 @@ int client_port(const struct config *cfg)
 	return (cfg->cafile || cfg->capath || cfg->psk) ? 8883 : 1883;
 }
 
-int client_preflight(const struct config *cfg, const struct diag *d)
+int client_preflight(const struct config *cfg, const struct diag *d, struct tls_files *keep)
 {
 	if (!preflight_applies(cfg))
 		return 0;
 	struct report r;
 	report_init(&r, cfg->host, client_port(cfg));
-	int fatal = preflight_run(cfg, isatty(STDIN_FILENO), &r);
+	int fatal = preflight_run(cfg, isatty(STDIN_FILENO), &r, keep);
 	static const char *tag[] = {"FAIL", "warn", "pass"};
 	for (size_t i = 0; d->trace && i < r.n; i++)
 		diag_trace(d, "preflight: %s %s", tag[r.v[i].sev], r.v[i].summary ? r.v[i].summary : "");
@@ -188,15 +188,46 @@ int client_preflight(const struct config *cfg, const struct diag *d)
 	return fatal ? 1 : 0;
 }
 
+/* --tls-resume with a saved session for this broker: the files were
+ * checked on the run that saved it, and a resumed handshake does not read
+ * them; preflight runs only if the connection fails. */
+static bool resuming(const struct config *cfg)
+{
+	if (!cfg->tls_resume || !preflight_applies(cfg))
+		return false;
+	char *path = tls_session_file(cfg, client_port(cfg));
+	bool saved = path && access(path, R_OK) == 0;
+	free(path);
+	return saved;
+}
+
 int client_init(struct client *c, struct config *cfg, const struct diag *d, void *obj)
+{
+	struct tls_files files;
+	tls_files_init(&files);
+	bool deferred = resuming(cfg);
+	if (!deferred && client_preflight(cfg, d, &files)) {
+		memset(c, 0, sizeof(*c));
+		tls_files_free(&files);
+		return 1;
+	}
+	if (deferred)
+		diag_trace(d, "preflight: deferred (a saved TLS session will be offered; the files are checked if the connection fails)");
+	int rc = client_init_checked(c, cfg, d, obj, &files);
+	c->preflight_deferred = deferred;
+	return rc;
+}
+
+int client_init_checked(struct client *c, struct config *cfg, const struct diag *d, void *obj,
+		struct tls_files *files)
 {
 	memset(c, 0, sizeof(*c));
 	c->cfg = cfg;
 	c->diag = d;
+	c->files = *files;
+	tls_files_init(files);
 	evidence_init(&c->ev);
 	c->ev.protocol_version = cfg->protocol_version;
-	if (client_preflight(cfg, d))
-		return 1;
 	if (cfg->id_prefix) {
 		char *id = NULL;
 		if (asprintf(&id, "%s%d", cfg->id_prefix, (int)getpid()) < 0) {
@@ -258,6 +289,7 @@ void client_free(struct client *c)
 		tls_free(&c->tls);
 	c->tls_installed = false;
 	c->have_tls = false;
+	tls_files_free(&c->files);
 }
 
 long long mono_ms(void)
@@ -322,6 +354,20 @@ static void settle_stage(struct client *c)
 
 /* mosquitto's exit codes for an explained failure: 27 for our timeout, 8
  * for a failed handshake, otherwise what the stage gives (other). */
+/* Explain a failed connection and return status; but when the file checks
+ * were skipped for a saved session, run them first: a broken file is the
+ * better explanation (exit 1, as preflight). */
+static int explain_failure(struct client *c, int status)
+{
+	if (c->preflight_deferred) {
+		c->preflight_deferred = false;
+		if (client_preflight(c->cfg, c->diag, NULL))
+			return 1;
+	}
+	print_explanation(c);
+	return status;
+}
+
 static int failure_status(const struct client *c, int other)
 {
 	if (c->ev.timed_out)
@@ -346,8 +392,7 @@ int client_finish(struct client *c, int rc, int connack)
 		return rc;
 	}
 	settle_stage(c);
-	print_explanation(c);
-	return failure_status(c, rc == MOSQ_ERR_TLS ? MOSQ_ERR_CONN_LOST : rc);
+	return explain_failure(c, failure_status(c, rc == MOSQ_ERR_TLS ? MOSQ_ERR_CONN_LOST : rc));
 }
 
 void client_note_connack(struct client *c, int result)
@@ -577,8 +622,7 @@ int client_connect(struct client *c)
 		if (c->ev.stage == STAGE_MQTT && c->ev.alert_received >= 0) {
 			diag_trace(c->diag, "tls: handshake done, then the broker answered alert %s to our certificate",
 					tls_alert_name(c->ev.alert_received));
-			print_explanation(c);
-			return MOSQ_ERR_CONN_LOST;
+			return explain_failure(c, MOSQ_ERR_CONN_LOST);
 		}
 		if (c->ev.stage == STAGE_TLS) {
 			if (!c->ev.server_hello_seen && !c->ev.timed_out && c->ev.alert_received < 0 && c->ev.verify_error < 0) {
@@ -606,8 +650,7 @@ int client_connect(struct client *c)
 			}
 			settle_stage(c);
 		}
-		print_explanation(c);
-		return failure_status(c, c->ev.stage == STAGE_MQTT ? MOSQ_ERR_CONN_LOST : 1);
+		return explain_failure(c, failure_status(c, c->ev.stage == STAGE_MQTT ? MOSQ_ERR_CONN_LOST : 1));
 	}
 }
 

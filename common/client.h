@@ -21,6 +21,8 @@ struct client {
 	bool have_tls;    /* our own instrumented SSL_CTX is in use */
 	bool tls_installed; /* tls holds a context handed to libmosquitto */
 	struct tls tls;
+	struct tls_files files; /* parsed once, shared by every attempt */
+	bool preflight_deferred; /* a saved session is resumed: checks only on failure */
 	struct evidence ev;
 	bool connack_seen;
 	long long deadline_ms; /* --connect-timeout, until the CONNACK */
@@ -32,13 +34,20 @@ long long mono_ms(void);
 /* The port a run connects to: -p, or 8883 with TLS material, else 1883. */
 int client_port(const struct config *cfg);
 
-/* Run the preflight checks when the run uses TLS files. On a fatal finding
- * prints the report and returns 1 (exit status); else 0. */
-int client_preflight(const struct config *cfg, const struct diag *d);
+/* Run the preflight checks when the run uses TLS files; keep (or NULL)
+ * receives what they parsed. On a fatal finding prints the report and
+ * returns 1 (exit status); else 0. */
+int client_preflight(const struct config *cfg, const struct diag *d, struct tls_files *keep);
 
-/* Create the handle with obj as callback userdata and apply every option.
- * Prints mosquitto's message and returns non-zero on failure. */
+/* Create the handle with obj as callback userdata and apply every option,
+ * after the preflight checks. Prints mosquitto's message and returns
+ * non-zero on failure. */
 int client_init(struct client *c, struct config *cfg, const struct diag *d, void *obj);
+
+/* The same when the caller ran preflight itself: files (moved into the
+ * client) holds what it parsed. */
+int client_init_checked(struct client *c, struct config *cfg, const struct diag *d, void *obj,
+		struct tls_files *files);
 void client_free(struct client *c);
 
 /* Start the connection. Returns 0, or the exit status after explaining

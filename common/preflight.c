@@ -2,6 +2,7 @@
  * (see preflight.h). Every problem found is reported, not just the first,
  * with the names, dates and DNs involved. */
 #include "preflight.h"
+#include "tls.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +29,7 @@ struct pf {
 	int level;              /* OpenSSL security level in force */
 	int minbits;            /* bits of security that level needs */
 	STACK_OF(X509) *cas;    /* certificates from --cafile */
+	bool cas_only_certs;    /* the file holds no CRL or trust settings */
 	X509 *cert;             /* the client certificate */
 	STACK_OF(X509) *extra;  /* further certificates in --cert (a chain) */
 	EVP_PKEY *key;
@@ -351,6 +353,7 @@ static void check_cafile(struct pf *pf)
 		return;
 	}
 	pf->cas = pem_certs(buf, len);
+	pf->cas_only_certs = !strstr(buf, "-----BEGIN TRUSTED CERTIFICATE") && !strstr(buf, "-----BEGIN X509 CRL");
 	free(buf);
 	if (!pf->cas || sk_X509_num(pf->cas) == 0) {
 		damaged(pf, "--cafile", path, false);
@@ -361,7 +364,7 @@ static void check_cafile(struct pf *pf)
 	for (int i = 0; i < sk_X509_num(pf->cas); i++) {
 		X509 *x = sk_X509_value(pf->cas, i);
 		/* a CA, or the broker's own self-signed certificate pinned as it is */
-		bool pinned = X509_self_signed(x, 1) == 1 && (matches_host(x, pf->cfg->host)
+		bool pinned = X509_check_ca(x) == 0 && X509_self_signed(x, 1) == 1 && (matches_host(x, pf->cfg->host)
 				|| ((X509_get_extension_flags(x) & EXFLAG_XKUSAGE) && (X509_get_extended_key_usage(x) & XKU_SSL_SERVER)));
 		if (X509_check_ca(x) != 0 || pinned) {
 			ncas++;
@@ -476,10 +479,7 @@ static void check_key(struct pf *pf)
 	pf->key_encrypted = strstr(buf, "ENCRYPTED") != NULL;
 	add_file_evidence(pf, "--key", path, NULL);
 	if (!pf->key_encrypted) {
-		BIO *b = BIO_new_mem_buf(buf, (int)len);
-		pf->key = b ? PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL) : NULL;
-		BIO_free(b);
-		ERR_clear_error();
+		pf->key = tls_read_key(buf, len, pf->cert, no_passphrase);
 		if (!pf->key)
 			damaged(pf, "--key", path, true);
 	}
@@ -534,6 +534,18 @@ static X509 *find_issuer(STACK_OF(X509) *cas, X509 *x)
 	}
 	ERR_clear_error();
 	return NULL;
+}
+
+/* A CA in cas whose name (and key identifier) says it issued x; the
+ * signature is left to X509_verify_cert. */
+static bool named_issuer(STACK_OF(X509) *cas, X509 *x)
+{
+	for (int i = 0; i < sk_X509_num(cas); i++) {
+		X509 *ca = sk_X509_value(cas, i);
+		if (ca != x && X509_cmp(ca, x) != 0 && X509_check_issued(ca, x) == X509_V_OK)
+			return true;
+	}
+	return false;
 }
 
 static void check_same_name(struct pf *pf)
@@ -620,7 +632,7 @@ static int collect_cb(int ok, X509_STORE_CTX *ctx)
 /* Verify the client chain the way a broker trusting --cafile would. */
 static void check_chain(struct pf *pf)
 {
-	if (!pf->cert || !pf->cas || !find_issuer(pf->cas, pf->cert))
+	if (!pf->cert || !pf->cas || !named_issuer(pf->cas, pf->cert))
 		return;
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -664,7 +676,27 @@ bool preflight_applies(const struct config *cfg)
 	return cfg->cafile || cfg->capath || cfg->certfile || cfg->keyfile;
 }
 
-int preflight_run(const struct config *cfg, bool interactive, struct report *r)
+/* Hand what was parsed to the TLS context (see tls_files): only what
+ * tls_init would read the same way from the file. */
+static void hand_over(struct pf *pf, struct tls_files *keep)
+{
+	if (!keep || report_count(pf->r, SEV_FATAL))
+		return;
+	if (pf->cas && pf->cas_only_certs && sk_X509_num(pf->cas) > 0 && !keep->cas) {
+		keep->cas = pf->cas;
+		pf->cas = NULL;
+	}
+	if (pf->cert && pf->key && !keep->cert && !keep->key) {
+		keep->cert = pf->cert;
+		keep->chain = pf->extra;
+		keep->key = pf->key;
+		pf->cert = NULL;
+		pf->extra = NULL;
+		pf->key = NULL;
+	}
+}
+
+int preflight_run(const struct config *cfg, bool interactive, struct report *r, struct tls_files *keep)
 {
 	struct pf pf;
 	memset(&pf, 0, sizeof(pf));
@@ -673,7 +705,10 @@ int preflight_run(const struct config *cfg, bool interactive, struct report *r)
 	static const int bits[] = {0, 80, 112, 128, 192, 256};
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	pf.level = ctx ? SSL_CTX_get_security_level(ctx) : 1;
-	SSL_CTX_free(ctx);
+	if (keep && !keep->spare_ctx)
+		keep->spare_ctx = ctx; /* untouched: the first attempt's context */
+	else
+		SSL_CTX_free(ctx);
 	if (cfg->tls_version && (!strcmp(cfg->tls_version, "tlsv1") || !strcmp(cfg->tls_version, "tlsv1.1")))
 		pf.level = 0;
 	pf.minbits = (pf.level >= 0 && pf.level <= 5) ? bits[pf.level] : 112;
@@ -695,6 +730,7 @@ int preflight_run(const struct config *cfg, bool interactive, struct report *r)
 	check_pair(&pf, interactive);
 	check_same_name(&pf);
 	check_chain(&pf);
+	hand_over(&pf, keep);
 
 	sk_X509_pop_free(pf.cas, X509_free);
 	sk_X509_pop_free(pf.extra, X509_free);

@@ -11,9 +11,12 @@
 /* Does this run use TLS material that preflight can check? */
 bool preflight_applies(const struct config *cfg);
 
+struct tls_files;
+
 /* Run every check; findings go to r (passes too, for --check). interactive:
- * a passphrase could be asked for (stdin is a terminal). Returns the number
- * of fatal findings. */
-int preflight_run(const struct config *cfg, bool interactive, struct report *r);
+ * a passphrase could be asked for (stdin is a terminal). keep (or NULL)
+ * receives what was parsed, for the TLS context to use without reading
+ * the files again. Returns the number of fatal findings. */
+int preflight_run(const struct config *cfg, bool interactive, struct report *r, struct tls_files *keep);
 
 #endif

@@ -5,10 +5,12 @@
 #include "atomicfile.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <sys/stat.h>
@@ -215,9 +217,36 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf, 
 
 /* ---- --tls-resume ------------------------------------------------------ */
 
+/* SHA-256 of the first certificate in a PEM file, over its DER bytes (what
+ * X509_digest gives), without parsing the certificate. */
+static void cert_fingerprint(const char *path, char *hex, size_t len)
+{
+	FILE *fp = fopen(path, "r");
+	char *name = NULL, *header = NULL;
+	unsigned char *data = NULL, md[EVP_MAX_MD_SIZE];
+	long n = 0;
+	unsigned int mdlen = 0;
+	while (fp && PEM_read(fp, &name, &header, &data, &n) == 1) {
+		bool is_cert = strstr(name, "CERTIFICATE") != NULL;
+		if (is_cert && EVP_Digest(data, (size_t)n, md, &mdlen, EVP_sha256(), NULL))
+			for (unsigned int i = 0; i < mdlen && i * 2 + 2 < len; i++)
+				snprintf(hex + i * 2, len - i * 2, "%02x", md[i]);
+		OPENSSL_free(name);
+		OPENSSL_free(header);
+		OPENSSL_free(data);
+		name = header = NULL;
+		data = NULL;
+		if (is_cert)
+			break;
+	}
+	if (fp)
+		fclose(fp);
+	ERR_clear_error();
+}
+
 /* The session file: keyed by host:port, the profile and the client
  * certificate's fingerprint, so that a session never crosses identities. */
-static int session_path(struct tls *t, const struct config *cfg, int port)
+char *tls_session_file(const struct config *cfg, int port)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME");
 	const char *home = getenv("HOME");
@@ -227,33 +256,22 @@ static int session_path(struct tls *t, const struct config *cfg, int port)
 	else if (home)
 		snprintf(base, sizeof(base), "%s/.cache/smqtt/sessions", home);
 	else
-		return -1;
-	if (cfg->certfile) {
-		FILE *fp_in = fopen(cfg->certfile, "r");
-		X509 *x = fp_in ? PEM_read_X509(fp_in, NULL, NULL, NULL) : NULL;
-		unsigned char md[EVP_MAX_MD_SIZE];
-		unsigned int n = 0;
-		if (x && X509_digest(x, EVP_sha256(), md, &n))
-			for (unsigned int i = 0; i < n; i++)
-				snprintf(fp + i * 2, sizeof(fp) - i * 2, "%02x", md[i]);
-		X509_free(x);
-		if (fp_in)
-			fclose(fp_in);
-		ERR_clear_error();
-	}
-	snprintf(key, sizeof(key), "%s:%d|%s|%s", t->host, port, cfg->applied_profile ? cfg->applied_profile : "", fp);
+		return NULL;
+	if (cfg->certfile)
+		cert_fingerprint(cfg->certfile, fp, sizeof(fp));
+	snprintf(key, sizeof(key), "%s:%d|%s|%s", cfg->host ? cfg->host : "localhost", port,
+			cfg->applied_profile ? cfg->applied_profile : "", fp);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 	char hex[EVP_MAX_MD_SIZE * 2 + 1];
 	if (!EVP_Digest(key, strlen(key), md, &n, EVP_sha256(), NULL))
-		return -1;
+		return NULL;
 	for (unsigned int i = 0; i < n; i++)
 		snprintf(hex + i * 2, sizeof(hex) - i * 2, "%02x", md[i]);
-	if (asprintf(&t->session_file, "%s/%s", base, hex) < 0) {
-		t->session_file = NULL;
-		return -1;
-	}
-	return 0;
+	char *path = NULL;
+	if (asprintf(&path, "%s/%s", base, hex) < 0)
+		return NULL;
+	return path;
 }
 
 static int write_session_cb(FILE *fp, void *arg)
@@ -341,6 +359,159 @@ static unsigned int psk_cb(SSL *ssl, const char *hint, char *identity, unsigned 
 	return (unsigned int)t->psk_len;
 }
 
+/* ---- the TLS files, parsed once per run ------------------------------- */
+
+void tls_files_init(struct tls_files *f)
+{
+	memset(f, 0, sizeof(*f));
+}
+
+void tls_files_free(struct tls_files *f)
+{
+	sk_X509_pop_free(f->cas, X509_free);
+	sk_X509_CRL_pop_free(f->crls, X509_CRL_free);
+	X509_free(f->cert);
+	sk_X509_pop_free(f->chain, X509_free);
+	EVP_PKEY_free(f->key);
+	SSL_CTX_free(f->spare_ctx);
+	memset(f, 0, sizeof(*f));
+}
+
+EVP_PKEY *tls_read_key(const char *pem, size_t len, X509 *cert, pem_password_cb *cb)
+{
+	EVP_PKEY *key = NULL;
+	EVP_PKEY *pub = cert ? X509_get0_pubkey(cert) : NULL;
+	const char *type = pub ? EVP_PKEY_get0_type_name(pub) : NULL;
+	if (type && len <= INT_MAX) {
+		BIO *b = BIO_new_mem_buf(pem, (int)len);
+		OSSL_DECODER_CTX *d = b ? OSSL_DECODER_CTX_new_for_pkey(&key, "PEM", NULL, type,
+				OSSL_KEYMGMT_SELECT_KEYPAIR, NULL, NULL) : NULL;
+		if (d && OSSL_DECODER_CTX_get_num_decoders(d) > 0) {
+			if (cb)
+				OSSL_DECODER_CTX_set_pem_password_cb(d, cb, NULL);
+			if (!OSSL_DECODER_from_bio(d, b)) {
+				EVP_PKEY_free(key);
+				key = NULL;
+			}
+		}
+		OSSL_DECODER_CTX_free(d);
+		BIO_free(b);
+	}
+	if (!key && len <= INT_MAX) {
+		/* not that type, or no type known: let OpenSSL find out */
+		BIO *b = BIO_new_mem_buf(pem, (int)len);
+		key = b ? PEM_read_bio_PrivateKey(b, NULL, cb, NULL) : NULL;
+		BIO_free(b);
+	}
+	ERR_clear_error();
+	return key;
+}
+
+/* --cafile, read as SSL_CTX_load_verify_locations reads it: every
+ * certificate and CRL in the file. */
+static bool load_cas(struct tls_files *f, const char *path)
+{
+	if (f->cas)
+		return true;
+	BIO *b = BIO_new_file(path, "r");
+	STACK_OF(X509_INFO) *info = b ? PEM_X509_INFO_read_bio(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	f->cas = sk_X509_new_null();
+	f->crls = sk_X509_CRL_new_null();
+	for (int i = 0; info && f->cas && f->crls && i < sk_X509_INFO_num(info); i++) {
+		X509_INFO *xi = sk_X509_INFO_value(info, i);
+		if (xi->x509 && X509_up_ref(xi->x509) && !sk_X509_push(f->cas, xi->x509))
+			X509_free(xi->x509);
+		if (xi->crl && X509_CRL_up_ref(xi->crl) && !sk_X509_CRL_push(f->crls, xi->crl))
+			X509_CRL_free(xi->crl);
+	}
+	sk_X509_INFO_pop_free(info, X509_INFO_free);
+	ERR_clear_error();
+	if (f->cas && f->crls && sk_X509_num(f->cas) + sk_X509_CRL_num(f->crls) > 0)
+		return true;
+	sk_X509_pop_free(f->cas, X509_free);
+	sk_X509_CRL_pop_free(f->crls, X509_CRL_free);
+	f->cas = NULL;
+	f->crls = NULL;
+	return false;
+}
+
+static void add_cas(const struct tls_files *f, X509_STORE *store)
+{
+	for (int i = 0; f->cas && i < sk_X509_num(f->cas); i++)
+		X509_STORE_add_cert(store, sk_X509_value(f->cas, i));
+	for (int i = 0; f->crls && i < sk_X509_CRL_num(f->crls); i++)
+		X509_STORE_add_crl(store, sk_X509_CRL_value(f->crls, i));
+	ERR_clear_error();
+}
+
+/* --cert and --key, read as SSL_CTX_use_certificate_chain_file and
+ * SSL_CTX_use_PrivateKey_file read them (an encrypted key asks for its
+ * passphrase on the terminal). Returns the option that failed, or NULL. */
+static const char *load_client(struct tls_files *f, const char *certfile, const char *keyfile)
+{
+	if (!f->cert) {
+		BIO *b = BIO_new_file(certfile, "r");
+		f->cert = b ? PEM_read_bio_X509_AUX(b, NULL, NULL, NULL) : NULL;
+		X509 *x;
+		sk_X509_pop_free(f->chain, X509_free);
+		f->chain = sk_X509_new_null();
+		while (b && f->cert && f->chain && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)))
+			if (!sk_X509_push(f->chain, x))
+				X509_free(x);
+		BIO_free(b);
+		ERR_clear_error();
+		if (!f->cert)
+			return "--cert";
+	}
+	if (!f->key) {
+		BIO *b = BIO_new_file(keyfile, "r");
+		BIO *mem = BIO_new(BIO_s_secmem());
+		char chunk[4096];
+		int n;
+		while (b && mem && (n = BIO_read(b, chunk, sizeof(chunk))) > 0 && BIO_write(mem, chunk, n) == n)
+			;
+		OPENSSL_cleanse(chunk, sizeof(chunk));
+		char *pem = NULL;
+		long len = mem ? BIO_get_mem_data(mem, &pem) : 0;
+		f->key = len > 0 ? tls_read_key(pem, (size_t)len, f->cert, NULL) : NULL;
+		BIO_free(b);
+		BIO_free(mem); /* secure memory: wiped */
+		ERR_clear_error();
+		if (!f->key)
+			return "--key";
+	}
+	return NULL;
+}
+
+/* The broker's chain is about to be verified: the CAs go into the store
+ * now if the context was built without them (lazy). */
+static int app_verify_cb(X509_STORE_CTX *sctx, void *arg)
+{
+	(void)arg;
+	SSL *ssl = X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct tls *t = tls_of_ssl(ssl);
+	if (t && t->lazy && t->cfg->cafile && !t->files->cas && load_cas(t->files, t->cfg->cafile))
+		add_cas(t->files, SSL_CTX_get_cert_store(t->ctx));
+	return X509_verify_cert(sctx);
+}
+
+/* The broker asked for a client certificate and the context was built
+ * without it (lazy): read it now. If it cannot be read, none is sent. */
+static int cert_cb(SSL *ssl, void *arg)
+{
+	(void)arg;
+	struct tls *t = tls_of_ssl(ssl);
+	if (!t || !t->lazy || !t->cfg->certfile || load_client(t->files, t->cfg->certfile, t->cfg->keyfile))
+		return 1;
+	struct tls_files *f = t->files;
+	if (SSL_use_certificate(ssl, f->cert) != 1 || SSL_use_PrivateKey(ssl, f->key) != 1
+			|| (sk_X509_num(f->chain) > 0 && SSL_set1_chain(ssl, f->chain) != 1) || SSL_check_private_key(ssl) != 1)
+		SSL_certs_clear(ssl);
+	ERR_clear_error();
+	return 1;
+}
+
 static int fail_with(char **cause, const char *fmt, const char *arg)
 {
 	char *s = NULL;
@@ -352,14 +523,18 @@ static int fail_with(char **cause, const char *fmt, const char *arg)
 }
 
 int tls_init(struct tls *t, const struct config *cfg, int port, const struct tls_range *range,
-		struct evidence *ev, char **cause)
+		struct tls_files *files, bool lazy, struct evidence *ev, char **cause)
 {
 	memset(t, 0, sizeof(*t));
 	t->ev = ev;
+	t->cfg = cfg;
+	t->files = files;
+	t->lazy = lazy;
 	*cause = NULL;
 	snprintf(t->host, sizeof(t->host), "%s", cfg->host ? cfg->host : "localhost");
 	t->check_host = !cfg->insecure && port != 0;
-	SSL_CTX *ctx = t->ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX *ctx = t->ctx = files->spare_ctx ? files->spare_ctx : SSL_CTX_new(TLS_client_method());
+	files->spare_ctx = NULL;
 	if (!ctx)
 		return fail_with(cause, "cannot create a TLS context%s", NULL);
 	SSL_CTX_set_app_data(ctx, t);
@@ -372,7 +547,7 @@ int tls_init(struct tls *t, const struct config *cfg, int port, const struct tls
 	/* No session tickets: a one-shot client never uses them, and a broker
 	 * that sends them holds back the CONNACK behind them (Nagle) until our
 	 * delayed ACK, ~40 ms later. */
-	if (cfg->tls_resume && session_path(t, cfg, port) == 0) {
+	if (cfg->tls_resume && (t->session_file = tls_session_file(cfg, port)) != NULL) {
 		SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION);
 		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 		SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
@@ -399,16 +574,26 @@ int tls_init(struct tls *t, const struct config *cfg, int port, const struct tls
 		if (SSL_CTX_set_alpn_protos(ctx, wire, (unsigned)n + 1))
 			return fail_with(cause, "--tls-alpn '%s' was refused by OpenSSL", cfg->tls_alpn);
 	}
-	if (cfg->cafile || cfg->capath) {
-		if (!SSL_CTX_load_verify_locations(ctx, cfg->cafile, cfg->capath))
-			return fail_with(cause, "cannot load the CA certificates from %s", cfg->cafile ? cfg->cafile : cfg->capath);
+	SSL_CTX_set_cert_verify_callback(ctx, app_verify_cb, NULL);
+	SSL_CTX_set_cert_cb(ctx, cert_cb, NULL);
+	if (cfg->cafile && !lazy) {
+		if (!load_cas(files, cfg->cafile))
+			return fail_with(cause, "cannot load the CA certificates from %s", cfg->cafile);
+		add_cas(files, SSL_CTX_get_cert_store(ctx));
 	}
+	if (cfg->capath && !SSL_CTX_load_verify_locations(ctx, NULL, cfg->capath))
+		return fail_with(cause, "cannot load the CA certificates from %s", cfg->capath);
 	if (cfg->tls_use_os_certs || (!cfg->cafile && !cfg->capath && !cfg->psk))
 		SSL_CTX_set_default_verify_paths(ctx);
-	if (cfg->certfile) {
-		if (SSL_CTX_use_certificate_chain_file(ctx, cfg->certfile) != 1)
+	if (cfg->certfile && !lazy) {
+		const char *bad = load_client(files, cfg->certfile, cfg->keyfile);
+		if (bad)
+			return fail_with(cause, !strcmp(bad, "--cert") ? "cannot use --cert %s" : "cannot use --key %s",
+					!strcmp(bad, "--cert") ? cfg->certfile : cfg->keyfile);
+		if (SSL_CTX_use_certificate(ctx, files->cert) != 1
+				|| (sk_X509_num(files->chain) > 0 && SSL_CTX_set1_chain(ctx, files->chain) != 1))
 			return fail_with(cause, "cannot use --cert %s", cfg->certfile);
-		if (SSL_CTX_use_PrivateKey_file(ctx, cfg->keyfile, SSL_FILETYPE_PEM) != 1)
+		if (SSL_CTX_use_PrivateKey(ctx, files->key) != 1)
 			return fail_with(cause, "cannot use --key %s", cfg->keyfile);
 		if (SSL_CTX_check_private_key(ctx) != 1)
 			return fail_with(cause, "--key %s does not match --cert", cfg->keyfile);

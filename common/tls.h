@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <openssl/ssl.h>
+#include <openssl/pem.h>
 #include "explain.h"
 #include "options.h"
 
@@ -17,8 +18,32 @@ struct tls_range {
 	bool fallback_scsv;
 };
 
+/* The TLS files of a run, parsed once and shared by every attempt's
+ * context. Preflight hands over what it parsed while checking; the rest is
+ * read from the files when first needed: when the context is built, or,
+ * with a saved session to resume, only if the handshake asks for it (a
+ * resumed session needs neither the CA nor the client certificate). */
+struct tls_files {
+	STACK_OF(X509) *cas;       /* --cafile certificates */
+	STACK_OF(X509_CRL) *crls;  /* and CRLs (as SSL_CTX_load_verify_locations) */
+	X509 *cert;                /* --cert: the leaf */
+	STACK_OF(X509) *chain;     /* --cert: the certificates after it */
+	EVP_PKEY *key;             /* --key */
+	SSL_CTX *spare_ctx;        /* a fresh context, made by preflight */
+};
+void tls_files_init(struct tls_files *f);
+/* Read a PEM private key, trying first the key type of the certificate
+ * it belongs to (cert may be NULL): OpenSSL then tries one decoder instead
+ * of all of them, a third of the work. cb: passphrase callback (NULL:
+ * OpenSSL's terminal prompt). */
+EVP_PKEY *tls_read_key(const char *pem, size_t len, X509 *cert, pem_password_cb *cb);
+void tls_files_free(struct tls_files *f);
+
 struct tls {
 	SSL_CTX *ctx;
+	const struct config *cfg;  /* not owned */
+	struct tls_files *files;   /* not owned */
+	bool lazy;                 /* load files only when the handshake needs them */
 	struct evidence *ev;       /* where observations go (not owned) */
 	char host[256];
 	bool check_host;           /* false with --insecure or a unix socket */
@@ -42,9 +67,14 @@ bool tls_wanted(const struct config *cfg, int port);
 int tls_version_from_name(const char *name);
 const char *tls_version_name(int version);
 
-/* Build the context. On failure returns -1 with *cause allocated text. */
+/* Build the context, using (and filling) files. lazy: a saved session is
+ * about to be offered, so read the files only if the handshake needs them.
+ * On failure returns -1 with *cause allocated text. */
 int tls_init(struct tls *t, const struct config *cfg, int port, const struct tls_range *range,
-		struct evidence *ev, char **cause);
+		struct tls_files *files, bool lazy, struct evidence *ev, char **cause);
+
+/* --tls-resume: the session file for this run (allocated), or NULL. */
+char *tls_session_file(const struct config *cfg, int port);
 void tls_free(struct tls *t);
 
 /* --tls-resume: was the saved session resumed? Deletes a session that

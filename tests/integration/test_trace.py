@@ -155,12 +155,38 @@ def test_tls_resume(b, pki, tmp):
     expect(os.stat(sdir).st_mode & 0o777 == 0o700, "its folder is 0700", oct(os.stat(sdir).st_mode))
     err = run()
     expect("session resumed (--tls-resume)" in err, "second run resumes", err)
+    expect("preflight: deferred" in err, "a resumed run leaves the file checks for a failure", err)
     with open(path, "w") as f:
         f.write("-----BEGIN SSL SESSION PARAMETERS-----\ngarbage\n-----END SSL SESSION PARAMETERS-----\n")
     err = run()
     expect("session new (full handshake)" in err, "a session that cannot be used gives a full handshake", err)
     err = run()
     expect("session resumed" in err, "and a new session is saved and resumed next time", err)
+
+
+def test_tls_resume_broken_file_explained(b, pki, tmp):
+    """With a saved session the file checks are deferred; when the session
+    does not resume and the full handshake fails, they run and explain."""
+    cache = os.path.join(tmp, "resume-cache-2")
+    mine = os.path.join(tmp, "resume-pki")
+    shutil.copytree(pki, mine)
+    args = [binpath("smqtt_pub"), "--no-profile", "--tls-resume", "-h", "localhost", "-p", str(b.tls_req_port),
+            "--cafile", mine + "/ca.crt", "--cert", mine + "/client.crt", "--key", mine + "/client.key",
+            "-t", "trace/resume", "-m", "x"]
+    e = env(tmp, XDG_CACHE_HOME=cache)
+    p = subprocess.run(args, capture_output=True, timeout=TIMEOUT, env=e)
+    expect(p.returncode == 0, "publishes and saves a session", p.returncode, p.stderr)
+    sdir = os.path.join(cache, "smqtt", "sessions")
+    path = os.path.join(sdir, os.listdir(sdir)[0])
+    with open(path, "w") as f:  # it will not resume
+        f.write("-----BEGIN SSL SESSION PARAMETERS-----\ngarbage\n-----END SSL SESSION PARAMETERS-----\n")
+    with open(mine + "/ca.crt", "w") as f:
+        f.write("not a certificate\n")
+    p = subprocess.run(args, capture_output=True, timeout=TIMEOUT, env=e)
+    err = p.stderr.decode()
+    expect(p.returncode == 1, "fails as preflight fails: exit 1", p.returncode, err)
+    expect(mine + "/ca.crt" in err and "--cafile" in err, "names the broken --cafile", err)
+    expect("fix:" in err, "with a fix line", err)
 
 
 def main():

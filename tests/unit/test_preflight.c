@@ -370,7 +370,7 @@ static void run_pf_row(void **state)
 
 	struct report r;
 	report_init(&r, row->host, 8883);
-	int fatal = preflight_run(&cfg, row->interactive, &r);
+	int fatal = preflight_run(&cfg, row->interactive, &r, NULL);
 
 	bool ok = true;
 	size_t nfind = 0, npass = 0, nwant = 0;
@@ -479,7 +479,7 @@ static void test_preflight_json_samecn(void **state)
 	cfg.host = strdup(H);
 	struct report r;
 	report_init(&r, H, 8883);
-	assert_true(preflight_run(&cfg, false, &r) >= 1);
+	assert_true(preflight_run(&cfg, false, &r, NULL) >= 1);
 	char *s = report_json(&r, STAGE_PREFLIGHT);
 	assert_non_null(s);
 	assert_null(strchr(s, '\n'));
