@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -989,7 +988,7 @@ static int h_flag(struct config *cfg, const struct option_def *def, int argc,
 	if (!parse_real(v, &pct) || pct < 0.1 || pct > 100.0)
 		return fail(err, def, "%s", def->invalid);
 	cfg->random_filter_pct = pct;
-	cfg->random_filter = (int)lround(pct * 100.0);
+	cfg->random_filter = (int)(pct * 100.0 + 0.5); /* pct > 0: rounds half up, as lround */
 	return OPT_OK;
 }
 
