@@ -391,6 +391,7 @@ int client_finish(struct client *c, int rc, int connack)
 		diag_compat(c->diag, "Error: %s\n", mosquitto_strerror(rc));
 		return rc;
 	}
+	c->ev.mqtt_rc = rc;
 	settle_stage(c);
 	return explain_failure(c, failure_status(c, rc == MOSQ_ERR_TLS ? MOSQ_ERR_CONN_LOST : rc));
 }
@@ -654,6 +655,25 @@ int client_connect(struct client *c)
 	}
 }
 
+/* Plain MQTT, before the first CONNACK: peek at (do not consume) the first
+ * bytes the broker sends. A reply that cannot start a CONNACK, or announces
+ * more than MQTT_FIRST_REPLY_MAX bytes, ends the connection at once, where
+ * libmosquitto would wait for (and allocate) up to 256 MB. The bytes are
+ * evidence for the explanation. */
+static bool first_reply_refused(struct client *c, int sock)
+{
+	struct evidence *ev = &c->ev;
+	ssize_t n = recv(sock, ev->reply + ev->reply_len, sizeof(ev->reply) - (size_t)ev->reply_len,
+			MSG_PEEK | MSG_DONTWAIT);
+	if (n <= 0)
+		return false;
+	ev->reply_len += (int)n;
+	enum reply_kind k = mqtt_reply_kind(ev->reply, (size_t)ev->reply_len, NULL);
+	/* a partial header is consumed by libmosquitto: the next peek continues it */
+	ev->reply_checked = k != REPLY_PARTIAL || ev->reply_len >= (int)sizeof(ev->reply);
+	return k != REPLY_PARTIAL && k != REPLY_CONNACK;
+}
+
 int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra_ready,
 		const sigset_t *sigmask)
 {
@@ -700,6 +720,9 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 	int rc;
 	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 		ack_now(c, sock);
+		if (!c->connack_seen && !c->have_tls && !c->ev.reply_checked && !c->cfg->socks5_host
+				&& c->ev.connack < 0 && first_reply_refused(c, sock))
+			return MOSQ_ERR_PROTOCOL;
 		rc = mosquitto_loop_read(m, 1);
 		if (rc || mosquitto_socket(m) < 0)
 			return rc;

@@ -341,6 +341,60 @@ static void fill_rejected(struct facts *f, enum cause c, const struct evidence *
 	put(f, "fixhint", "%s", fix);
 }
 
+/* The first bytes of the broker's reply: quoted text when they are
+ * printable, hex otherwise. */
+static void reply_bytes(const struct evidence *ev, char *buf, size_t len)
+{
+	bool text = ev->reply_len >= 4;
+	for (int i = 0; i < ev->reply_len && text; i++)
+		text = (ev->reply[i] >= 0x20 && ev->reply[i] < 0x7f) || ev->reply[i] == '\r' || ev->reply[i] == '\n';
+	size_t used = 0;
+	buf[0] = '\0';
+	if (text)
+		used += (size_t)snprintf(buf, len, "the text \"");
+	for (int i = 0; i < ev->reply_len && used + 8 < len; i++) {
+		unsigned char b = ev->reply[i];
+		if (text && (b == '\r' || b == '\n'))
+			used += (size_t)snprintf(buf + used, len - used, "\\%c", b == '\r' ? 'r' : 'n');
+		else if (text)
+			used += (size_t)snprintf(buf + used, len - used, "%c", b);
+		else
+			used += (size_t)snprintf(buf + used, len - used, "%s%02x", i ? " " : "the bytes ", b);
+	}
+	if (used + 8 < len)
+		snprintf(buf + used, len - used, "%s%s", ev->reply_len >= (int)sizeof(ev->reply) ? "..." : "", text ? "\"" : "");
+}
+
+static void fill_reply(struct facts *f, const struct evidence *ev, int seconds)
+{
+	char bytes[128];
+	unsigned long announced = 0;
+	enum reply_kind k = mqtt_reply_kind(ev->reply, (size_t)ev->reply_len, &announced);
+	reply_bytes(ev, bytes, sizeof(bytes));
+	switch (k) {
+	case REPLY_NOT_MQTT: case REPLY_TLS:
+		put(f, "detail", "it answered CONNECT with %s, which is not MQTT (a CONNACK begins with the byte 0x20)", bytes);
+		break;
+	case REPLY_BAD_LENGTH:
+		put(f, "detail", "it began a CONNACK with %s, whose remaining length is malformed (more than 4 length bytes)", bytes);
+		break;
+	case REPLY_TOO_LONG:
+		put(f, "detail", "it began a CONNACK with %s, announcing %lu bytes; a CONNACK is a few bytes long, so smqtt stopped "
+				"at once rather than wait for that much and hold it in memory", bytes, announced);
+		break;
+	default:
+		if (ev->timed_out)
+			put(f, "detail", "it began a CONNACK with %s, announcing %lu bytes, and did not complete it within %d s",
+					bytes, announced, seconds);
+		else if (ev->mqtt_rc == MOSQ_ERR_CONN_LOST || ev->mqtt_rc == MOSQ_ERR_ERRNO || ev->mqtt_rc == MOSQ_ERR_NO_CONN)
+			put(f, "detail", "it began a CONNACK with %s and closed the connection before the CONNACK was complete", bytes);
+		else
+			put(f, "detail", "it sent a CONNACK beginning with %s that libmosquitto rejected: %s", bytes,
+					mosquitto_strerror(ev->mqtt_rc ? ev->mqtt_rc : MOSQ_ERR_PROTOCOL));
+		break;
+	}
+}
+
 static void fill_mqtt(struct facts *f, enum cause c, const struct evidence *ev, const struct config *cfg)
 {
 	int rc = ev->connack;
@@ -369,11 +423,26 @@ static void fill_mqtt(struct facts *f, enum cause c, const struct evidence *ev, 
 				ev->used_tls ? " and TLS" : "");
 		break;
 	case CAUSE_PLAIN_TO_TLS_PORT:
-		put(f, "detail", "the broker closed the connection when it got plain MQTT, and a probe (a TLS ClientHello without "
-				"certificate or credentials) got a TLS answer from the same port");
+		if (ev->reply_len > 0) {
+			char bytes[128];
+			reply_bytes(ev, bytes, sizeof(bytes));
+			put(f, "detail", "it answered the plain MQTT CONNECT with a TLS record (%s): the port expects a TLS ClientHello",
+					bytes);
+		} else {
+			put(f, "detail", "the broker closed the connection when it got plain MQTT, and a probe (a TLS ClientHello without "
+					"certificate or credentials) got a TLS answer from the same port");
+		}
 		break;
 	default:
-		put(f, "detail", "CONNACK code %d: %s", rc, reason);
+		if (cfg->protocol_version != MQTT_PROTOCOL_V5 && rc > 5)
+			put(f, "detail", "CONNACK code %d, which MQTT %s does not define (it defines 0 to 5): the broker is not a "
+					"conforming MQTT %s broker", rc, cfg->protocol_version == MQTT_PROTOCOL_V31 ? "v3.1" : "v3.1.1",
+					cfg->protocol_version == MQTT_PROTOCOL_V31 ? "v3.1" : "v3.1.1");
+		else if (cfg->protocol_version == MQTT_PROTOCOL_V5 && !strcmp(reason, "Unknown reason"))
+			put(f, "detail", "CONNACK reason code %d, which MQTT v5 does not define: the broker is not a conforming MQTT v5 "
+					"broker", rc);
+		else
+			put(f, "detail", "CONNACK code %d: %s", rc, reason);
 		break;
 	}
 }
@@ -481,6 +550,21 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 	case CAUSE_MQTT_AUTH_FAILED: case CAUSE_MQTT_PROTOCOL_REJECTED: case CAUSE_MQTT_IDENTIFIER_REJECTED:
 	case CAUSE_MQTT_SERVER_UNAVAILABLE: case CAUSE_MQTT_REFUSED: case CAUSE_BROKER_CLOSED: case CAUSE_PLAIN_TO_TLS_PORT:
 		fill_mqtt(&f, c, ev, cfg);
+		break;
+	case CAUSE_MQTT_PROTOCOL_ERROR:
+		fill_reply(&f, ev, seconds);
+		break;
+	case CAUSE_TLS_MESSAGE_TOO_LARGE:
+		put(&f, "detail", "after the ServerHello, the broker sent a handshake message of more than %ld bytes, OpenSSL's limit "
+				"(excessive message size), and this client answered alert %s: that message carries the broker's "
+				"certificate chain (or the list of CAs it accepts), so the broker sends too many certificates or very "
+				"large ones", t && t->ctx ? (long)SSL_CTX_get_max_cert_list(t->ctx) : 102400L,
+				ev->alert_sent >= 0 ? tls_alert_name(ev->alert_sent) : "none");
+		break;
+	case CAUSE_TLS_PROTOCOL_ERROR:
+		put(&f, "detail", "%s, it sent a TLS record this client cannot accept (OpenSSL: %s), and this client answered "
+				"alert %s", ev->server_hello_seen ? "during the handshake, after its ServerHello" : "in answer to the ClientHello",
+				reason_text(ev->ssl_reason), ev->alert_sent >= 0 ? tls_alert_name(ev->alert_sent) : "none");
 		break;
 	case CAUSE_TLS_UNCLASSIFIED:
 		put(&f, "detail", "verify error %d, alert sent %s, alert received %s, OpenSSL reason '%s', errno %s",

@@ -143,6 +143,14 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		"no answer from {where} within {seconds} s",
 		"{detail}",
 		"check that {where} is an MQTT broker port; --connect-timeout sets the limit"},
+	{CAUSE_TLS_MESSAGE_TOO_LARGE, "tls-message-too-large", STAGE_TLS,
+		"the broker {where} sent a TLS handshake message larger than this client accepts",
+		"{detail}",
+		"make the broker send only its own certificate and its intermediate CAs (its certfile: the server certificate followed by the intermediates), not a CA bundle or oversized certificates; smqtt keeps OpenSSL's limit, which bounds its memory"},
+	{CAUSE_TLS_PROTOCOL_ERROR, "tls-protocol-error", STAGE_TLS,
+		"{where} broke the TLS protocol",
+		"{detail}",
+		"check that {where} is the broker's TLS port; what answers there (a proxy, a load balancer, another service) does not speak TLS correctly"},
 	{CAUSE_TLS_UNCLASSIFIED, "tls-unclassified", STAGE_TLS,
 		"the TLS connection to {where} failed",
 		"{detail}",
@@ -172,6 +180,10 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		"the broker {where} closed the connection without answering CONNECT",
 		"{detail}",
 		"check the broker's log; common reasons are max_connections, an ACL or plugin refusing the client, or a listener for another protocol"},
+	{CAUSE_MQTT_PROTOCOL_ERROR, "mqtt-protocol-error", STAGE_MQTT,
+		"{where} did not answer CONNECT with a valid CONNACK",
+		"{detail}",
+		"check that {where} is an MQTT broker, not an HTTP, TLS or other service; if it is, the broker or a proxy in front of it is broken: check its log"},
 
 	{CAUSE_PROFILE_ERROR, "profile-error", STAGE_PROFILE,
 		"{file}:{line}: {detail}",
@@ -354,6 +366,10 @@ enum cause classify(const struct evidence *ev)
 	}
 	if (ev->stage == STAGE_MQTT) {
 		if (ev->connack < 0) {
+			/* bytes came back, but not a CONNACK */
+			if (ev->reply_len > 0)
+				return !ev->used_tls && mqtt_reply_kind(ev->reply, (size_t)ev->reply_len, NULL) == REPLY_TLS
+					? CAUSE_PLAIN_TO_TLS_PORT : CAUSE_MQTT_PROTOCOL_ERROR;
 			if (ev->timed_out)
 				return CAUSE_HANDSHAKE_TIMEOUT;
 			if (!ev->used_tls && ev->probe_tls_answered)
@@ -404,6 +420,9 @@ enum cause classify(const struct evidence *ev)
 	case SSL_R_CA_MD_TOO_WEAK:
 	case SSL_R_CA_KEY_TOO_SMALL:
 		return CAUSE_WEAK_CRYPTO;
+	case SSL_R_EXCESSIVE_MESSAGE_SIZE:
+		/* a Certificate (or CertificateRequest) over max_cert_list */
+		return CAUSE_TLS_MESSAGE_TOO_LARGE;
 	default:
 		break;
 	}
@@ -411,5 +430,42 @@ enum cause classify(const struct evidence *ev)
 		return CAUSE_TLS_TO_PLAIN_PORT;
 	if (ev->client_hello_sent && !ev->server_hello_seen && ev->peer_closed)
 		return ev->probe_tls_answered ? CAUSE_PROTOCOL_VERSION_MISMATCH : CAUSE_TLS_TO_PLAIN_PORT;
+	/* we refused what the peer sent as malformed or out of place */
+	switch (ev->alert_sent) {
+	case SSL_AD_UNEXPECTED_MESSAGE:
+	case SSL_AD_DECODE_ERROR:
+	case SSL_AD_ILLEGAL_PARAMETER:
+	case SSL_AD_RECORD_OVERFLOW:
+		return CAUSE_TLS_PROTOCOL_ERROR;
+	default:
+		break;
+	}
 	return CAUSE_TLS_UNCLASSIFIED;
+}
+
+enum reply_kind mqtt_reply_kind(const unsigned char *b, size_t n, unsigned long *announced)
+{
+	unsigned long len = 0, mult = 1;
+	if (announced)
+		*announced = 0;
+	if (n == 0)
+		return REPLY_NONE;
+	/* a TLS record: content type 20-23, then version major 3; as MQTT
+	 * these would be CONNECT, which a broker never sends */
+	if (b[0] >= 0x14 && b[0] <= 0x17 && (n < 2 || b[1] == 0x03))
+		return REPLY_TLS;
+	if (b[0] != 0x20 && b[0] != 0xf0) /* CONNACK, or AUTH (MQTT v5) */
+		return REPLY_NOT_MQTT;
+	for (size_t i = 1; i <= 4; i++) {
+		if (i >= n)
+			return REPLY_PARTIAL;
+		len += (unsigned long)(b[i] & 0x7f) * mult;
+		mult *= 128;
+		if (!(b[i] & 0x80)) {
+			if (announced)
+				*announced = len;
+			return len > MQTT_FIRST_REPLY_MAX ? REPLY_TOO_LONG : REPLY_CONNACK;
+		}
+	}
+	return REPLY_BAD_LENGTH; /* a fifth length byte */
 }

@@ -24,10 +24,11 @@ enum cause {
 	CAUSE_CLIENT_CERT_REQUIRED, CAUSE_CLIENT_CERT_UNKNOWN_CA, CAUSE_CLIENT_CERT_REJECTED,
 	CAUSE_PROTOCOL_VERSION_MISMATCH, CAUSE_INAPPROPRIATE_FALLBACK, CAUSE_NO_SHARED_CIPHER,
 	CAUSE_PSK_MISMATCH, CAUSE_ALPN_MISMATCH, CAUSE_LEGACY_RENEGOTIATION, CAUSE_TLS_TO_PLAIN_PORT,
-	CAUSE_PLAIN_TO_TLS_PORT, CAUSE_HANDSHAKE_TIMEOUT, CAUSE_TLS_UNCLASSIFIED,
+	CAUSE_PLAIN_TO_TLS_PORT, CAUSE_HANDSHAKE_TIMEOUT, CAUSE_TLS_MESSAGE_TOO_LARGE, CAUSE_TLS_PROTOCOL_ERROR,
+	CAUSE_TLS_UNCLASSIFIED,
 	/* MQTT */
 	CAUSE_MQTT_AUTH_FAILED, CAUSE_MQTT_PROTOCOL_REJECTED, CAUSE_MQTT_IDENTIFIER_REJECTED,
-	CAUSE_MQTT_SERVER_UNAVAILABLE, CAUSE_MQTT_REFUSED, CAUSE_BROKER_CLOSED,
+	CAUSE_MQTT_SERVER_UNAVAILABLE, CAUSE_MQTT_REFUSED, CAUSE_BROKER_CLOSED, CAUSE_MQTT_PROTOCOL_ERROR,
 	/* profile */
 	CAUSE_PROFILE_ERROR,
 	CAUSE_COUNT
@@ -79,6 +80,10 @@ struct evidence {
 	int connack;               /* CONNACK / v5 reason code, -1 */
 	int protocol_version;      /* MQTT protocol version in use */
 	bool probe_tls_answered;   /* a post-mortem ClientHello got a TLS reply */
+	unsigned char reply[16];   /* the first bytes the broker sent before a CONNACK (plain MQTT) */
+	int reply_len;
+	bool reply_checked;        /* the header of that first packet has been judged */
+	int mqtt_rc;               /* the libmosquitto error that ended the connection before a CONNACK, 0 */
 };
 
 void evidence_init(struct evidence *ev);
@@ -88,6 +93,15 @@ void evidence_reset_attempt(struct evidence *ev);
 
 /* The pure classifier: evidence in, cause out. */
 enum cause classify(const struct evidence *ev);
+
+/* What the first bytes a broker sends after CONNECT are (pure): a
+ * plausible CONNACK (or v5 AUTH) header, not enough bytes yet to tell, or
+ * something that cannot start a CONNACK. announced: the remaining length,
+ * once known. A CONNACK is a few bytes; anything announcing more than
+ * MQTT_FIRST_REPLY_MAX is refused before libmosquitto allocates it. */
+#define MQTT_FIRST_REPLY_MAX (1024UL * 1024UL)
+enum reply_kind { REPLY_NONE, REPLY_PARTIAL, REPLY_CONNACK, REPLY_NOT_MQTT, REPLY_TLS, REPLY_BAD_LENGTH, REPLY_TOO_LONG };
+enum reply_kind mqtt_reply_kind(const unsigned char *b, size_t n, unsigned long *announced);
 
 /* Named values for a template: {name} in a template is replaced by the
  * value; an unknown {name} is left as it is. */

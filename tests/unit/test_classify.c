@@ -68,6 +68,14 @@ ROW(busy137, "mqtt-server-unavailable", e->stage = STAGE_MQTT; e->connack = 137)
 ROW(other151, "mqtt-refused", e->stage = STAGE_MQTT; e->connack = 151)
 ROW(unknown_rc, "mqtt-refused", e->stage = STAGE_MQTT; e->connack = 250)
 ROW(unclassified, "tls-unclassified", e->stage = STAGE_TLS; e->used_tls = true; e->ssl_reason = 9999)
+ROW(too_large, "tls-message-too-large", e->stage = STAGE_TLS; e->used_tls = true; e->client_hello_sent = true; e->server_hello_seen = true; e->alert_sent = SSL_AD_ILLEGAL_PARAMETER; e->ssl_reason = SSL_R_EXCESSIVE_MESSAGE_SIZE)
+ROW(tls_garbage, "tls-protocol-error", e->stage = STAGE_TLS; e->used_tls = true; e->client_hello_sent = true; e->alert_sent = SSL_AD_UNEXPECTED_MESSAGE; e->ssl_reason = SSL_R_UNEXPECTED_MESSAGE)
+ROW(tls_decode, "tls-protocol-error", e->stage = STAGE_TLS; e->used_tls = true; e->server_hello_seen = true; e->alert_sent = SSL_AD_DECODE_ERROR)
+ROW(mqtt_garbage, "mqtt-protocol-error", e->stage = STAGE_MQTT; e->reply[0] = 0x6e; e->reply[1] = 0xa6; e->reply_len = 2; e->mqtt_rc = 2)
+ROW(mqtt_http, "mqtt-protocol-error", e->stage = STAGE_MQTT; memcpy(e->reply, "HTTP/1.1", 8); e->reply_len = 8)
+ROW(mqtt_half_connack, "mqtt-protocol-error", e->stage = STAGE_MQTT; e->reply[0] = 0x20; e->reply_len = 1; e->mqtt_rc = 7)
+ROW(mqtt_stalled_connack, "mqtt-protocol-error", e->stage = STAGE_MQTT; e->timed_out = true; e->reply[0] = 0x20; e->reply[1] = 0xa0; e->reply_len = 2)
+ROW(plain_tls_record, "plain-to-tls-port", e->stage = STAGE_MQTT; e->reply[0] = 0x15; e->reply[1] = 0x03; e->reply[2] = 0x03; e->reply_len = 3; e->mqtt_rc = 2)
 
 #define R(n, id) {#n, id, set_##n}
 static const struct ev_row rows[] = {
@@ -89,6 +97,10 @@ static const struct ev_row rows[] = {
 	R(proto1, "mqtt-protocol-rejected"), R(proto132, "mqtt-protocol-rejected"), R(ident2, "mqtt-identifier-rejected"),
 	R(ident133, "mqtt-identifier-rejected"), R(unavail3, "mqtt-server-unavailable"), R(busy137, "mqtt-server-unavailable"),
 	R(other151, "mqtt-refused"), R(unknown_rc, "mqtt-refused"), R(unclassified, "tls-unclassified"),
+	R(too_large, "tls-message-too-large"), R(tls_garbage, "tls-protocol-error"), R(tls_decode, "tls-protocol-error"),
+	R(mqtt_garbage, "mqtt-protocol-error"), R(mqtt_http, "mqtt-protocol-error"),
+	R(mqtt_half_connack, "mqtt-protocol-error"), R(mqtt_stalled_connack, "mqtt-protocol-error"),
+	R(plain_tls_record, "plain-to-tls-port"),
 };
 
 static void test_row(void **state)
@@ -184,6 +196,56 @@ static void test_first_range(void **state)
 	assert_int_equal(r.max_version, TLS1_3_VERSION);
 }
 
+/* ---- the first bytes before a CONNACK ------------------------------------- */
+
+struct reply_row {
+	const char *name;
+	unsigned char b[8];
+	size_t n;
+	enum reply_kind want;
+	unsigned long announced;
+};
+
+static const struct reply_row replies[] = {
+	{"nothing yet", {0}, 0, REPLY_NONE, 0},
+	{"a v3.1.1 CONNACK", {0x20, 0x02, 0x00, 0x00}, 4, REPLY_CONNACK, 2},
+	{"the first byte only", {0x20}, 1, REPLY_PARTIAL, 0},
+	{"a length still to come", {0x20, 0xff}, 2, REPLY_PARTIAL, 0},
+	{"268435455 bytes announced", {0x20, 0xff, 0xff, 0xff, 0x7f}, 5, REPLY_TOO_LONG, 268435455},
+	{"exactly the limit", {0x20, 0x80, 0x80, 0x40}, 4, REPLY_CONNACK, MQTT_FIRST_REPLY_MAX},
+	{"one byte over the limit", {0x20, 0x81, 0x80, 0x40}, 4, REPLY_TOO_LONG, MQTT_FIRST_REPLY_MAX + 1},
+	{"a fifth length byte", {0x20, 0xff, 0xff, 0xff, 0xff, 0x01}, 6, REPLY_BAD_LENGTH, 0},
+	{"four continuation bytes are enough to tell", {0x20, 0x80, 0x80, 0x80, 0x80}, 5, REPLY_BAD_LENGTH, 0},
+	{"an MQTT v5 AUTH", {0xf0, 0x00}, 2, REPLY_CONNACK, 0},
+	{"a TLS alert record", {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28}, 7, REPLY_TLS, 0},
+	{"a TLS handshake record, one byte of it", {0x16}, 1, REPLY_TLS, 0},
+	{"0x16 not followed by a TLS version", {0x16, 0x01}, 2, REPLY_NOT_MQTT, 0},
+	{"HTTP", {'H', 'T', 'T', 'P', '/', '1', '.', '1'}, 8, REPLY_NOT_MQTT, 0},
+	{"a PUBLISH before the CONNACK", {0x30, 0x05}, 2, REPLY_NOT_MQTT, 0},
+};
+
+static void test_reply(void **state)
+{
+	const struct reply_row *row = *state;
+	unsigned long announced = 12345;
+	assert_int_equal(mqtt_reply_kind(row->b, row->n, &announced), row->want);
+	assert_int_equal(mqtt_reply_kind(row->b, row->n, NULL), row->want);
+	if (row->want == REPLY_CONNACK || row->want == REPLY_TOO_LONG)
+		assert_int_equal(announced, row->announced);
+}
+
+/* cause_info() indexes the table by the enum: every row in its place. */
+static void test_table_order(void **state)
+{
+	(void)state;
+	for (int c = 0; c < CAUSE_COUNT; c++) {
+		if (cause_info((enum cause)c)->cause != (enum cause)c) {
+			print_error("row %d of the cause table holds %s\n", c, cause_info((enum cause)c)->id);
+			fail();
+		}
+	}
+}
+
 int main(void)
 {
 	struct test_list l = {0};
@@ -192,5 +254,8 @@ int main(void)
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		test_list_addf(&l, test_step, (void *)&steps[i], "step-down: %s", steps[i].name);
 	test_list_add(&l, "first range", test_first_range, NULL);
+	test_list_add(&l, "the cause table is in enum order", test_table_order, NULL);
+	for (size_t i = 0; i < sizeof(replies) / sizeof(replies[0]); i++)
+		test_list_addf(&l, test_reply, (void *)&replies[i], "first reply: %s", replies[i].name);
 	return test_list_run(&l, "classify");
 }
