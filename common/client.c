@@ -226,6 +226,7 @@ int client_init_checked(struct client *c, struct config *cfg, const struct diag 
 	c->diag = d;
 	c->files = *files;
 	tls_files_init(files);
+	bulkread_init(&c->bulk);
 	evidence_init(&c->ev);
 	c->ev.protocol_version = cfg->protocol_version;
 	if (cfg->id_prefix) {
@@ -290,6 +291,7 @@ void client_free(struct client *c)
 	c->tls_installed = false;
 	c->have_tls = false;
 	tls_files_free(&c->files);
+	bulkread_free(&c->bulk);
 }
 
 long long mono_ms(void)
@@ -674,6 +676,27 @@ static bool first_reply_refused(struct client *c, int sock)
 	return k != REPLY_PARTIAL && k != REPLY_CONNACK;
 }
 
+void client_bulk_messages(struct client *c, bulk_message_fn fn, void *obj)
+{
+	c->bulk_fn = fn;
+	c->bulk_obj = obj;
+}
+
+/* The fast path: QoS 0 messages from bulk reads, the other packets (whole)
+ * through libmosquitto, until nothing more is there. */
+static int bulk_read(struct client *c, int sock)
+{
+	for (int turn = 0; turn < 64; turn++) {
+		enum bulk_next next = bulkread_step(&c->bulk, c->mosq, sock, c->cfg->protocol_version, c->bulk_fn, c->bulk_obj);
+		if (next != BULK_LIBRARY)
+			return MOSQ_ERR_SUCCESS;
+		int rc = mosquitto_loop_read(c->mosq, 1);
+		if (rc || mosquitto_socket(c->mosq) != sock || c->bulk.off)
+			return rc;
+	}
+	return MOSQ_ERR_SUCCESS;
+}
+
 int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra_ready,
 		const sigset_t *sigmask)
 {
@@ -711,19 +734,22 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 	 * poll: read them now. */
 	SSL *ssl = c->have_tls ? mosquitto_ssl_get(m) : NULL;
 	bool buffered = ssl && SSL_has_pending(ssl);
+	bool coalescing = c->bulk_fn && bulkread_busy(&c->bulk, sock);
+	if (coalescing && timeout_ms > BULK_BUSY_MS)
+		timeout_ms = BULK_BUSY_MS;
 	struct timespec ts = {buffered ? 0 : timeout_ms / 1000, buffered ? 0 : (long)(timeout_ms % 1000) * 1000000L};
 	int ready = ppoll(pfd, n, &ts, sigmask);
 	if (ready < 0)
 		return errno == EINTR ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ERRNO;
-	if (buffered)
-		pfd[0].revents |= POLLIN;
+	if (buffered || (coalescing && ready == 0))
+		pfd[0].revents |= POLLIN; /* look without being woken */
 	int rc;
 	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 		ack_now(c, sock);
 		if (!c->connack_seen && !c->have_tls && !c->ev.reply_checked && !c->cfg->socks5_host
 				&& c->ev.connack < 0 && first_reply_refused(c, sock))
 			return MOSQ_ERR_PROTOCOL;
-		rc = mosquitto_loop_read(m, 1);
+		rc = c->bulk_fn && c->connack_seen && !c->have_tls ? bulk_read(c, sock) : mosquitto_loop_read(m, 1);
 		if (rc || mosquitto_socket(m) < 0)
 			return rc;
 	}

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <mosquitto.h>
+#include "bulkread.h"
 #include "diag.h"
 #include "explain.h"
 #include "options.h"
@@ -24,9 +25,17 @@ struct client {
 	struct tls_files files; /* parsed once, shared by every attempt */
 	bool preflight_deferred; /* a saved session is resumed: checks only on failure */
 	struct evidence ev;
+	struct bulkread bulk;       /* smqtt_sub's fast path (plain MQTT) */
+	bulk_message_fn bulk_fn;    /* NULL: libmosquitto reads everything */
+	void *bulk_obj;
 	bool connack_seen;
 	long long deadline_ms; /* --connect-timeout, until the CONNACK */
 };
+
+/* After the first CONNACK on plain MQTT, deliver QoS 0 messages without
+ * properties to fn straight from bulk reads (see bulkread.h), with obj as
+ * its userdata; every other packet still goes through libmosquitto. */
+void client_bulk_messages(struct client *c, bulk_message_fn fn, void *obj);
 
 /* Milliseconds on the monotonic clock. */
 long long mono_ms(void);
