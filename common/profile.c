@@ -426,7 +426,10 @@ static int load_dir(struct profiles *ps, const char *dir, char **cause)
 		names[n++] = strdup(e->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(char *), cmp_str);
+	/* names is NULL when the folder holds no .conf file, and qsort's
+	 * pointer must not be NULL even for 0 elements (UBSan) */
+	if (n > 1)
+		qsort(names, n, sizeof(char *), cmp_str);
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (rc == 0 && names[i]) {

@@ -1,7 +1,8 @@
 /* test_profile: saved profiles, table-driven: host glob matching, the
  * precedence of command line > profile > mosquitto options file > defaults
  * (through cli_configure, as the tools run it), relative and ~ paths, every
- * kind of file error with its line number, and permission warnings. */
+ * kind of file error with its line number, permission warnings, and the
+ * profiles.d folder (name order; empty). */
 #include "test_common.h"
 
 #include <sys/stat.h>
@@ -249,6 +250,57 @@ static void test_precedence(void **state)
 	unsetenv("SMQTT_PROFILES");
 }
 
+/* profiles.d: read in name order; an empty one (or one without a .conf
+ * file) is no error. Found by fuzz_profile: qsort was handed a NULL list. */
+static void test_profiles_dir(void **state)
+{
+	(void)state;
+	char xdg[300], dir[400], path[500];
+	snprintf(xdg, sizeof(xdg), "%s/xdg-dropin", tmpdir);
+	snprintf(dir, sizeof(dir), "%s/smqtt", xdg);
+	mkdir(xdg, 0700);
+	mkdir(dir, 0700);
+	snprintf(dir, sizeof(dir), "%s/smqtt/profiles.d", xdg);
+	mkdir(dir, 0700);
+	snprintf(path, sizeof(path), "%s/README", dir);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("not a profile\n", fp);
+	fclose(fp);
+	setenv("XDG_CONFIG_HOME", xdg, 1);
+	setenv("SMQTT_SYSCONFDIR", dir, 1); /* no profiles.conf there */
+	unsetenv("SMQTT_PROFILES");
+
+	struct profiles ps;
+	char *cause = NULL;
+	profiles_init(&ps);
+	assert_int_equal(profiles_load(&ps, &cause), 0);
+	assert_null(cause);
+	assert_int_equal(ps.n, 0);
+	profiles_free(&ps);
+
+	static const struct { const char *name, *text; } files[] = {
+		{"20-b.conf", "p: { hosts = [\"from-b\"]; };\nb: { hosts = [\"b\"]; };\n"},
+		{"10-a.conf", "p: { hosts = [\"from-a\"]; };\n"},
+	};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
+		fp = fopen(path, "w");
+		assert_non_null(fp);
+		fputs(files[i].text, fp);
+		fclose(fp);
+	}
+	profiles_init(&ps);
+	assert_int_equal(profiles_load(&ps, &cause), 0);
+	assert_int_equal(ps.n, 2);
+	const struct profile *p = profiles_find(&ps, "p");
+	assert_non_null(p);
+	assert_string_equal(p->hosts[0], "from-a"); /* 10-a.conf is read first */
+	profiles_free(&ps);
+	unsetenv("XDG_CONFIG_HOME");
+	unsetenv("SMQTT_SYSCONFDIR");
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/smqtt-unit-profile-XXXXXX");
@@ -265,6 +317,7 @@ int main(void)
 		test_list_addf(&l, test_precedence, (void *)&prec[i], "precedence: %s", prec[i].name);
 	test_list_add(&l, "relative and ~ paths", test_relative_paths, NULL);
 	test_list_add(&l, "readable private key", test_key_permission_warning, NULL);
+	test_list_add(&l, "profiles.d: empty, then name order", test_profiles_dir, NULL);
 	int rc = test_list_run(&l, "profile");
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
