@@ -20,24 +20,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 from broker import Broker  # noqa: E402
+from harness import binpath, expect, run_tests  # noqa: E402
 
 MOSQ_PUB = "/usr/bin/mosquitto_pub"
 MOSQ_SUB = "/usr/bin/mosquitto_sub"
 
 
-def binpath(tool):
-    d = os.environ.get("SMQTT_BIN_DIR") or os.path.join(REPO, "build", "bin")
-    return os.path.join(d if os.path.isabs(d) else os.path.join(REPO, d), tool)
-
-
 def wrapper():
     w = os.environ.get("SMQTT_WRAPPER", "")
     return w.split() if w else []
-
-
-def expect(cond, what, *details):
-    if not cond:
-        raise AssertionError(what + "".join("\n    " + repr(d)[:1500] for d in details))
 
 
 class Pair:
@@ -183,25 +174,11 @@ def test_keepalive_while_flowing(b, tmp):
 
 def main():
     tmp = tempfile.mkdtemp(prefix="smqtt-bulk-")
-    tests = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
-    passed = failed = 0
     try:
         with Broker(extra_conf="max_queued_messages 0\n") as b:
-            for t in tests:
-                if len(sys.argv) > 1 and not any(a in t.__name__ for a in sys.argv[1:]):
-                    continue
-                try:
-                    t0 = time.monotonic()
-                    t(b, tmp)
-                    print("ok %s (%.1f s)" % (t.__name__, time.monotonic() - t0), flush=True)
-                    passed += 1
-                except Exception as e:  # noqa: BLE001
-                    print("FAIL %s: %s" % (t.__name__, e), flush=True)
-                    failed += 1
+            return run_tests(globals(), lambda t: t(b, tmp))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -18,11 +18,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-
-
-def binpath(tool):
-    d = os.environ.get("SMQTT_BIN_DIR") or os.path.join(REPO, "build", "bin")
-    return os.path.join(d if os.path.isabs(d) else os.path.join(REPO, d), tool)
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+from harness import binpath, expect, run_tests  # noqa: E402
 
 
 def free_port():
@@ -84,11 +81,6 @@ def env(tmp):
     e.pop("XDG_CONFIG_HOME", None)
     e.pop("SMQTT_PROFILES", None)
     return e
-
-
-def expect(cond, what, *details):
-    if not cond:
-        raise AssertionError(what + "".join("\n    " + repr(d)[:1500] for d in details))
 
 
 def subscriber(b, topic, cid, wait_s):
@@ -202,23 +194,10 @@ def test_qos0_drop_is_nonzero(tmp):
 def main():
     tmp = tempfile.mkdtemp(prefix="smqtt-rel-")
     os.makedirs(os.path.join(tmp, "home"))
-    tests = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
-    passed = failed = 0
     try:
-        for t in tests:
-            if len(sys.argv) > 1 and not any(a in t.__name__ for a in sys.argv[1:]):
-                continue
-            try:
-                t(tmp)
-                print("ok", t.__name__)
-                passed += 1
-            except Exception as e:  # noqa: BLE001
-                print("FAIL %s: %s" % (t.__name__, e))
-                failed += 1
+        return run_tests(globals(), lambda t: t(tmp))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

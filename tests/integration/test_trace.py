@@ -16,14 +16,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 from broker import Broker  # noqa: E402
+from harness import binpath, expect, run_tests  # noqa: E402
 
 TIMEOUT = 15
 SECRET = "hunter2-very-secret"
-
-
-def binpath(tool):
-    d = os.environ.get("SMQTT_BIN_DIR") or os.path.join(REPO, "build", "bin")
-    return os.path.join(d if os.path.isabs(d) else os.path.join(REPO, d), tool)
 
 
 def env(tmp, **extra):
@@ -35,11 +31,6 @@ def env(tmp, **extra):
     e.pop("NO_COLOR", None)
     e.update(extra)
     return e
-
-
-def expect(cond, what, *details):
-    if not cond:
-        raise AssertionError(what + "".join("\n    " + repr(d)[:2000] for d in details))
 
 
 def steps_in_order(err, prog, wanted):
@@ -194,24 +185,11 @@ def main():
     pki = os.path.join(tmp, "pki")
     os.makedirs(os.path.join(tmp, "home"))
     subprocess.run(["bash", os.path.join(REPO, "tests", "lib", "mkpki.sh"), pki], check=True)
-    tests = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
-    passed = failed = 0
     try:
         with Broker(pki_dir=pki, tls=False) as b:
-            for t in tests:
-                if len(sys.argv) > 1 and not any(a in t.__name__ for a in sys.argv[1:]):
-                    continue
-                try:
-                    t(b, pki, tmp)
-                    print("ok", t.__name__)
-                    passed += 1
-                except Exception as e:  # noqa: BLE001
-                    print("FAIL %s: %s" % (t.__name__, e))
-                    failed += 1
+            return run_tests(globals(), lambda t: t(b, pki, tmp))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

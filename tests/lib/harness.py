@@ -1,0 +1,49 @@
+"""What every integration script in tests/integration shares (stdlib only):
+where the smqtt binaries are, the failure helper, and the runner that runs
+the script's test_* functions and prints "ok NAME (N s)" / "FAIL NAME: why"
+lines and the last line "N passed, N failed" that ctest reads."""
+
+import os
+import sys
+import time
+import traceback
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def binpath(tool):
+    """An smqtt binary: $SMQTT_BIN_DIR (absolute, or relative to the repo),
+    else build/bin."""
+    d = os.environ.get("SMQTT_BIN_DIR") or os.path.join(REPO, "build", "bin")
+    return os.path.join(d if os.path.isabs(d) else os.path.join(REPO, d), tool)
+
+
+def expect(cond, what, *details):
+    """Fail the test with `what` and the details (shortened) unless cond."""
+    if not cond:
+        raise AssertionError(what + "".join("\n    " + repr(d)[:2000] for d in details))
+
+
+def run_tests(namespace, call, only=None):
+    """Run the test_* functions of namespace (a script's globals()) in name
+    order; `only` (default: the command-line arguments) keeps those whose
+    name contains one of its words. call(test) runs one test. Returns the
+    exit status: 1 if one failed."""
+    only = sys.argv[1:] if only is None else only
+    tests = [v for k, v in sorted(namespace.items()) if k.startswith("test_") and callable(v)]
+    passed = failed = 0
+    for t in tests:
+        if only and not any(w in t.__name__ for w in only):
+            continue
+        t0 = time.monotonic()
+        try:
+            call(t)
+            print("ok %s (%.1f s)" % (t.__name__, time.monotonic() - t0), flush=True)
+            passed += 1
+        except Exception as e:  # noqa: BLE001
+            print("FAIL %s: %s" % (t.__name__, e), flush=True)
+            if not isinstance(e, AssertionError):
+                traceback.print_exc()
+            failed += 1
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
