@@ -525,10 +525,8 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 		fill_versions(&f, ev, cfg);
 		break;
 	case CAUSE_NO_SHARED_CIPHER:
-		put(&f, "detail", "the broker found no cipher suite it shares with this client%s%s", cfg->ciphers ? " (--ciphers " : "",
-				cfg->ciphers ? cfg->ciphers : "");
-		if (cfg->ciphers)
-			strcat(f.buf[f.n - 1], ")");
+		put(&f, "detail", "the broker found no cipher suite it shares with this client%s%s%s",
+				cfg->ciphers ? " (--ciphers " : "", cfg->ciphers ? cfg->ciphers : "", cfg->ciphers ? ")" : "");
 		break;
 	case CAUSE_PSK_MISMATCH:
 		put(&f, "identity", "%s", cfg->psk_identity ? cfg->psk_identity : "");
