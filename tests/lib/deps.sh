@@ -18,4 +18,4 @@ BUILD_PKGS=(gcc libc6-dev make cmake pkg-config libmosquitto-dev libconfig-dev l
 	libssl-dev libcmocka-dev)
 # What the demo and the tests run against.
 RUN_PKGS=(mosquitto mosquitto-clients openssl python3 procps)
-TEST_PKGS=(valgrind mandoc groff-base bash-completion zsh fish stunnel4 clang libclang-rt-14-dev)
+TEST_PKGS=(valgrind mandoc groff-base bash-completion zsh fish stunnel4 clang libclang-rt-14-dev time hyperfine)
