@@ -36,7 +36,7 @@ static int fail(char **cause, const char *what, const char *path)
 	return -1;
 }
 
-int atomic_write(const char *path, atomic_writer writer, void *arg, char **cause)
+int atomic_write(const char *path, atomic_writer writer, void *arg, int flags, char **cause)
 {
 	char *dir = strdup(path), *tmp = NULL;
 	char *slash = dir ? strrchr(dir, '/') : NULL;
@@ -70,7 +70,7 @@ int atomic_write(const char *path, atomic_writer writer, void *arg, char **cause
 		goto out;
 	}
 	bool bad = writer(fp, arg) != 0;
-	bad = fflush(fp) != 0 || ferror(fp) || fsync(fd) != 0 || bad;
+	bad = fflush(fp) != 0 || ferror(fp) || ((flags & ATOMIC_SYNC) && fsync(fd) != 0) || bad;
 	if (fclose(fp) != 0 || bad || rename(tmp, path) != 0) {
 		rc = fail(cause, "cannot write", path);
 		unlink(tmp);

@@ -571,6 +571,8 @@ static void trace_tls_up(struct client *c)
 	}
 	if (!c->tls.check_host)
 		diag_trace(d, "tls: host name NOT checked (%s)", c->cfg->insecure ? "--insecure" : "unix socket");
+	else if (SSL_session_reused(ssl))
+		diag_trace(d, "tls: resumed session: the broker's certificate and host name were verified when it was saved");
 	else if (c->tls.used_cn)
 		diag_trace(d, "tls: host name %s matches only the legacy Common Name (the certificate has no DNS names: %s)",
 				c->cfg->host, c->tls.cert_names);

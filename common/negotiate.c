@@ -169,7 +169,7 @@ static int write_cache(const char *host, int port, int version)
 	if (path && !strchr(host, ' ') && !strchr(host, '\n')) {
 		read_cache(path, key, &rest);
 		struct cache_update u = {rest, key, version};
-		rc = atomic_write(path, write_cache_cb, &u, NULL);
+		rc = atomic_write(path, write_cache_cb, &u, ATOMIC_CACHE, NULL);
 	}
 	free(rest);
 	free(path);

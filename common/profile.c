@@ -594,7 +594,7 @@ int profile_save(const struct profile_save_req *r, char **path_out, char **cause
 		goto out;
 	}
 	char *wcause = NULL;
-	if (atomic_write(path, write_profile_cb, (void *)r, &wcause)) {
+	if (atomic_write(path, write_profile_cb, (void *)r, ATOMIC_SYNC, &wcause)) {
 		*cause = wcause ? wcause : strdup("cannot write the profile");
 		goto out;
 	}

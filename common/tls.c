@@ -283,7 +283,7 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
 {
 	struct tls *t = tls_of_ssl(ssl);
 	if (t && t->session_file && SSL_SESSION_is_resumable(sess)
-			&& atomic_write(t->session_file, write_session_cb, sess, NULL) == 0)
+			&& atomic_write(t->session_file, write_session_cb, sess, ATOMIC_CACHE, NULL) == 0)
 		t->session_saved = true;
 	ERR_clear_error();
 	return 0; /* we did not keep a reference */
