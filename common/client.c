@@ -191,21 +191,19 @@ int client_preflight(const struct config *cfg, const struct diag *d, struct tls_
 /* --tls-resume with a saved session for this broker: the files were
  * checked on the run that saved it, and a resumed handshake does not read
  * them; preflight runs only if the connection fails. */
-static bool resuming(const struct config *cfg)
+static bool resuming(const struct config *cfg, struct tls_files *files)
 {
 	if (!cfg->tls_resume || !preflight_applies(cfg))
 		return false;
-	char *path = tls_session_file(cfg, client_port(cfg));
-	bool saved = path && access(path, R_OK) == 0;
-	free(path);
-	return saved;
+	files->session_file = tls_session_file(cfg, client_port(cfg)); /* kept for tls_init */
+	return files->session_file && access(files->session_file, R_OK) == 0;
 }
 
 int client_init(struct client *c, struct config *cfg, const struct diag *d, void *obj)
 {
 	struct tls_files files;
 	tls_files_init(&files);
-	bool deferred = resuming(cfg);
+	bool deferred = resuming(cfg, &files);
 	if (!deferred && client_preflight(cfg, d, &files)) {
 		memset(c, 0, sizeof(*c));
 		tls_files_free(&files);

@@ -374,6 +374,7 @@ void tls_files_free(struct tls_files *f)
 	sk_X509_pop_free(f->chain, X509_free);
 	EVP_PKEY_free(f->key);
 	SSL_CTX_free(f->spare_ctx);
+	free(f->session_file);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -547,7 +548,9 @@ int tls_init(struct tls *t, const struct config *cfg, int port, const struct tls
 	/* No session tickets: a one-shot client never uses them, and a broker
 	 * that sends them holds back the CONNACK behind them (Nagle) until our
 	 * delayed ACK, ~40 ms later. */
-	if (cfg->tls_resume && (t->session_file = tls_session_file(cfg, port)) != NULL) {
+	if (cfg->tls_resume && !files->session_file)
+		files->session_file = tls_session_file(cfg, port); /* once per run */
+	if (cfg->tls_resume && (t->session_file = files->session_file) != NULL) {
 		SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION);
 		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 		SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
@@ -631,6 +634,5 @@ void tls_free(struct tls *t)
 		OPENSSL_free(t->psk);
 	}
 	free(t->psk_identity);
-	free(t->session_file);
 	memset(t, 0, sizeof(*t));
 }

@@ -30,14 +30,16 @@ struct tls_files {
 	STACK_OF(X509) *chain;     /* --cert: the certificates after it */
 	EVP_PKEY *key;             /* --key */
 	SSL_CTX *spare_ctx;        /* a fresh context, made by preflight */
+	char *session_file;        /* --tls-resume: this run's session file (tls_session_file) */
 };
 void tls_files_init(struct tls_files *f);
+void tls_files_free(struct tls_files *f);
+
 /* Read a PEM private key, trying first the key type of the certificate
  * it belongs to (cert may be NULL): OpenSSL then tries one decoder instead
  * of all of them, a third of the work. cb: passphrase callback (NULL:
  * OpenSSL's terminal prompt). */
 EVP_PKEY *tls_read_key(const char *pem, size_t len, X509 *cert, pem_password_cb *cb);
-void tls_files_free(struct tls_files *f);
 
 struct tls {
 	SSL_CTX *ctx;
@@ -52,7 +54,7 @@ struct tls {
 	bool used_cn;              /* the host matched only the legacy CN */
 	int version;               /* negotiated */
 	char cipher[96];
-	char *session_file;        /* --tls-resume: where the session is kept */
+	const char *session_file;  /* --tls-resume: where the session is kept (files's) */
 	bool session_offered;      /* a saved session was offered */
 	bool session_saved;
 	unsigned char *psk;        /* decoded --psk, wiped at free */
