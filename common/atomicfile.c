@@ -71,6 +71,8 @@ int atomic_write(const char *path, atomic_writer writer, void *arg, int flags, c
 	}
 	bool bad = writer(fp, arg) != 0;
 	bad = fflush(fp) != 0 || ferror(fp) || ((flags & ATOMIC_SYNC) && fsync(fd) != 0) || bad;
+	if (!bad && !(flags & ATOMIC_SYNC))
+		(void)unlink(path); /* see atomicfile.h */
 	if (fclose(fp) != 0 || bad || rename(tmp, path) != 0) {
 		rc = fail(cause, "cannot write", path);
 		unlink(tmp);

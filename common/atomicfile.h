@@ -14,7 +14,12 @@ typedef int (*atomic_writer)(FILE *fp, void *arg);
 /* ATOMIC_SYNC: fsync before the rename, for files the user wrote (a
  * profile). Caches (TLS sessions, TLS versions) skip it: a crash can at
  * worst leave an empty or torn file, which fails to parse and is replaced,
- * and an fsync costs a one-shot publish about 2 ms. */
+ * and an fsync costs a one-shot publish about 2 ms. A cache is also
+ * unlinked before the rename: renaming over an existing file makes ext4
+ * start writing the new one out at once (its auto_da_alloc heuristic),
+ * measured at ~65 us of CPU and ~180 us of wall time per write. A reader in
+ * between finds no file, which for a cache only means starting afresh; it
+ * never sees a partial one. */
 enum { ATOMIC_CACHE = 0, ATOMIC_SYNC = 1 };
 
 /* Returns 0, or -1 with *cause (allocated, when cause is not NULL). */

@@ -113,6 +113,7 @@ int check_run(struct config *cfg, const struct diag *d)
 	struct probe p;
 	memset(&p, 0, sizeof(p));
 	cfg_set_str(&cfg->save_profile, NULL);
+	cfg->tls_resume = false; /* a check verifies the broker's chain now: always a full handshake */
 	if (client_init_checked(&p.client, cfg, d, &p, &files)) {
 		client_free(&p.client);
 		report_free(&r);

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,9 +275,96 @@ char *tls_session_file(const struct config *cfg, int port)
 	return path;
 }
 
+/* One DER tag and length at p, n bytes left: the header size, or 0 when it
+ * is not a single-byte tag with a definite length that fits in n. */
+static size_t der_header(const unsigned char *p, size_t n, unsigned char *tag, size_t *len)
+{
+	if (n < 2 || (p[0] & 0x1f) == 0x1f)
+		return 0;
+	size_t h = 2, l = p[1];
+	if (l & 0x80) {
+		size_t k = l & 0x7f;
+		if (k == 0 || k > 3 || n < 2 + k)
+			return 0;
+		l = 0;
+		for (size_t i = 0; i < k; i++)
+			l = l << 8 | p[2 + i];
+		h += k;
+	}
+	if (l > n - h)
+		return 0;
+	*tag = p[0];
+	*len = l;
+	return h;
+}
+
+/* The session as it is saved: without the broker's certificate. OpenSSL
+ * keeps the peer's leaf certificate in the session (element [3] of its DER
+ * form), and decoding it again on every resumed run costs about 2.5 M
+ * instructions (a public-key decoder is set up), an eighth of such a run. A
+ * resumed handshake never looks at it: the certificate and the host name were
+ * verified when the session was made. The element is cut out of the DER and
+ * the rest decoded again, so OpenSSL itself validates the result; on any
+ * surprise NULL is returned and the session is saved whole. */
+static SSL_SESSION *session_without_peer(SSL_SESSION *sess)
+{
+	int n = i2d_SSL_SESSION(sess, NULL);
+	if (n <= 0 || n > 1 << 20)
+		return NULL;
+	unsigned char *der = malloc((size_t)n), *out = malloc((size_t)n + 4), *q = der;
+	SSL_SESSION *cut = NULL;
+	unsigned char tag;
+	size_t len, h;
+	if (!der || !out || i2d_SSL_SESSION(sess, &q) != n)
+		goto done;
+	h = der_header(der, (size_t)n, &tag, &len);
+	if (!h || tag != 0x30 || h + len != (size_t)n)
+		goto done;
+	size_t used = 0, off = h;
+	bool found = false;
+	while (off < (size_t)n) {
+		size_t el, eh = der_header(der + off, (size_t)n - off, &tag, &el);
+		if (!eh)
+			goto done;
+		if (tag == 0xa3)
+			found = true;
+		else {
+			memcpy(out + 4 + used, der + off, eh + el);
+			used += eh + el;
+		}
+		off += eh + el;
+	}
+	if (!found || used > 0xffff)
+		goto done;
+	/* the SEQUENCE header, right-aligned in the 4 bytes kept free */
+	unsigned char *start = out + 4;
+	*--start = (unsigned char)(used & 0xff);
+	if (used >= 0x80) {
+		if (used > 0xff)
+			*--start = (unsigned char)(used >> 8);
+		*--start = (unsigned char)(used > 0xff ? 0x82 : 0x81);
+	}
+	*--start = 0x30;
+	const unsigned char *cp = start;
+	long total = (long)(out + 4 + used - start);
+	cut = d2i_SSL_SESSION(NULL, &cp, total);
+	if (cut && (cp != start + total || !SSL_SESSION_is_resumable(cut))) {
+		SSL_SESSION_free(cut);
+		cut = NULL;
+	}
+done:
+	free(der);
+	free(out);
+	ERR_clear_error();
+	return cut;
+}
+
 static int write_session_cb(FILE *fp, void *arg)
 {
-	return PEM_write_SSL_SESSION(fp, arg) == 1 ? 0 : -1;
+	SSL_SESSION *cut = session_without_peer(arg);
+	int rc = PEM_write_SSL_SESSION(fp, cut ? cut : arg) == 1 ? 0 : -1;
+	SSL_SESSION_free(cut);
+	return rc;
 }
 
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess)

@@ -512,6 +512,35 @@ def test_hangup_on_every_hello_is_not_intolerance(c):
         expect(not any(e["hello"]["scsv"] for e in ev), tool + ": no step-down attempt", brief(ev))
 
 
+# ---------------------------------------------------------------------------
+# --tls-resume over TLS 1.2 (stunnel) and TLS 1.3 (mosquitto)
+
+def test_tls_resume_tls12_and_tls13(c):
+    """Three runs share a cache: the first makes a full handshake, the next two
+    resume the session the run before saved (without the broker's
+    certificate), and every message arrives."""
+    for version, relay in (("TLSv1.2", c.r12), ("TLSv1.3", c.rtls)):
+        env = c.env()
+        for i in range(3):
+            topic = "neg/resume/%s/%d" % (version, i)
+            w = c.watcher(topic)
+            rc, out, err = c.tool("smqtt_pub", relay, ["--cafile", c.f("good/ca.crt"), "--tls-resume", "--trace"],
+                                  topic=topic, env=env)
+            got = received(w)
+            label = "%s run %d" % (version, i + 1)
+            expect(rc == 0 and got == topic + " negotiated\n", label + ": published and received", rc, got, err)
+            expect("negotiated %s" % version in err, label + ": " + version, err)
+            want = "session resumed (--tls-resume)" if i else "session new (full handshake)"
+            expect(want in err, label + ": " + want, err)
+        sdir = os.path.join(env["XDG_CACHE_HOME"], "smqtt", "sessions")
+        files = os.listdir(sdir)
+        expect(len(files) == 1, version + ": one session file", files)
+        der = subprocess.run(["openssl", "asn1parse", "-in", os.path.join(sdir, files[0])],
+                             capture_output=True, text=True)
+        expect(der.returncode == 0 and not re.search(r"d=1 .*cont \[ 3 \]", der.stdout),
+               version + ": the session parses and holds no broker certificate", der.stdout, der.stderr)
+
+
 TESTS = [v for k, v in globals().items() if k.startswith("test_")]
 
 

@@ -144,9 +144,25 @@ def test_tls_resume(b, pki, tmp):
     path = os.path.join(sdir, files[0])
     expect(os.stat(path).st_mode & 0o777 == 0o600, "mode 0600", oct(os.stat(path).st_mode))
     expect(os.stat(sdir).st_mode & 0o777 == 0o700, "its folder is 0700", oct(os.stat(sdir).st_mode))
+    der = subprocess.run(["openssl", "asn1parse", "-in", path], capture_output=True, text=True)
+    expect(der.returncode == 0 and "SEQUENCE" in der.stdout, "the saved session is PEM/DER OpenSSL reads",
+           der.stdout, der.stderr)
+    expect(not re.search(r"d=1 .*cont \[ 3 \]", der.stdout),
+           "the broker's certificate (element [3]) is not saved with the session", der.stdout)
     err = run()
     expect("session resumed (--tls-resume)" in err, "second run resumes", err)
     expect("preflight: deferred" in err, "a resumed run leaves the file checks for a failure", err)
+    err = run()
+    expect("session resumed (--tls-resume)" in err, "the session a resumed run saved resumes too", err)
+    # --check never offers or saves a session: it verifies the chain now
+    before = open(path).read()
+    p = subprocess.run(args[:1] + ["--check"] + args[1:], capture_output=True, timeout=TIMEOUT,
+                       env=env(tmp, XDG_CACHE_HOME=cache))
+    out = p.stdout.decode()
+    expect(p.returncode == 0, "--check --tls-resume passes", p.returncode, out, p.stderr)
+    expect("-> " in out and "broker chain" in out and "CN" in out.split("broker chain", 1)[1],
+           "--check shows the broker chain (a full handshake)", out)
+    expect(open(path).read() == before and os.listdir(sdir) == files, "--check left the session alone")
     with open(path, "w") as f:
         f.write("-----BEGIN SSL SESSION PARAMETERS-----\ngarbage\n-----END SSL SESSION PARAMETERS-----\n")
     err = run()
