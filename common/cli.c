@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <mosquitto.h>
+#include <openssl/crypto.h>
 
 #include "optfile.h"
 #include "profile.h"
@@ -200,6 +202,24 @@ out:
 	cfg_free(&trial);
 	profiles_free(&ps);
 	return next;
+}
+
+/* OpenSSL frees its method stores, providers and tables at exit unless told
+ * not to: 1.3 M instructions, 7% of a resumed --tls-resume publish, spent
+ * just before the kernel takes the whole address space back. What stays
+ * allocated is still referenced from OpenSSL's globals (valgrind: "still
+ * reachable"). */
+void cli_lib_init(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+	mosquitto_lib_init();
+}
+
+void cli_lib_cleanup(const struct config *cfg)
+{
+	mosquitto_lib_cleanup();
+	if (cfg->tls_engine)
+		OPENSSL_cleanup();
 }
 
 int cli_finish(int status)

@@ -16,6 +16,15 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 /* Print mosquitto's usage text for the tool to stdout. */
 void cli_print_usage(const struct diag *d);
 
+/* Start OpenSSL and libmosquitto; first thing in main. OpenSSL is told not
+ * to free its global state from an atexit handler. */
+void cli_lib_init(void);
+
+/* Stop libmosquitto; OpenSSL's state is freed only if an engine was used
+ * (--tls-engine), so that the engine is finished properly. Call before
+ * cfg_free. */
+void cli_lib_cleanup(const struct config *cfg);
+
 /* Flush stdout; returns status, or 1 if stdout could not be written for a
  * reason other than a closed pipe. */
 int cli_finish(int status);

@@ -1,7 +1,5 @@
 /* smqtt_pub: publish one message, a file, stdin, or stdin line by line;
  * a drop-in replacement for mosquitto_pub. */
-#include <mosquitto.h>
-
 #include "check.h"
 #include "cli.h"
 #include "diag.h"
@@ -14,7 +12,7 @@ int main(int argc, char *argv[])
 	struct diag diag;
 	int status;
 
-	mosquitto_lib_init();
+	cli_lib_init();
 	cfg_init(&cfg, TOOL_PUB);
 	diag_init(&diag, TOOL_PUB, argv[0]);
 
@@ -32,7 +30,7 @@ int main(int argc, char *argv[])
 		}
 	}
 
+	cli_lib_cleanup(&cfg);
 	cfg_free(&cfg);
-	mosquitto_lib_cleanup();
 	return cli_finish(status);
 }

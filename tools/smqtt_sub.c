@@ -1,7 +1,5 @@
 /* smqtt_sub: subscribe to topics and print what arrives; a drop-in
  * replacement for mosquitto_sub. */
-#include <mosquitto.h>
-
 #include "check.h"
 #include "cli.h"
 #include "diag.h"
@@ -14,7 +12,7 @@ int main(int argc, char *argv[])
 	struct diag diag;
 	int status;
 
-	mosquitto_lib_init();
+	cli_lib_init();
 	cfg_init(&cfg, TOOL_SUB);
 	diag_init(&diag, TOOL_SUB, argv[0]);
 
@@ -29,7 +27,7 @@ int main(int argc, char *argv[])
 		}
 	}
 
+	cli_lib_cleanup(&cfg);
 	cfg_free(&cfg);
-	mosquitto_lib_cleanup();
 	return cli_finish(status);
 }
