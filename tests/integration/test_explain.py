@@ -28,7 +28,6 @@ Only 127.0.0.0/8 is contacted. Python 3 standard library only; needs
 mosquitto, mosquitto_pub, mosquitto_passwd, stunnel4 and openssl.
 """
 import argparse
-import json
 import os
 import re
 import shutil
@@ -43,6 +42,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True   # keep tests/lib free of __pycache__
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 from lab_peers import Mosquitto, Stunnel, SilentServer, make_revoked, free_port, popen, terminate_on_sigterm  # noqa: E402,E501
+from harness import binpath, expect, last_json  # noqa: E402
 
 TIMEOUT = 20          # seconds for any client process
 REF_PUB = "/usr/bin/mosquitto_pub"
@@ -57,26 +57,6 @@ STAGE = {
     "dns-failure": "resolve", "connection-refused": "tcp",
     "broker-closed": "mqtt", "mqtt-auth-failed": "mqtt",
 }
-
-
-def bindir():
-    d = os.environ.get("SMQTT_BIN_DIR") or os.path.join(REPO, "build", "bin")
-    return d if os.path.isabs(d) else os.path.join(REPO, d)
-
-
-def expect(cond, what, *details):
-    if not cond:
-        raise AssertionError(what + "".join("\n    " + repr(d) for d in details))
-
-
-def last_json(err):
-    lines = err.rstrip("\n").split("\n")
-    try:
-        j = json.loads(lines[-1])
-    except ValueError as e:
-        raise AssertionError("last stderr line is not JSON: %s\n    %r" % (e, err))
-    expect(isinstance(j, dict), "the JSON line is an object", j)
-    return j
 
 
 def first_line(text):
@@ -333,7 +313,7 @@ def check_scenario(lab, sc):
     expect(rc != 0, "mosquitto_pub really fails", rc, out, err)
 
     for tool in TOOLS:
-        exe = os.path.join(bindir(), tool)
+        exe = binpath(tool)
         label = "%s [%s]" % (tool, sc.name)
         # text form
         rc, out, err, secs = lab.run(lab.argv(exe, sc))
@@ -406,7 +386,7 @@ def main():
         for s in scenarios:
             print(s.name)
         return 0
-    for exe in [os.path.join(bindir(), t) for t in TOOLS] + [REF_PUB, MOSQUITTO_PASSWD]:
+    for exe in [binpath(t) for t in TOOLS] + [REF_PUB, MOSQUITTO_PASSWD]:
         if not os.access(exe, os.X_OK):
             print("FAIL setup: %s not found" % exe)
             print("0 passed, 1 failed")

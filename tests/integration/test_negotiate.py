@@ -25,7 +25,6 @@ The last line is "N passed, N failed"; exit status 1 on any failure.
 Only 127.0.0.1 is contacted. Python 3 standard library only.
 """
 import argparse
-import json
 import os
 import re
 import shutil
@@ -42,6 +41,7 @@ sys.dont_write_bytecode = True   # keep tests/lib free of __pycache__
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 from lab_peers import Mosquitto, Stunnel, popen, terminate_on_sigterm  # noqa: E402
 from relay import Relay  # noqa: E402
+from harness import bindir, binpath, expect, last_json  # noqa: E402
 
 TIMEOUT = 20
 HOST = "127.0.0.1"
@@ -49,24 +49,6 @@ REF_PUB = "/usr/bin/mosquitto_pub"
 REF_SUB = "/usr/bin/mosquitto_sub"
 TOOLS = ("smqtt_pub", "smqtt_sub")
 CERT_CAUSES = ("server-cert-untrusted", "server-chain-incomplete")
-
-
-def bindir():
-    d = os.environ.get("SMQTT_BIN_DIR") or os.path.join(REPO, "build", "bin")
-    return d if os.path.isabs(d) else os.path.join(REPO, d)
-
-
-def expect(cond, what, *details):
-    if not cond:
-        raise AssertionError(what + "".join("\n    " + repr(d) for d in details))
-
-
-def last_json(err):
-    lines = err.rstrip("\n").split("\n")
-    try:
-        return json.loads(lines[-1])
-    except ValueError as e:
-        raise AssertionError("last stderr line is not JSON: %s\n    %r" % (e, err))
 
 
 def brief(events):
@@ -110,7 +92,7 @@ class Ctx:
         return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 
     def tool(self, tool, relay, args, topic="neg/test", env=None, cid=None):
-        argv = [os.path.join(bindir(), tool), "-h", HOST]
+        argv = [binpath(tool), "-h", HOST]
         if relay is not None:
             argv += ["-p", str(relay.port)]
         argv += list(args)
@@ -239,7 +221,7 @@ def test_tlsv1_explicit_subscribes(c):
     r = c.r10
     cid = "neg-sub-v1-%d" % os.getpid()
     mark = c.m.log_mark()
-    argv = [os.path.join(bindir(), "smqtt_sub"), "-h", HOST, "-p", str(r.port), "--cafile", c.f("good/ca.crt"),
+    argv = [binpath("smqtt_sub"), "-h", HOST, "-p", str(r.port), "--cafile", c.f("good/ca.crt"),
             "--tls-version", "tlsv1", "-t", "neg/v1sub", "-C", "1", "-W", "10", "-i", cid]
     p = subprocess.Popen(argv, env=c.env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
@@ -355,7 +337,7 @@ def check_remembered(c, relay, version, first_count, offered):
 def check_sub_receives(c, relay, args, env):
     cid = "neg-sub-%d-%d" % (os.getpid(), relay.mark())
     mark = c.m.log_mark()
-    argv = [os.path.join(bindir(), "smqtt_sub"), "-h", HOST, "-p", str(relay.port)] + args + \
+    argv = [binpath("smqtt_sub"), "-h", HOST, "-p", str(relay.port)] + args + \
         ["-t", "neg/remember", "-C", "1", "-W", "10", "-i", cid]
     p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -555,7 +537,7 @@ def main():
             print(t.__name__)
         return 0
     for tool in TOOLS:
-        if not os.access(os.path.join(bindir(), tool), os.X_OK):
+        if not os.access(binpath(tool), os.X_OK):
             print("FAIL setup: %s not found in %s" % (tool, bindir()))
             print("0 passed, 1 failed")
             return 1

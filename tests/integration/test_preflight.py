@@ -25,7 +25,6 @@ The last line is "N passed, N failed"; exit status 1 on any failure.
 Only 127.0.0.1 is contacted. Python 3 standard library only.
 """
 import argparse
-import json
 import os
 import re
 import shutil
@@ -40,21 +39,12 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True   # keep tests/lib free of __pycache__
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 from broker import Broker, free_port  # noqa: E402
+from harness import bindir, binpath, expect, last_json  # noqa: E402
 
 TIMEOUT = 15          # seconds for any client process
 HOST = "127.0.0.1"
 REF_PUB = "/usr/bin/mosquitto_pub"
 TOOLS = ("smqtt_pub", "smqtt_sub")
-
-
-def bindir():
-    d = os.environ.get("SMQTT_BIN_DIR") or os.path.join(REPO, "build", "bin")
-    return d if os.path.isabs(d) else os.path.join(REPO, d)
-
-
-def expect(cond, what, *details):
-    if not cond:
-        raise AssertionError(what + "".join("\n    " + repr(d) for d in details))
 
 
 class Ctx:
@@ -93,7 +83,7 @@ class Ctx:
             args += ["-t", "preflight/test", "-m", "x"]
         else:
             args += ["-t", "preflight/test", "-C", "1", "-W", "5"]
-        return self.run([os.path.join(bindir(), tool)] + args + list(tls_args) + list(extra))
+        return self.run([binpath(tool)] + args + list(tls_args) + list(extra))
 
     # ----- did a client reach the broker? ---------------------------------
     def sentinel(self, b):
@@ -128,14 +118,6 @@ def settle(c, b):
             return
         size = now
         time.sleep(0.3)
-
-
-def last_json(err):
-    lines = err.rstrip("\n").split("\n")
-    try:
-        return json.loads(lines[-1])
-    except ValueError as e:
-        raise AssertionError("last stderr line is not JSON: %s\n    %r" % (e, err))
 
 
 def norm(text):
@@ -398,7 +380,7 @@ def test_check_good_passes(c):
     b = c.good
     for tool in TOOLS:
         mark = b.log_mark()
-        rc, out, err = c.run([os.path.join(bindir(), tool), "--no-profile", "--check", "-h", HOST,
+        rc, out, err = c.run([binpath(tool), "--no-profile", "--check", "-h", HOST,
                               "-p", str(b.tls_req_port), "--cafile", c.f("good/ca.crt")] + good_pair(c))
         expect(rc == 0, tool + " --check on the good scenario exits 0", rc, out, err)
         expect("result: all checks passed" in out, tool + ": 'result: all checks passed'", out)
@@ -410,7 +392,7 @@ def test_check_samecn_fails_without_connecting(c):
     b = c.samecn
     for tool in TOOLS:
         mark = b.log_mark()
-        rc, out, err = c.run([os.path.join(bindir(), tool), "--no-profile", "--check", "-h", HOST,
+        rc, out, err = c.run([binpath(tool), "--no-profile", "--check", "-h", HOST,
                               "-p", str(b.tls_req_port)] + samecn_args(c))
         expect(rc == 1, tool + " --check on samecn exits 1", rc, out, err)
         expect("FAIL" in out and "CN=127.0.0.1" in out, tool + ": a FAIL line naming CN=127.0.0.1", out)
@@ -418,7 +400,7 @@ def test_check_samecn_fails_without_connecting(c):
         expect("result: all checks passed" not in out, tool + ": does not claim success", out)
         conns = c.connections(b, mark)
         expect(not conns, tool + " --check: the broker was not contacted", conns)
-        rc, out, err = c.run([os.path.join(bindir(), tool), "--no-profile", "--check", "--diag-format", "json",
+        rc, out, err = c.run([binpath(tool), "--no-profile", "--check", "--diag-format", "json",
                               "-h", HOST, "-p", str(b.tls_req_port)] + samecn_args(c))
         j = last_json(err)
         expect(rc == 1 and j["cause"] == "ca-subject-equals-leaf" and j["stage"] == "preflight",
@@ -446,7 +428,7 @@ def test_clean_material_passes_preflight(c):
     for name, rel in CLEAN:
         args = [c.f(a) if "/" in a or a == "good" else a for a in rel]
         for tool in TOOLS:
-            rc, out, err = c.run([os.path.join(bindir(), tool), "--no-profile", "--check", "-h", HOST,
+            rc, out, err = c.run([binpath(tool), "--no-profile", "--check", "-h", HOST,
                                   "-p", str(port)] + args)
             expect("no connection was attempted" not in out, "%s %s: preflight passes" % (tool, name), out, err)
             expect(" FAIL  connection" in out, "%s %s: goes on to connect (closed port)" % (tool, name), out, err)
@@ -465,7 +447,7 @@ def test_fixed_samecn_keyid_is_accepted(c):
                 "--key", c.f("samecn-keyid/client.key")]
         rc, out, err = c.run([REF_PUB, "-h", HOST, "-p", str(b.tls_req_port), "-t", "kb", "-m", "x"] + args)
         expect(rc == 0, "mosquitto_pub connects", rc, err)
-        rc, out, err = c.run([os.path.join(bindir(), "smqtt_pub"), "--no-profile", "-h", HOST,
+        rc, out, err = c.run([binpath("smqtt_pub"), "--no-profile", "-h", HOST,
                               "-p", str(b.tls_req_port), "-t", "kb", "-m", "x"] + args)
         expect(rc == 0, "smqtt_pub connects too", rc, err)
 
@@ -482,7 +464,7 @@ def test_fixed_selfsigned_server_as_cafile(c):
         args = ["--cafile", c.f("selfsigned/server.crt")]
         rc, out, err = c.run([REF_PUB, "-h", HOST, "-p", str(b.tls_port), "-t", "kb", "-m", "x"] + args)
         expect(rc == 0, "mosquitto_pub connects", rc, err)
-        rc, out, err = c.run([os.path.join(bindir(), "smqtt_pub"), "--no-profile", "-h", HOST,
+        rc, out, err = c.run([binpath("smqtt_pub"), "--no-profile", "-h", HOST,
                               "-p", str(b.tls_port), "-t", "kb", "-m", "x"] + args)
         expect(rc == 0, "smqtt_pub connects too", rc, err)
 
@@ -500,7 +482,7 @@ def test_fixed_cert_and_key_in_one_file(c):
     args = ["--cafile", c.f("good/ca.crt"), "--cert", c.f("good/client.crt"), "--key", combo]
     rc, out, err = c.run([REF_PUB, "-h", HOST, "-p", str(b.tls_req_port), "-t", "kb", "-m", "x"] + args)
     expect(rc == 0, "mosquitto_pub connects", rc, err)
-    rc, out, err = c.run([os.path.join(bindir(), "smqtt_pub"), "--no-profile", "-h", HOST,
+    rc, out, err = c.run([binpath("smqtt_pub"), "--no-profile", "-h", HOST,
                           "-p", str(b.tls_req_port), "-t", "kb", "-m", "x"] + args)
     expect(rc == 0, "smqtt_pub connects too", rc, err)
 
@@ -540,7 +522,7 @@ def main():
             print(t.__name__)
         return 0
     for tool in TOOLS:
-        if not os.access(os.path.join(bindir(), tool), os.X_OK):
+        if not os.access(binpath(tool), os.X_OK):
             print("FAIL setup: %s not found in %s" % (tool, bindir()))
             print("0 passed, 1 failed")
             return 1

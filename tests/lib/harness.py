@@ -3,6 +3,7 @@ where the smqtt binaries are, the failure helper, and the runner that runs
 the script's test_* functions and prints "ok NAME (N s)" / "FAIL NAME: why"
 lines and the last line "N passed, N failed" that ctest reads."""
 
+import json
 import os
 import sys
 import time
@@ -11,17 +12,33 @@ import traceback
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def binpath(tool):
-    """An smqtt binary: $SMQTT_BIN_DIR (absolute, or relative to the repo),
-    else build/bin."""
+def bindir():
+    """Where the smqtt binaries are: $SMQTT_BIN_DIR (absolute, or relative to
+    the repo), else build/bin."""
     d = os.environ.get("SMQTT_BIN_DIR") or os.path.join(REPO, "build", "bin")
-    return os.path.join(d if os.path.isabs(d) else os.path.join(REPO, d), tool)
+    return d if os.path.isabs(d) else os.path.join(REPO, d)
+
+
+def binpath(tool):
+    """An smqtt binary, in bindir()."""
+    return os.path.join(bindir(), tool)
 
 
 def expect(cond, what, *details):
     """Fail the test with `what` and the details (shortened) unless cond."""
     if not cond:
         raise AssertionError(what + "".join("\n    " + repr(d)[:2000] for d in details))
+
+
+def last_json(err):
+    """The JSON object on the last line of stderr (--diag-format json)."""
+    lines = err.rstrip("\n").split("\n")
+    try:
+        j = json.loads(lines[-1])
+    except ValueError as e:
+        raise AssertionError("last stderr line is not JSON: %s\n    %r" % (e, err))
+    expect(isinstance(j, dict), "the JSON line is an object", j)
+    return j
 
 
 def run_tests(namespace, call, only=None):
