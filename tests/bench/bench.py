@@ -13,8 +13,8 @@ Method
     - "flood": a plain listener with "max_queued_messages 0" (see
       FLOOD_BROKER_NOTE below), used for the 200k/1M line floods.
 * A fresh PKI from tests/lib/mkpki.sh (RSA-2048) and generated payload files.
-* smqtt and mosquitto are run ALTERNATELY (A B A B ...), --pairs pairs per
-  figure (default 10); one warm-up run of each before every row (smqtt
+* smqtt and mosquitto are run ALTERNATELY (A B B A A B ...: which one goes
+  first alternates from pair to pair), --pairs pairs per figure (default 10); one warm-up run of each before every row (smqtt
   remembers the TLS version per broker in $XDG_CACHE_HOME, and --tls-resume
   needs a saved session). Both tools get the same private HOME,
   XDG_CACHE_HOME and XDG_CONFIG_HOME (mosquitto_pub reads
@@ -24,6 +24,9 @@ Method
   of each command per pair, so that the pairs stay interleaved); peak RSS and
   CPU of long runs from /usr/bin/time -f; instruction counts from
   valgrind --tool=callgrind. Ratios are smqtt/mosquitto of the medians.
+* Row 5 also reports the broker's CPU (/proc/PID/stat) and the counting
+  mosquitto_sub's during each flood: the broker is single-threaded, so its
+  CPU time is a floor for the publisher's wall time.
 """
 
 import argparse
@@ -607,7 +610,8 @@ class Bench:
         args = ["-h", HOST, "-p", str(self.b2.port), "-t", topic, "-l", "-q", str(qos)]
         cmd = ([self.spub, "--no-profile"] if tool == "smqtt" else [MOSQ_PUB]) + args
         timeout = 60 + n / 1000
-        p, c, _tf = self.start_counter_sub(sub_cmd, topic, cid, env)
+        p, c, tf = self.start_counter_sub(sub_cmd, topic, cid, env)
+        b0 = self.proc_cpu(self.b2.proc.pid)
         t0 = time.monotonic()
         try:
             with open(self.files[n], "rb") as fin:
@@ -617,8 +621,23 @@ class Bench:
             raise
         wall = time.monotonic() - t0
         cnt, _ok = self.finish_sub(p, c, n, 3 if self.smoke else 10, timeout, "counting sub")
+        broker = self.proc_cpu(self.b2.proc.pid) - b0
+        wall_all = time.monotonic() - t0    # until the counter had everything
+        try:
+            ct = parse_time_file(tf)
+            counter = ct["user"] + ct["sys"]
+        except (OSError, ValueError, BenchError):
+            counter = None                  # killed after a stall: no figure
         return {"wall": wall, "cpu": t["user"] + t["sys"], "rss_mb": t["rss_kb"] / 1024,
-                "delivered": cnt, "cmd": shlex.join(cmd) + " < %d-line file" % n}
+                "delivered": cnt, "cmd": shlex.join(cmd) + " < %d-line file" % n,
+                "broker_cpu": broker, "counter_cpu": counter, "wall_all": wall_all}
+
+    @staticmethod
+    def proc_cpu(pid):
+        """user+system CPU seconds of a running process, from /proc/PID/stat."""
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def row5(self):
         n = self.n_l0
@@ -646,6 +665,22 @@ class Bench:
         self.add_row("5c", "pub -l %d lines QoS 0: CPU user+sys" % n, "s", cpu["smqtt"],
                      cpu["mosquitto"], None, "report",
                      note="the publisher's own CPU; 5a also waits for the broker (TCP backpressure)")
+        # What bounds 5a: the broker and the counting subscriber share the
+        # machine's cores with the publisher.
+        bcpu = {k: [x["broker_cpu"] for x in v] for k, v in r.items()}
+        ccpu = {k: [x["counter_cpu"] for x in v if x["counter_cpu"] is not None] for k, v in r.items()}
+        self.add_row("5d", "pub -l %d lines QoS 0: broker CPU" % n, "s", bcpu["smqtt"],
+                     bcpu["mosquitto"], None, "report", note="the mosquitto broker, /proc/PID/stat")
+        self.add_row("5e", "pub -l %d lines QoS 0: counting sub CPU" % n, "s", ccpu["smqtt"],
+                     ccpu["mosquitto"], None, "report", note="mosquitto_sub -C %d (the same for both)" % n)
+        ncpu = os.cpu_count() or 1
+        busy = {k: [(x["cpu"] + x["broker_cpu"] + (x["counter_cpu"] or 0)) / (ncpu * x["wall_all"])
+                    for x in v] for k, v in r.items()}
+        self.add_row("5f", "pub -l %d lines QoS 0: cores busy, start to last line counted" % n, "",
+                     busy["smqtt"], busy["mosquitto"], None, "report", ratio=False,
+                     note="(pub + broker + counting sub CPU) / (%d cores x time until the counter had "
+                          "every line); near 1 the machine is saturated and the broker and counter alone "
+                          "set the pace" % ncpu)
 
     def row6(self):
         n, small = self.n_l1, self.n_l1_small
@@ -693,7 +728,8 @@ class Bench:
              "2a": "TLS one-shot pub --tls-resume: wall", "2b": "TLS one-shot pub --tls-resume: CPU",
              "3": "plain one-shot pub: wall", "4": "sub into a pipe: CPU/msg",
              "5a": "pub -l QoS 0: wall", "5b": "pub -l QoS 0: delivered",
-             "5c": "pub -l QoS 0: CPU user+sys",
+             "5c": "pub -l QoS 0: CPU user+sys", "5d": "pub -l QoS 0: broker CPU",
+             "5e": "pub -l QoS 0: counting sub CPU", "5f": "pub -l QoS 0: cores busy",
              "6a": "pub -l QoS 1: lines/s", "6b": "pub -l QoS 1 peak RSS, small",
              "6c": "pub -l QoS 1 peak RSS, big", "6d": "pub -l QoS 1 RSS growth",
              "7": "TLS one-shot pub: peak RSS", "8": "TLS one-shot pub: callgrind Ir"}
@@ -797,7 +833,8 @@ def print_report(bench, info, cmdline):
     hdr = ["row", "what", "smqtt median [min..max]", "mosquitto median [min..max]",
            "ratio", "goal", "met?"]
     table = []
-    order = ["1a", "1b", "2a", "2b", "3", "4", "5a", "5b", "5c", "6a", "6b", "6c", "6d", "7", "8"]
+    order = ["1a", "1b", "2a", "2b", "3", "4", "5a", "5b", "5c", "5d", "5e", "5f",
+             "6a", "6b", "6c", "6d", "7", "8"]
     for rid in order:
         r = bench.rows.get(rid)
         if not r:
