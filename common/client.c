@@ -23,6 +23,9 @@
 #include "profile.h"
 #include "report.h"
 
+/* Packets read from what OpenSSL read ahead, at most, in one loop step. */
+#define TLS_DRAIN_MAX 1024
+
 /* The one global: set by the signal handler, read by the loops. */
 static volatile sig_atomic_t caught_signal;
 
@@ -430,7 +433,7 @@ static int await_certificate_verdict(struct client *c)
 	if (!ssl || sock < 0 || !c->ev.cert_requested || SSL_version(ssl) < TLS1_3_VERSION)
 		return MOSQ_ERR_SUCCESS;
 	struct pollfd p = {sock, POLLIN, 0};
-	if (SSL_pending(ssl) == 0 && poll(&p, 1, 300) <= 0)
+	if (!tls_input_buffered(ssl) && poll(&p, 1, 300) <= 0)
 		return MOSQ_ERR_SUCCESS;
 	char b;
 	int r = SSL_peek(ssl, &b, 1);
@@ -730,10 +733,10 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 	}
 	if (timeout_ms < 0 || timeout_ms > 1000)
 		timeout_ms = 1000;
-	/* Records OpenSSL already holds (read ahead by a peek) do not wake
-	 * poll: read them now. */
+	/* Records OpenSSL already holds (read ahead) do not wake poll: read
+	 * them now. */
 	SSL *ssl = c->have_tls ? mosquitto_ssl_get(m) : NULL;
-	bool buffered = ssl && SSL_has_pending(ssl);
+	bool buffered = tls_input_buffered(ssl);
 	bool coalescing = c->bulk_fn && bulkread_busy(&c->bulk, sock);
 	if (coalescing && timeout_ms > BULK_BUSY_MS)
 		timeout_ms = BULK_BUSY_MS;
@@ -752,6 +755,13 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 		rc = c->bulk_fn && c->connack_seen && !c->have_tls ? bulk_read(c, sock) : mosquitto_loop_read(m, 1);
 		if (rc || mosquitto_socket(m) < 0)
 			return rc;
+		/* Then every packet already read ahead, so that a burst costs one
+		 * step (and one write of the output) instead of one per message. */
+		for (int i = 0; i < TLS_DRAIN_MAX && tls_input_buffered(ssl); i++) {
+			rc = mosquitto_loop_read(m, 1);
+			if (rc || mosquitto_socket(m) < 0)
+				return rc;
+		}
 	}
 	if (pfd[0].revents & POLLOUT) {
 		rc = mosquitto_loop_write(m, 1);

@@ -633,6 +633,10 @@ int tls_init(struct tls *t, const struct config *cfg, int port, const struct tls
 		SSL_CTX_set_security_level(ctx, 0); /* TLS 1.0/1.1 need it, this connection only */
 	if (range->fallback_scsv)
 		SSL_CTX_set_mode(ctx, SSL_MODE_SEND_FALLBACK_SCSV);
+	/* Read whatever the socket has, not one record header then one body:
+	 * a flood of small messages took two read() calls each. The loop in
+	 * client.c reads on while tls_input_buffered() says so. */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	/* No session tickets: a one-shot client never uses them, and a broker
 	 * that sends them holds back the CONNACK behind them (Nagle) until our
 	 * delayed ACK, ~40 ms later. */
@@ -699,6 +703,16 @@ int tls_init(struct tls *t, const struct config *cfg, int port, const struct tls
 	}
 	ERR_clear_error();
 	return 0;
+}
+
+bool tls_input_buffered(SSL *ssl)
+{
+	if (!ssl || !SSL_has_pending(ssl))
+		return false;
+	if (SSL_pending(ssl) > 0)
+		return true;
+	BIO *rb = SSL_get_rbio(ssl);
+	return !(rb && BIO_should_read(rb)); /* the last read ran dry: partial record */
 }
 
 void tls_note_established(struct tls *t, SSL *ssl)

@@ -83,6 +83,13 @@ void tls_free(struct tls *t);
  * failed to resume. Call after the handshake. */
 bool tls_session_check(struct tls *t, SSL *ssl);
 
+/* True when OpenSSL holds input that may be read without the socket
+ * becoming readable (contexts read ahead): decrypted data, or raw records
+ * that its last socket read did not leave incomplete. poll() would not wake
+ * for it, so read on; false when only part of a record is held, which
+ * needs the socket, so polling cannot spin on it. */
+bool tls_input_buffered(SSL *ssl);
+
 /* After a successful handshake: copy version, cipher and chain from ssl. */
 void tls_note_established(struct tls *t, SSL *ssl);
 

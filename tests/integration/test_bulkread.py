@@ -5,7 +5,9 @@ with mosquitto_pub, and their stdout must be byte-identical. The cases push
 the fast path across its edges: floods, payloads around and far beyond the
 256 KB peek buffer, binary payloads, empty ones, retained messages, MQTT v5
 messages with and without properties in one stream, -C ending mid-burst, and
-keepalive pings answered while messages flow.
+keepalive pings answered while messages flow. Every case runs twice: with
+the subscribers on plain MQTT, then over TLS (OpenSSL reads ahead and the
+loop drains what it holds).
 Last line: "N passed, N failed".
 """
 import os
@@ -31,6 +33,12 @@ def wrapper():
     return w.split() if w else []
 
 
+# How the subscribers connect: plain MQTT (the bulk reader), then TLS (what
+# OpenSSL reads ahead, drained by the loop); the publishers always use the
+# plain port.
+CONN = {"args": None}
+
+
 class Pair:
     """smqtt_sub and mosquitto_sub with the same arguments, both subscribed."""
 
@@ -41,7 +49,8 @@ class Pair:
         for tool, argv0 in (("smqtt", wrapper() + [binpath("smqtt_sub")]), ("mosquitto", [MOSQ_SUB])):
             cid = "bulk-%s-%s" % (name, tool)
             out = open(os.path.join(tmp, "%s.%s.out" % (name, tool)), "wb")
-            p = subprocess.Popen(argv0 + ["-h", "127.0.0.1", "-p", str(b.port), "-t", topic, "-i", cid] + args,
+            conn = CONN["args"] or ["-p", str(b.port)]
+            p = subprocess.Popen(argv0 + ["-h", "127.0.0.1"] + conn + ["-t", topic, "-i", cid] + args,
                                  stdout=out, stderr=subprocess.PIPE)
             self.procs.append(p)
             self.outs.append(out)
@@ -174,9 +183,15 @@ def test_keepalive_while_flowing(b, tmp):
 
 def main():
     tmp = tempfile.mkdtemp(prefix="smqtt-bulk-")
+    pki = os.path.join(tmp, "pki")
+    subprocess.run(["bash", os.path.join(REPO, "tests", "lib", "mkpki.sh"), pki], check=True)
     try:
-        with Broker(extra_conf="max_queued_messages 0\n") as b:
-            return run_tests(globals(), lambda t: t(b, tmp))
+        with Broker(pki_dir=pki, tls_require_certificate=False, extra_conf="max_queued_messages 0\n") as b:
+            print("-- subscribers on plain MQTT", flush=True)
+            status = run_tests(globals(), lambda t: t(b, tmp))
+            print("-- subscribers over TLS", flush=True)
+            CONN["args"] = ["-p", str(b.tls_port), "--cafile", os.path.join(pki, "ca.crt")]
+            return run_tests(globals(), lambda t: t(b, tmp)) or status
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
