@@ -42,7 +42,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True   # keep tests/lib free of __pycache__
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 from lab_peers import Mosquitto, Stunnel, SilentServer, make_revoked, free_port, popen, terminate_on_sigterm  # noqa: E402,E501
-from harness import binpath, expect, last_json  # noqa: E402
+from harness import binpath, expect, first_line, last_json  # noqa: E402
 
 TIMEOUT = 20          # seconds for any client process
 REF_PUB = "/usr/bin/mosquitto_pub"
@@ -57,13 +57,6 @@ STAGE = {
     "dns-failure": "resolve", "connection-refused": "tcp",
     "broker-closed": "mqtt", "mqtt-auth-failed": "mqtt",
 }
-
-
-def first_line(text):
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
 
 
 def norm(text):

@@ -55,6 +55,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True   # keep tests/lib free of __pycache__
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+from harness import binpath, expect, first_line  # noqa: E402
 from lab_peers import free_port, popen, stop_process, terminate_on_sigterm  # noqa: E402
 
 MOSQUITTO = os.environ.get("SMQTT_TEST_MOSQUITTO", "/usr/sbin/mosquitto")
@@ -66,27 +67,6 @@ SLACK = 1.5 + (6.0 if WRAPPER else 0.0)   # seconds over CT allowed
 RSS_MARGIN_KB = 40 * 1024                 # over the refused-connection baseline
 REF_WAIT = CT + 2         # mosquitto_pub has no --connect-timeout: killed after this
 GNU_TIME = "/usr/bin/time"
-
-
-def bindir():
-    d = os.environ.get("SMQTT_BIN_DIR") or os.path.join(REPO, "build", "bin")
-    return d if os.path.isabs(d) else os.path.join(REPO, d)
-
-
-def smqtt(tool):
-    return os.path.join(bindir(), tool)
-
-
-def expect(cond, what, *details):
-    if not cond:
-        raise AssertionError(what + "".join("\n    " + repr(d)[:2000] for d in details))
-
-
-def first_line(text):
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
 
 
 # ---------------------------------------------------------------------------
@@ -555,7 +535,7 @@ def client_argv(lab, tool, case, port, ref=False):
 def measure_baseline(lab):
     port = free_port()
     for tool in ("smqtt_pub", "smqtt_sub"):
-        r = lab.e.run([smqtt(tool), "-h", "127.0.0.1", "-p", str(port), "-t", "t"]
+        r = lab.e.run([binpath(tool), "-h", "127.0.0.1", "-p", str(port), "-t", "t"]
                       + (["-m", "x"] if tool == "smqtt_pub" else []), 30)
         expect(r.rc == 1, tool + ": a refused connection exits 1", r.rc, r.err)
         lab.baseline[tool] = r.rss_kb
@@ -594,8 +574,8 @@ def check_case(lab, case):
         port = srv.port
         res = run_parallel({
             "ref": lambda: lab.e.run(client_argv(lab, REF_PUB, case, port, ref=True), REF_WAIT),
-            "smqtt_pub": lambda: lab.e.run(client_argv(lab, smqtt("smqtt_pub"), case, port), 60),
-            "smqtt_sub": lambda: lab.e.run(client_argv(lab, smqtt("smqtt_sub"), case, port), 60),
+            "smqtt_pub": lambda: lab.e.run(client_argv(lab, binpath("smqtt_pub"), case, port), 60),
+            "smqtt_sub": lambda: lab.e.run(client_argv(lab, binpath("smqtt_sub"), case, port), 60),
         })
     finally:
         srv.stop()
@@ -717,7 +697,7 @@ class Reader:
 def sub_pair(lab, b, extra, ids, topic):
     """Start smqtt_sub and mosquitto_sub with the same options (own ids)."""
     procs = {}
-    for tool, cid in zip((smqtt("smqtt_sub"), REF_SUB), ids):
+    for tool, cid in zip((binpath("smqtt_sub"), REF_SUB), ids):
         mark = b.mark()
         p = lab.e.popen([tool, "-p", str(b.port), "-t", topic, "-i", cid] + extra, stdout=subprocess.PIPE,
                         stderr=subprocess.PIPE)
@@ -757,7 +737,7 @@ def test_restart_resubscribes(lab):
         for tool, (p, rd, cid) in procs.items():
             expect(rd.wait_for("after", 10), tool + ": got the message after the restart (resubscribed)", rd.lines)
             expect(p.poll() is None, tool + ": still running", p.poll())
-        s, m = procs[smqtt("smqtt_sub")][1].lines, procs[REF_SUB][1].lines
+        s, m = procs[binpath("smqtt_sub")][1].lines, procs[REF_SUB][1].lines
         expect(s == m, "smqtt_sub printed what mosquitto_sub printed", s, m)
     finally:
         end_subs(procs)
@@ -881,7 +861,7 @@ def test_signals(lab):
                      b"one\n")):
                 tool = "sub" if kind.startswith("sub") else "pub"
                 ref = run_parallel({
-                    "smqtt": lambda: signal_run(lab, b, [smqtt("smqtt_" + tool)] + argv,
+                    "smqtt": lambda: signal_run(lab, b, [binpath("smqtt_" + tool)] + argv,
                                                 "sg-s-%s-%s" % (name, kind.replace(" ", "")), sig, ready, stdin),
                     "mosq": lambda: signal_run(lab, b, ["/usr/bin/mosquitto_" + tool] + argv,
                                                "sg-m-%s-%s" % (name, kind.replace(" ", "")), sig, ready, stdin),
@@ -926,7 +906,7 @@ def test_signal_while_reconnecting(lab):
                     res[tool] = (p.returncode, p.stderr.read().decode(errors="replace"), time.monotonic() - t0)
                 except subprocess.TimeoutExpired:
                     res[tool] = (None, "", 10.0)
-            s, m = res[smqtt("smqtt_sub")], res[REF_SUB]
+            s, m = res[binpath("smqtt_sub")], res[REF_SUB]
             name = signal.Signals(sig).name
             lab.notes.append("%s while reconnecting: smqtt_sub exit %s (%.2f s) stderr %r; mosquitto_sub exit %s "
                              "(%.2f s) stderr %r" % (name, s[0], s[2], s[1][:120], m[0], m[2], m[1][:120]))
@@ -1024,7 +1004,7 @@ def test_hostile_after_suback(lab):
         srv = Hostile(suback_then(payload, close)).start()
         try:
             argv = ["-h", "127.0.0.1", "-p", str(srv.port), "-t", "hostile/t"]
-            res = run_parallel({"smqtt": lambda: run_then_signal(lab, [smqtt("smqtt_sub")] + argv, 3.0),
+            res = run_parallel({"smqtt": lambda: run_then_signal(lab, [binpath("smqtt_sub")] + argv, 3.0),
                                 "mosq": lambda: run_then_signal(lab, [REF_SUB] + argv, 3.0)})
         finally:
             srv.stop()
@@ -1081,7 +1061,7 @@ def test_closed_stdout(lab):
     t = threading.Thread(target=flow, daemon=True)
     t.start()
     try:
-        res = run_parallel({"smqtt": lambda: closed_stdout_run(lab, b, smqtt("smqtt_sub"), "pipe-smqtt"),
+        res = run_parallel({"smqtt": lambda: closed_stdout_run(lab, b, binpath("smqtt_sub"), "pipe-smqtt"),
                             "mosq": lambda: closed_stdout_run(lab, b, REF_SUB, "pipe-mosq")})
     finally:
         stop.set()
@@ -1115,7 +1095,7 @@ def main():
         for n, _ in tests:
             print(n)
         return 0
-    for exe in [smqtt("smqtt_pub"), smqtt("smqtt_sub"), REF_PUB, REF_SUB, MOSQUITTO]:
+    for exe in [binpath("smqtt_pub"), binpath("smqtt_sub"), REF_PUB, REF_SUB, MOSQUITTO]:
         if not os.access(exe, os.X_OK):
             print("FAIL setup: %s not found" % exe)
             print("0 passed, 1 failed")

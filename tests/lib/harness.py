@@ -30,6 +30,14 @@ def expect(cond, what, *details):
         raise AssertionError(what + "".join("\n    " + repr(d)[:2000] for d in details))
 
 
+def first_line(text):
+    """The first non-blank line of text, stripped ("" if none)."""
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
 def last_json(err):
     """The JSON object on the last line of stderr (--diag-format json)."""
     lines = err.rstrip("\n").split("\n")
