@@ -191,15 +191,17 @@ int client_preflight(const struct config *cfg, const struct diag *d, struct tls_
 	return fatal ? 1 : 0;
 }
 
-/* --tls-resume with a saved session for this broker: the files were
- * checked on the run that saved it, and a resumed handshake does not read
- * them; preflight runs only if the connection fails. */
+/* --tls-resume: names this run's session file, once (every attempt's
+ * context borrows it from files). True with a saved session for this
+ * broker: the files were checked on the run that saved it, and a resumed
+ * handshake does not read them; preflight runs only if the connection
+ * fails. */
 static bool resuming(const struct config *cfg, struct tls_files *files)
 {
-	if (!cfg->tls_resume || !preflight_applies(cfg))
+	if (!cfg->tls_resume || !tls_wanted(cfg, client_port(cfg)))
 		return false;
-	files->session_file = tls_session_file(cfg, client_port(cfg)); /* kept for tls_init */
-	return files->session_file && access(files->session_file, R_OK) == 0;
+	files->session_file = tls_session_file(cfg, client_port(cfg));
+	return preflight_applies(cfg) && files->session_file && access(files->session_file, R_OK) == 0;
 }
 
 int client_init(struct client *c, struct config *cfg, const struct diag *d, void *obj)

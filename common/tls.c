@@ -640,8 +640,6 @@ int tls_init(struct tls *t, const struct config *cfg, int port, const struct tls
 	/* No session tickets: a one-shot client never uses them, and a broker
 	 * that sends them holds back the CONNACK behind them (Nagle) until our
 	 * delayed ACK, ~40 ms later. */
-	if (cfg->tls_resume && !files->session_file)
-		files->session_file = tls_session_file(cfg, port); /* once per run */
 	if (cfg->tls_resume && (t->session_file = files->session_file) != NULL) {
 		SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION);
 		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);

@@ -69,8 +69,10 @@ bool tls_wanted(const struct config *cfg, int port);
 int tls_version_from_name(const char *name);
 const char *tls_version_name(int version);
 
-/* Build the context, using (and filling) files. lazy: a saved session is
- * about to be offered, so read the files only if the handshake needs them.
+/* Build the context, using (and filling) files; with --tls-resume it keeps
+ * the session in files->session_file (named by the caller). lazy: a saved
+ * session is about to be offered, so read the files only if the handshake
+ * needs them.
  * On failure returns -1 with *cause allocated text. */
 int tls_init(struct tls *t, const struct config *cfg, int port, const struct tls_range *range,
 		struct tls_files *files, bool lazy, struct evidence *ev, char **cause);
