@@ -13,6 +13,7 @@
 
 #include "optfile.h"
 #include "profile.h"
+#include "secret.h"
 
 void cli_print_usage(const struct diag *d)
 {
@@ -115,7 +116,7 @@ static void trace_profile(const struct diag *d, const struct profile *p, const s
 		char mask[64];
 		const char *v = p->kv[i].value;
 		const char *name = p->kv[i].def->longname;
-		if (!strcmp(name, "pw") || !strcmp(name, "psk"))
+		if (option_secret(p->kv[i].def) == SECRET_VALUE)
 			v = diag_mask(v, mask, sizeof(mask));
 		diag_trace(d, "profile:   %s = %s (line %d)", name, v ? v : "true", p->kv[i].line);
 	}
@@ -125,6 +126,28 @@ static void warn_profile(const struct diag *d, const struct profile *p)
 {
 	for (size_t i = 0; p && i < p->nwarnings; i++)
 		diag_warn(d, "%s\n", p->warnings[i]);
+}
+
+/* --password-file: the password becomes the file's content. */
+static int read_password_file(struct config *cfg, const struct diag *d)
+{
+	char *pw = NULL, *cause = NULL;
+	bool loose = false;
+	if (secret_read_password_file(cfg->password_file, &pw, &loose, &cause) != 0) {
+		diag_report(d, cause ? cause : "--password-file: out of memory",
+				"the password for this run comes from that file, so nothing was sent",
+				"point --password-file at a readable file that holds the password and nothing else");
+		free(cause);
+		return -1;
+	}
+	if (loose)
+		diag_warn(d, "%s: the password file can be read by other users; fix: chmod 600 %s\n",
+				cfg->password_file, cfg->password_file);
+	diag_trace(d, "password: read from --password-file %s", cfg->password_file);
+	int rc = cfg_set_str(&cfg->password, pw);
+	explicit_bzero(pw, strlen(pw));
+	free(pw);
+	return rc;
 }
 
 enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *argv[], int *status)
@@ -144,6 +167,7 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 	 * host and the profile options. */
 	cfg_init(&trial, cfg->tool);
 	enum opt_status rc = optfile_load(&trial, &err);
+	trial.layer = LAYER_CLI;
 	if (rc == OPT_OK)
 		rc = options_parse(&trial, argc, argv, &err);
 	d->quiet = trial.quiet;
@@ -182,8 +206,10 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 			rc = OPT_ERROR;
 	}
 	cfg->layer = LAYER_CLI;
-	if (rc == OPT_OK)
+	if (rc == OPT_OK) {
 		rc = options_parse(cfg, argc, argv, &err);
+		secret_scrub_argv(argc, argv, cfg);
+	}
 	if (rc == OPT_OK)
 		rc = options_finish(cfg, &err);
 	d->quiet = cfg->quiet;
@@ -194,6 +220,10 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 	diag_set_trace(d, !cfg->quiet && (cfg->trace || (cfg->tool == TOOL_SUB && cfg->verbose && isatty(STDERR_FILENO))));
 	trace_profile(d, prof, &trial);
 	warn_profile(d, prof);
+	if (cfg->password_file && read_password_file(cfg, d) != 0) {
+		*status = 1;
+		goto out;
+	}
 	if (prof && cfg->debug)
 		printf("smqtt: using profile '%s' from %s (matched %s)\n", prof->name, cfg->applied_profile_from,
 				trial.profile_name ? "by --profile" : "by host");

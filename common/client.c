@@ -799,9 +799,10 @@ void client_connack_ok(struct client *c)
 		c->save_failed = true;
 	} else {
 		diag_info(c->diag, "saved profile '%s' to %s\n", cfg->save_profile, path);
-		if (cfg->password || cfg->psk)
+		bool pw = cfg->password && !cfg->password_file;
+		if (pw || cfg->psk)
 			diag_warn(c->diag, "%s holds your %s; it is mode 0600, keep it that way.\n", path,
-					cfg->password ? "password" : "PSK");
+					pw ? "password" : "PSK");
 	}
 	free(path);
 	cfg_set_str(&cfg->save_profile, NULL); /* once per run */

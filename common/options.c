@@ -32,6 +32,7 @@ static int h_will_topic(struct config *, const struct option_def *, int, char *c
 static int h_proxy(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
 static int h_flag(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
 static int h_diag_format(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
+static int h_password(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
 
 /* Flags whose effect is more than "set a bool" are ARG_NONE rows with a
  * handler; h_flag switches on the long/short name. */
@@ -98,7 +99,7 @@ const struct option_def option_table[] = {
 		"-p argument given but no port specified.", "Error: Invalid port given: %s\n", NULL,
 		"network port to connect to. Defaults to 1883 for plain MQTT and 8883 for MQTT over TLS.", NULL},
 	{'P', "pw", ARG_STR, B, SCOPE_CONN, 0, 0, OFF(password), "password",
-		"-P argument given but no password specified.", NULL, NULL,
+		"-P argument given but no password specified.", NULL, h_password,
 		"provide a password", NULL},
 	{'q', "qos", ARG_INT, B, SCOPE_RUN, 0, 2, OFF(qos), "qos",
 		"-q argument given but no QoS specified.", "Error: Invalid QoS given: %s\n", NULL,
@@ -240,6 +241,10 @@ const struct option_def option_table[] = {
 		"SOCKS5 proxy URL of the form:\n"
 		"socks5h://[username[:password]@]hostname[:port]\n"
 		"Only \"none\" and \"username\" authentication is supported.", NULL},
+	{0, "password-file", ARG_STR, B, SCOPE_CONN, 0, 0, OFF(password_file), "file",
+		"--password-file argument given but no file specified.", NULL, h_password,
+		"read the password from this file (without its trailing newline), so that it\n"
+		"is not on the command line; not together with -P (smqtt extension).", NULL},
 	{0, "profile", ARG_STR, B, SCOPE_RUN, 0, 0, OFF(profile_name), "name",
 		"--profile argument given but no profile name specified.", NULL, NULL,
 		"use the saved connection/TLS profile NAME (smqtt extension).", NULL},
@@ -366,7 +371,7 @@ void cfg_free(struct config *cfg)
 {
 	char **strs[] = {
 		&cfg->host, &cfg->bind_address, &cfg->id, &cfg->id_prefix, &cfg->username,
-		&cfg->password, &cfg->will_topic, &cfg->will_payload, &cfg->cafile, &cfg->capath,
+		&cfg->password, &cfg->password_file, &cfg->will_topic, &cfg->will_payload, &cfg->cafile, &cfg->capath,
 		&cfg->certfile, &cfg->keyfile, &cfg->keyform, &cfg->ciphers, &cfg->tls_alpn,
 		&cfg->tls_version, &cfg->tls_engine, &cfg->tls_engine_kpass_sha1, &cfg->psk,
 		&cfg->psk_identity, &cfg->socks5_host, &cfg->socks5_username, &cfg->socks5_password,
@@ -377,6 +382,9 @@ void cfg_free(struct config *cfg)
 		free_secret(strs[i]);
 	free(cfg->message);
 	cfg->message = NULL;
+	free(cfg->argv_secrets);
+	cfg->argv_secrets = NULL;
+	cfg->argv_secret_count = 0;
 	list_free(&cfg->topics, &cfg->topic_count);
 	list_free(&cfg->filter_outs, &cfg->filter_out_count);
 	list_free(&cfg->unsub_topics, &cfg->unsub_topic_count);
@@ -420,6 +428,56 @@ const struct option_def *option_find(const char *arg)
 		if (d->shortname == arg[1])
 			return d;
 	return NULL;
+}
+
+enum secret_kind option_secret(const struct option_def *def)
+{
+	static const char *const values[] = {"pw", "psk", "tls-engine-kpass-sha1"};
+	static const char *const urls[] = {"url", "proxy"};
+	for (size_t i = 0; def->longname && i < sizeof(values) / sizeof(values[0]); i++)
+		if (!strcmp(def->longname, values[i]))
+			return SECRET_VALUE;
+	for (size_t i = 0; def->longname && i < sizeof(urls) / sizeof(urls[0]); i++)
+		if (!strcmp(def->longname, urls[i]))
+			return SECRET_URL;
+	return SECRET_NONE;
+}
+
+const char *option_secret_name(const struct option_def *def)
+{
+	if (!def->longname || option_secret(def) == SECRET_NONE)
+		return NULL;
+	if (!strcmp(def->longname, "psk"))
+		return "PSK";
+	if (!strcmp(def->longname, "tls-engine-kpass-sha1"))
+		return "key password hash";
+	return "password";
+}
+
+/* The userinfo password as h_url and h_proxy read it: -L takes the first
+ * '@' before the path, --proxy the last '@'; the password follows the first
+ * ':' of what comes before it. */
+bool option_url_password(const struct option_def *def, const char *value, size_t *off, size_t *len)
+{
+	const char *p = strstr(value, "://");
+	if (option_secret(def) != SECRET_URL || !p)
+		return false;
+	p += 3;
+	bool proxy = !strcmp(def->longname, "proxy");
+	size_t auth = proxy ? strlen(p) : strcspn(p, "/");
+	const char *at = NULL;
+	for (size_t i = 0; i < auth; i++)
+		if (p[i] == '@') {
+			at = p + i;
+			if (!proxy)
+				break;
+		}
+	const char *colon = at ? memchr(p, ':', (size_t)(at - p)) : NULL;
+	if (!colon || colon + 1 == at)
+		return false;
+	*off = (size_t)(colon + 1 - value);
+	*len = (size_t)(at - colon - 1);
+	return true;
 }
 
 /* Strict numbers: the whole word must be a number (leading blanks allowed,
@@ -691,6 +749,30 @@ static int h_unix(struct config *cfg, const struct option_def *def, int argc,
 	return OPT_OK;
 }
 
+/* -P/--pw (or a password in -L) and --password-file: within one source
+ * (options file, profile, command line) only one of them; a later source
+ * replaces what an earlier one gave. */
+static int take_password(struct config *cfg, const struct option_def *def, const char *value,
+		bool from_file, struct opt_error *err)
+{
+	char **mine = from_file ? &cfg->password_file : &cfg->password;
+	char **other = from_file ? &cfg->password : &cfg->password_file;
+	if (*other && cfg->pw_layer == cfg->layer)
+		return fail(err, def, "Error: Use either -P (or a password in the -L URL) or --password-file, not both.\n");
+	if (cfg_set_str(other, NULL) || cfg_set_str(mine, value))
+		return fail_nomem(err);
+	cfg->pw_layer = cfg->layer;
+	return OPT_OK;
+}
+
+static int h_password(struct config *cfg, const struct option_def *def, int argc,
+		char *const argv[], int *idx, struct opt_error *err)
+{
+	if (*idx == argc - 1)
+		return fail(err, def, "Error: %s\n\n", def->missing);
+	return take_password(cfg, def, argv[++(*idx)], def->offset == OFF(password_file), err);
+}
+
 /* -L mqtt(s)://[username[:password]@]host[:port]/topic */
 static int h_url(struct config *cfg, const struct option_def *def, int argc,
 		char *const argv[], int *idx, struct opt_error *err)
@@ -727,10 +809,8 @@ static int h_url(struct config *cfg, const struct option_def *def, int argc,
 		char *colon = strchr(p, ':');
 		if (colon) {
 			*colon = '\0';
-			if (cfg_set_str(&cfg->password, colon + 1)) {
-				rc = fail_nomem(err);
+			if ((rc = take_password(cfg, def, colon + 1, false, err)) != OPT_OK)
 				goto out;
-			}
 		}
 		if (cfg_set_str(&cfg->username, p)) {
 			rc = fail_nomem(err);
@@ -1036,9 +1116,18 @@ enum opt_status options_parse(struct config *cfg, int argc, char *const argv[],
 		if (!def || !option_for_tool(def, cfg->tool))
 			return fail(err, NULL, "Error: Unknown option '%s'.\n", argv[i]);
 		opt_handler h = def->handler ? def->handler : store_generic;
+		int start = i;
 		int rc = h(cfg, def, argc, argv, &i, err);
 		if (rc != OPT_OK)
 			return (enum opt_status)rc;
+		if (cfg->layer == LAYER_CLI && i > start && option_secret(def) != SECRET_NONE) {
+			struct argv_secret *grown = realloc(cfg->argv_secrets,
+					(size_t)(cfg->argv_secret_count + 1) * sizeof(*grown));
+			if (!grown)
+				return fail_nomem(err);
+			cfg->argv_secrets = grown;
+			grown[cfg->argv_secret_count++] = (struct argv_secret){i, def};
+		}
 	}
 	return OPT_OK;
 }
@@ -1109,6 +1198,10 @@ char *config_value_text(const struct config *cfg, const struct option_def *def)
 		return cfg->port == 0 && cfg->host ? strdup(cfg->host) : NULL;
 	if (!strcmp(def->longname, "diag-format"))
 		return cfg->diag_json ? strdup("json") : NULL;
+	if (!strcmp(def->longname, "pw")) /* never beside the file it was read from */
+		return cfg->password && !cfg->password_file ? strdup(cfg->password) : NULL;
+	if (!strcmp(def->longname, "password-file"))
+		return cfg->password_file ? strdup(cfg->password_file) : NULL;
 	if (!strcmp(def->longname, "protocol-version")) {
 		if (cfg->protocol_version == MQTT_PROTOCOL_V31)
 			return strdup("mqttv31");

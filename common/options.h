@@ -78,6 +78,7 @@ struct config {
 	long long session_expiry_interval; /* -1: unset */
 	char *username;
 	char *password;
+	char *password_file;      /* --password-file as given; read by cli */
 	bool tcp_nodelay;
 	int max_inflight;
 	bool debug;
@@ -162,6 +163,11 @@ struct config {
 	/* Which source is being parsed, and which one set id / id_prefix: a
 	 * profile's id-prefix gives way to a -i on the command line. */
 	enum opt_layer { LAYER_OPTFILE, LAYER_PROFILE, LAYER_CLI } layer, id_layer;
+	enum opt_layer pw_layer;  /* the source that set password or password_file */
+	/* Command-line words that hold a secret (recorded while layer is
+	 * LAYER_CLI), for secret_scrub_argv. */
+	struct argv_secret { int idx; const struct option_def *def; } *argv_secrets;
+	int argv_secret_count;
 };
 
 void cfg_init(struct config *cfg, enum tool tool);
@@ -174,6 +180,18 @@ int cfg_set_str(char **slot, const char *value);
 extern const struct option_def option_table[];
 
 const struct option_def *option_find(const char *arg);
+
+/* Whether an option's value is a secret: the whole value (-P, --psk,
+ * --tls-engine-kpass-sha1), or a password inside a URL (-L, --proxy). */
+enum secret_kind { SECRET_NONE, SECRET_VALUE, SECRET_URL };
+enum secret_kind option_secret(const struct option_def *def);
+
+/* What a secret option holds, for messages: "password", "PSK", ... */
+const char *option_secret_name(const struct option_def *def);
+
+/* For a SECRET_URL option's value: where the password is (byte offset and
+ * length). false when the value holds no password. */
+bool option_url_password(const struct option_def *def, const char *value, size_t *off, size_t *len);
 const struct option_def *option_find_long(const char *longname);
 bool option_for_tool(const struct option_def *def, enum tool tool);
 

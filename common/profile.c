@@ -134,7 +134,7 @@ static bool is_path_option(const struct option_def *def)
 
 static bool is_secret_option(const struct option_def *def)
 {
-	return def->longname && (!strcmp(def->longname, "pw") || !strcmp(def->longname, "psk"));
+	return option_secret(def) == SECRET_VALUE;
 }
 
 char **profile_words(const struct profile *p, int *argc)
@@ -301,7 +301,7 @@ static void check_permissions(struct profile *p, const char *file,
 		const struct option_def *def = p->kv[i].def;
 		if (is_secret_option(def) && (st->st_mode & 077))
 			add_warning(p, xasprintf("%s:%d: profile '%s' holds a %s and other users can read this file (mode %04o); fix: chmod 600 %s",
-					file, p->kv[i].line, p->name, !strcmp(def->longname, "pw") ? "password" : "PSK",
+					file, p->kv[i].line, p->name, option_secret_name(def),
 					(unsigned)(st->st_mode & 07777), file));
 		struct stat kst;
 		if (!strcmp(def->longname, "key") && p->kv[i].value && stat(p->kv[i].value, &kst) == 0

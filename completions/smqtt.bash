@@ -73,7 +73,7 @@ _smqtt()
 
 	local common_opts="-A -c --disable-clean-session -d --debug -D --property
 		-h --host -i --id -I --id-prefix -k --keepalive -L --url -M -p --port
-		-P --pw -q --qos -t --topic -u --username -V --protocol-version -x
+		-P --pw --password-file -q --qos -t --topic -u --username -V --protocol-version -x
 		--help --version --nodelay --quiet --unix --will-payload --will-qos
 		--will-retain --will-topic --cafile --capath --cert --key --keyform
 		--ciphers --tls-version --insecure --tls-alpn --tls-engine
@@ -151,7 +151,7 @@ _smqtt()
 		compopt -o nospace 2>/dev/null
 		_smqtt_words "socks5h://"
 		return 0 ;;
-	--cafile | --cert | --key | --unix)
+	--cafile | --cert | --key | --unix | --password-file)
 		_smqtt_files
 		return 0 ;;
 	--capath)

@@ -125,6 +125,7 @@ complete -c smqtt_sub -s L -l url -x -a 'mqtt:// mqtts://' -d 'Connect with a mq
 complete -c smqtt_sub -s M -x -d 'Maximum QoS 1 and 2 messages in flight'
 complete -c smqtt_sub -s p -l port -x -d 'Network port (0-65535)'
 complete -c smqtt_sub -s P -l pw -x -d 'Password'
+complete -c smqtt_sub -l password-file -r -F -d 'Read the password from a file'
 complete -c smqtt_sub -s q -l qos -x -a '0\t"at most once" 1\t"at least once" 2\t"exactly once"' -d 'QoS to subscribe with'
 complete -c smqtt_sub -s t -l topic -x -d 'Topic filter to subscribe to'
 complete -c smqtt_sub -s u -l username -x -d 'User name'

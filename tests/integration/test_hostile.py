@@ -425,7 +425,7 @@ def der_size(pem_path):
 # the hostile cases
 
 class Case:
-    def __init__(self, name, server, tls, causes, status, args=(), timeout_case=False, note=""):
+    def __init__(self, name, server, tls, causes, status, args=(), timeout_case=False, note="", ref_may_pass=False):
         self.name = name
         self.server = server        # callable(lab) -> Hostile (started)
         self.tls = tls              # False: plain; else TLS with --cafile lab.certs[tls]
@@ -434,6 +434,7 @@ class Case:
         self.args = list(args)
         self.timeout_case = timeout_case   # must take about CT seconds
         self.note = note
+        self.ref_may_pass = ref_may_pass   # the reference can be fooled into success
 
 
 def S(behaviour, **kw):
@@ -492,7 +493,10 @@ CASES = [
     Case("remaining length 268435455 then silence", S(mqtt_after_connect(HUGE, close=False)), False,
          ["mqtt-protocol-error"], 2),
     Case("remaining length 268435455 then close", S(mqtt_after_connect(HUGE)), False, ["mqtt-protocol-error"], 2),
-    Case("remaining length 268435455 then 300 MB as fast as possible", S(b_flood), False, ["mqtt-protocol-error"], 2),
+    # mosquitto_pub reads the whole 256 MB "CONNACK"; its first bytes are zeros
+    # (accepted), so when it keeps up before REF_WAIT it publishes and exits 0
+    Case("remaining length 268435455 then 300 MB as fast as possible", S(b_flood), False, ["mqtt-protocol-error"], 2,
+         ref_may_pass=True),
     Case("malformed remaining length (5 bytes)", S(mqtt_after_connect(VARINT5, close=False)), False,
          ["mqtt-protocol-error"], 2),
     Case("a CONNACK announcing 900000 bytes, then a trickle", S(b_trickle), False, ["mqtt-protocol-error"], 27,
@@ -593,7 +597,7 @@ def check_case(lab, case):
                          first_line(r.err) or "(nothing)", "%.2f" % r.secs,
                          "-" if r.killed else "%.1f" % (r.rss_kb / 1024.0), causes[tool] or ""))
     # the reference must really fail (or still wait): these peers are broken
-    expect(ref.killed or ref.rc != 0, "mosquitto_pub fails too", ref.rc, ref.err)
+    expect(ref.killed or ref.rc != 0 or case.ref_may_pass, "mosquitto_pub fails too", ref.rc, ref.err)
     for tool in ("smqtt_pub", "smqtt_sub"):
         check_smqtt(lab, case, tool, res[tool], port)
         # not worse than mosquitto: where it gives up, smqtt gives up at least as fast (+ slack)
