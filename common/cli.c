@@ -150,6 +150,43 @@ static int read_password_file(struct config *cfg, const struct diag *d)
 	return rc;
 }
 
+/* Before any parsing, as mosquitto 2.1 does: -o found by a scan of argv
+ * (any word "-o"), and the compat mode from $SMQTT_COMPAT, then from a
+ * --compat on the command line, so that every source is parsed in it. */
+static int early_settings(struct config *cfg, const struct diag *d, int argc, char *argv[],
+		const char **optfile)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-o"))
+			continue;
+		if (*optfile) {
+			diag_usage_error(d, "Error: Duplicate -o argument given.\n\n");
+			return -1;
+		}
+		if (i == argc - 1) {
+			diag_usage_error(d, "Error: -o argument given but no options file specified.\n\n");
+			return -1;
+		}
+		*optfile = argv[i + 1];
+	}
+	const char *env = getenv("SMQTT_COMPAT");
+	if (env && *env) {
+		int c = options_compat_from_name(env);
+		if (!c) {
+			char what[160];
+			snprintf(what, sizeof(what), "SMQTT_COMPAT=%.100s: not a mosquitto version smqtt mimics", env);
+			diag_report(d, what, "smqtt behaves as mosquitto 2.0 or as 2.1 where the two disagree",
+					"set SMQTT_COMPAT to 2.0 or 2.1, or unset it");
+			return -1;
+		}
+		cfg->compat = (enum compat)c;
+	}
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--compat") && options_compat_from_name(argv[i + 1]))
+			cfg->compat = (enum compat)options_compat_from_name(argv[i + 1]);
+	return 0;
+}
+
 enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *argv[], int *status)
 {
 	struct opt_error err = {0};
@@ -163,10 +200,17 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 	*status = 1;
 	profiles_init(&ps);
 
+	const char *optfile = NULL;
+	if (early_settings(cfg, d, argc, argv, &optfile) != 0)
+		goto out_early;
+
 	/* Pass 1: the options file and the command line alone, to learn the
 	 * host and the profile options. */
 	cfg_init(&trial, cfg->tool);
-	enum opt_status rc = optfile_load(&trial, &err);
+	trial.compat = cfg->compat;
+	char *warning = NULL;
+	enum opt_status rc = optfile ? optfile_load_named(&trial, optfile, &warning, &err) : optfile_load(&trial, &err);
+	free(warning);
 	trial.layer = LAYER_CLI;
 	if (rc == OPT_OK)
 		rc = options_parse(&trial, argc, argv, &err);
@@ -195,7 +239,7 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 
 	/* Pass 2: options file < profile < command line. */
 	cfg->layer = LAYER_OPTFILE;
-	rc = optfile_load(cfg, &err);
+	rc = optfile ? optfile_load_named(cfg, optfile, &warning, &err) : optfile_load(cfg, &err);
 	if (rc == OPT_OK && prof) {
 		int pargc = 0;
 		char **pargv = profile_words(prof, &pargc);
@@ -218,8 +262,17 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 		goto out;
 	}
 	diag_set_trace(d, !cfg->quiet && (cfg->trace || (cfg->tool == TOOL_SUB && cfg->verbose && isatty(STDERR_FILENO))));
+	if (warning)
+		diag_warn(d, "%s", warning);
+	diag_trace(d, "compat: mosquitto %s behaviour%s", cfg->compat == COMPAT_21 ? "2.1" : "2.0",
+			cfg->compat == COMPAT_21 ? "" : " (the default; --compat 2.1 or SMQTT_COMPAT=2.1 for 2.1)");
+	if (optfile)
+		diag_trace(d, "options file: %s (-o)%s", optfile, warning ? ", not read" : "");
 	trace_profile(d, prof, &trial);
 	warn_profile(d, prof);
+	if (cfg->no_tls)
+		diag_trace(d, "tls: off (--no-tls)%s%s", cfg->no_tls_dropped ? "; ignored: " : "",
+				cfg->no_tls_dropped ? cfg->no_tls_dropped : "");
 	if (cfg->password_file && read_password_file(cfg, d) != 0) {
 		*status = 1;
 		goto out;
@@ -229,8 +282,10 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 				trial.profile_name ? "by --profile" : "by host");
 	next = CLI_RUN;
 out:
+	free(warning);
 	cfg_free(&trial);
 	profiles_free(&ps);
+out_early:
 	return next;
 }
 

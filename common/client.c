@@ -118,6 +118,8 @@ static int set_tls(struct client *c)
 	struct mosquitto *m = c->mosq;
 	int rc;
 
+	if (cfg->no_tls)
+		return 0;
 	if (!cfg->tls_engine && !cfg->keyform && tls_wanted(cfg, client_port(cfg)))
 		return set_own_tls(c);
 
@@ -165,6 +167,32 @@ static int set_tls(struct client *c)
 		diag_compat(d, "Error: Problem setting TLS options, check the options are valid.\n");
 		return 1;
 	}
+	return 0;
+}
+
+/* --tls-keylog. mosquitto 2.1 gives libmosquitto a context of its own for
+ * it, which libmosquitto refuses without a CA or a PSK: kept, also against
+ * a plain listener. A key log that cannot be written is skipped with a
+ * warning (mosquitto 2.1 skips it silently). */
+static int set_keylog(struct client *c)
+{
+	const struct config *cfg = c->cfg;
+	if (!cfg->tls_keylog)
+		return 0;
+	if (!cfg->cafile && !cfg->capath && !cfg->psk) {
+		diag_compat(c->diag, "Unable to connect (Invalid input).\n");
+		diag_warn(c->diag, "--tls-keylog needs --cafile, --capath or --psk, as in mosquitto 2.1; "
+				"fix: add --cafile FILE (or --capath, --psk), or drop --tls-keylog\n");
+		return 1;
+	}
+	char *cause = NULL;
+	if (tls_keylog_open(&c->files, cfg->tls_keylog, &cause) != 0) {
+		diag_warn(c->diag, "%s; the connection goes on without a key log\n", cause ? cause : "--tls-keylog");
+		free(cause);
+		return 0;
+	}
+	diag_trace(c->diag, "tls: appending the TLS key log (NSS format) to %s (--tls-keylog); "
+			"it holds this connection's secrets", cfg->tls_keylog);
 	return 0;
 }
 
@@ -268,7 +296,7 @@ int client_init_checked(struct client *c, struct config *cfg, const struct diag 
 		diag_compat(d, "Error: Problem setting username and/or password.\n");
 		return 1;
 	}
-	if (set_tls(c))
+	if (set_keylog(c) || set_tls(c))
 		return 1;
 	mosquitto_max_inflight_messages_set(m, (unsigned)cfg->max_inflight);
 	if (cfg->socks5_host) {

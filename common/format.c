@@ -14,7 +14,12 @@ struct spec {
 	char pad;   /* ' ' or '0' */
 	int width;
 	int precision; /* -1: none */
+	char sep;      /* hex separator given (%.2:x), 0: none */
 };
+
+/* The characters mosquitto 2.1 takes as a hex separator after the
+ * precision (any printable ASCII punctuation, and space). */
+static const char hexseps[] = "!\"#$&'()*+,-./:;<=>?@[\\]^_`{|}~ ";
 
 /* Append text to *cause: mosquitto reports each failing %J. */
 static void set_cause(char **cause, char *text)
@@ -35,16 +40,20 @@ static void set_cause(char **cause, char *text)
 	free(text);
 }
 
-/* mosquitto's write_payload: width truncates as well as pads. */
+/* mosquitto's write_payload: width truncates as well as pads. For hex,
+ * mosquitto 2.0 counts the width in digits (%6x: 3 bytes), 2.1 in bytes
+ * (%6x: 6 bytes, and the padding goes negative); 2.1 puts a separator after
+ * every `precision` characters, padding included (%.2x: "de ad be ef"). */
 static void put_payload(struct outbuf *o, const unsigned char *p, int len, int hex,
-		const struct spec *s)
+		const struct spec *s, bool compat21)
 {
 	int padlen;
 	if (s->width > 0) {
 		if (len > s->width)
 			len = s->width;
 		if (hex > 0) {
-			len /= 2;
+			if (!compat21)
+				len /= 2;
 			padlen = s->width - len * 2;
 		} else {
 			padlen = s->width - len;
@@ -52,8 +61,16 @@ static void put_payload(struct outbuf *o, const unsigned char *p, int len, int h
 	} else {
 		padlen = s->width - len;
 	}
-	if (s->align != '-')
-		outbuf_pad(o, s->pad, padlen);
+	char sep = s->sep ? s->sep : (compat21 ? ' ' : 0);
+	int every = hex > 0 && sep && s->precision > 0 ? s->precision : 0;
+	int xpos = 0;
+	if (s->align != '-') {
+		for (int i = 0; i < padlen; i++, xpos++) {
+			outbuf_putc(o, s->pad);
+			if (every && xpos % every == every - 1)
+				outbuf_putc(o, sep);
+		}
+	}
 	if (hex == 0) {
 		outbuf_write(o, p, (size_t)len);
 	} else {
@@ -61,11 +78,46 @@ static void put_payload(struct outbuf *o, const unsigned char *p, int len, int h
 		const char *digits = hex == 1 ? lo : up;
 		for (int i = 0; i < len; i++) {
 			outbuf_putc(o, digits[p[i] >> 4]);
+			if (every && xpos % every == every - 1)
+				outbuf_putc(o, sep);
+			xpos++;
 			outbuf_putc(o, digits[p[i] & 0xf]);
+			if (i < len - 1) {
+				if (every && xpos % every == every - 1)
+					outbuf_putc(o, sep);
+				xpos++;
+			}
 		}
 	}
 	if (s->align == '-')
 		outbuf_pad(o, ' ', padlen);
+}
+
+/* %f (4-byte float) and %d (8-byte double) of the payload, as mosquitto
+ * 2.1 prints them. false when the payload has another size. */
+static bool put_float(struct outbuf *o, const struct fmt_msg *m, char c, const struct spec *s)
+{
+	double v;
+	if (c == 'f') {
+		float f;
+		if (m->payloadlen != (int)sizeof(f))
+			return false;
+		memcpy(&f, m->payload, sizeof(f));
+		v = f;
+	} else {
+		if (m->payloadlen != (int)sizeof(v))
+			return false;
+		memcpy(&v, m->payload, sizeof(v));
+	}
+	if (s->width == 0)
+		outbuf_printf(o, "%.*f", s->precision, v);
+	else if (s->align == '-')
+		outbuf_printf(o, "%-*.*f", s->width, s->precision, v);
+	else if (s->pad == '0')
+		outbuf_printf(o, "%0*.*f", s->width, s->precision, v);
+	else
+		outbuf_printf(o, "%*.*f", s->width, s->precision, v);
+	return true;
 }
 
 static void put_int(struct outbuf *o, long long v, const struct spec *s)
@@ -96,18 +148,19 @@ static void put_blank(struct outbuf *o, char pad, int width)
 	outbuf_pad(o, pad, width);
 }
 
-/* "2020-05-06T21:48:00.123456Z+0000": mosquitto's tst, quirks included. */
-static void json_tst(char *buf, size_t len, const struct tm *ti, long ns)
+/* "2020-05-06T21:48:00.123456Z+0000": mosquitto 2.0's tst, quirks
+ * included; 2.1 leaves out the 'Z'. */
+static void json_tst(char *buf, size_t len, const struct tm *ti, long ns, bool compat21)
 {
 	char tail[32];
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%S.000000Z%z", ti);
+	strftime(buf, len, compat21 ? "%Y-%m-%dT%H:%M:%S.000000%z" : "%Y-%m-%dT%H:%M:%S.000000Z%z", ti);
 	if (strlen(buf) < 27)
 		return;
 	snprintf(tail, sizeof(tail), "%06ld", ns / 1000);
 	memcpy(buf + 20, tail, 6);
 }
 
-static cJSON *json_properties(const mosquitto_property *props)
+static cJSON *json_properties(const mosquitto_property *props, bool compat21)
 {
 	cJSON *obj = cJSON_CreateObject(), *user = NULL;
 	if (!obj)
@@ -146,17 +199,25 @@ static cJSON *json_properties(const mosquitto_property *props)
 			break;
 		case MQTT_PROP_TOPIC_ALIAS:
 			/* mosquitto 2.0 reads this with the wrong identifier and so
-			 * always prints 0. */
-			item = cJSON_CreateNumber(0);
+			 * always prints 0; 2.1 prints it. */
+			if (compat21)
+				mosquitto_property_read_int16(p, id, &u16, false);
+			item = cJSON_CreateNumber(u16);
 			break;
 		case MQTT_PROP_USER_PROPERTY:
+			/* 2.0: {"name": "value", ...}; 2.1: [{"name": "value"}, ...] */
 			if (!user) {
-				user = cJSON_CreateObject();
+				user = compat21 ? cJSON_CreateArray() : cJSON_CreateObject();
 				cJSON_AddItemToObject(obj, "user-properties", user);
 			}
 			mosquitto_property_read_string_pair(p, id, &name, &s, false);
-			if (name && s)
+			if (name && s && compat21) {
+				cJSON *pair = cJSON_CreateObject();
+				cJSON_AddItemToObject(pair, name, cJSON_CreateString(s));
+				cJSON_AddItemToArray(user, pair);
+			} else if (name && s) {
 				cJSON_AddItemToObject(user, name, cJSON_CreateString(s));
+			}
 			free(name);
 			free(s);
 			break;
@@ -178,16 +239,17 @@ static bool put_json(struct outbuf *o, const struct fmt_opts *opts, const struct
 	cJSON *root = cJSON_CreateObject();
 	if (!root)
 		return true;
-	json_tst(tst, sizeof(tst), ti, ns);
+	json_tst(tst, sizeof(tst), ti, ns, opts->compat21);
 	cJSON_AddItemToObject(root, "tst", cJSON_CreateString(tst));
 	cJSON_AddItemToObject(root, "topic", cJSON_CreateString(m->topic));
 	cJSON_AddItemToObject(root, "qos", cJSON_CreateNumber(m->qos));
-	cJSON_AddItemToObject(root, "retain", cJSON_CreateNumber(m->retain));
+	cJSON_AddItemToObject(root, "retain", opts->compat21 ? cJSON_CreateBool(m->retain)
+			: cJSON_CreateNumber(m->retain));
 	cJSON_AddItemToObject(root, "payloadlen", cJSON_CreateNumber(m->payloadlen));
 	if (m->qos > 0)
 		cJSON_AddItemToObject(root, "mid", cJSON_CreateNumber(m->mid));
 	if (m->props)
-		cJSON_AddItemToObject(root, "properties", json_properties(m->props));
+		cJSON_AddItemToObject(root, "properties", json_properties(m->props, opts->compat21));
 	cJSON *payload;
 	if (!m->payload) {
 		payload = cJSON_CreateNull();
@@ -290,7 +352,7 @@ static void put_percent(struct outbuf *o, const struct fmt_opts *opts, const str
 		free(str);
 		break;
 	}
-	case 'p': put_payload(o, m->payload, m->payloadlen, 0, s); break;
+	case 'p': put_payload(o, m->payload, m->payloadlen, 0, s, opts->compat21); break;
 	case 'q': outbuf_putc(o, (char)('0' + m->qos)); break;
 	case 'R':
 		if (mosquitto_property_read_string(pr, MQTT_PROP_RESPONSE_TOPIC, &str, false)) {
@@ -310,8 +372,14 @@ static void put_percent(struct outbuf *o, const struct fmt_opts *opts, const str
 		if (strftime(buf, sizeof(buf), "%s", ti))
 			outbuf_printf(o, "%s.%09ld", buf, ns);
 		break;
-	case 'x': put_payload(o, m->payload, m->payloadlen, 1, s); break;
-	case 'X': put_payload(o, m->payload, m->payloadlen, 2, s); break;
+	case 'x': put_payload(o, m->payload, m->payloadlen, 1, s, opts->compat21); break;
+	case 'X': put_payload(o, m->payload, m->payloadlen, 2, s, opts->compat21); break;
+	case 'f':
+	case 'd':
+		if (!put_float(o, m, c, s))
+			set_cause(cause, strdup(c == 'f' ? "requested float printing, but non-float data received"
+					: "requested double printing, but non-double data received"));
+		break;
 	default: break;
 	}
 }
@@ -338,7 +406,7 @@ static void render_format(struct outbuf *o, const struct fmt_opts *opts, const s
 	size_t len = strlen(f);
 	for (size_t i = 0; i < len; i++) {
 		if (f[i] == '%') {
-			struct spec s = {0, ' ', 0, -1};
+			struct spec s = {0, ' ', 0, -1, 0};
 			if (i >= len - 1)
 				continue;
 			i++;
@@ -365,6 +433,11 @@ static void render_format(struct outbuf *o, const struct fmt_opts *opts, const s
 						s.precision = s.precision * 10 + (f[i] - '0');
 					i++;
 				}
+			}
+			if (f[i] && strchr(hexseps, f[i])) {
+				s.sep = f[i];
+				if (++i >= len)
+					continue;
 			}
 			put_percent(o, opts, m, f[i], &s, ti, ns, cause);
 		} else if (f[i] == '@') {
@@ -408,11 +481,11 @@ void format_message(struct outbuf *out, const struct fmt_opts *opts,
 		render_format(out, opts, msg, &tm, now->tv_nsec, cause);
 		return;
 	}
-	static const struct spec plain = {0, 0, 0, 0};
+	static const struct spec plain = {0, 0, 0, 0, 0};
 	if (opts->verbose) {
 		if (msg->payloadlen) {
 			outbuf_printf(out, "%s ", msg->topic);
-			put_payload(out, msg->payload, msg->payloadlen, 0, &plain);
+			put_payload(out, msg->payload, msg->payloadlen, 0, &plain, false);
 			if (opts->eol)
 				outbuf_putc(out, '\n');
 		} else if (opts->eol) {
@@ -421,7 +494,7 @@ void format_message(struct outbuf *out, const struct fmt_opts *opts,
 		return;
 	}
 	if (msg->payloadlen) {
-		put_payload(out, msg->payload, msg->payloadlen, 0, &plain);
+		put_payload(out, msg->payload, msg->payloadlen, 0, &plain, false);
 		if (opts->eol)
 			outbuf_putc(out, '\n');
 	}

@@ -14,6 +14,7 @@ struct fmt_opts {
 	bool verbose;       /* -v */
 	bool eol;           /* false with -N */
 	bool pretty;        /* --pretty */
+	bool compat21;      /* mosquitto 2.1's output where it differs from 2.0 */
 };
 
 struct fmt_msg {

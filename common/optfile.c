@@ -2,8 +2,10 @@
  * mosquitto_pub/sub 2.0 read it, and fed through the same option parser. */
 #include "optfile.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 char *optfile_path(enum tool tool)
 {
@@ -64,6 +66,30 @@ enum opt_status optfile_load(struct config *cfg, struct opt_error *err)
 	free(path);
 	if (!fp)
 		return OPT_OK;
+	enum opt_status rc = optfile_parse(cfg, fp, err);
+	fclose(fp);
+	return rc;
+}
+
+enum opt_status optfile_load_named(struct config *cfg, const char *path, char **warning,
+		struct opt_error *err)
+{
+	struct stat st;
+	const char *why = NULL;
+	*warning = NULL;
+	FILE *fp = fopen(path, "r");
+	if (!fp || fstat(fileno(fp), &st) != 0)
+		why = strerror(errno);
+	else if (S_ISDIR(st.st_mode))
+		why = "it is a directory";
+	if (why) {
+		if (asprintf(warning, "-o %s: the options file cannot be read (%s), so no options were read from it, "
+					"as mosquitto 2.1 does\n", path, why) < 0)
+			*warning = NULL;
+		if (fp)
+			fclose(fp);
+		return OPT_OK;
+	}
 	enum opt_status rc = optfile_parse(cfg, fp, err);
 	fclose(fp);
 	return rc;

@@ -17,4 +17,10 @@ enum opt_status optfile_parse(struct config *cfg, FILE *fp, struct opt_error *er
 /* Read the tool's options file if it exists. */
 enum opt_status optfile_load(struct config *cfg, struct opt_error *err);
 
+/* Read the options file named by -o (mosquitto 2.1) instead of the default
+ * one. A file that cannot be read is skipped, as mosquitto 2.1 skips it;
+ * *warning (allocated) then says why, naming it. */
+enum opt_status optfile_load_named(struct config *cfg, const char *path, char **warning,
+		struct opt_error *err);
+
 #endif

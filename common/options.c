@@ -33,6 +33,9 @@ static int h_proxy(struct config *, const struct option_def *, int, char *const[
 static int h_flag(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
 static int h_diag_format(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
 static int h_password(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
+static int h_optfile(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
+static int h_retain_handling(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
+static int h_compat(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
 
 /* Flags whose effect is more than "set a bool" are ARG_NONE rows with a
  * handler; h_flag switches on the long/short name. */
@@ -95,6 +98,10 @@ const struct option_def option_table[] = {
 		"send a null (zero length) message.", NULL},
 	{'N', NULL, ARG_NONE, S, SCOPE_RUN, 0, 0, 0, NULL, NULL, NULL, h_flag,
 		"do not add an end of line character when printing the payload.", NULL},
+	{'o', NULL, ARG_STR, B, SCOPE_RUN, 0, 0, 0, "file",
+		"-o argument given but no options file specified.", NULL, h_optfile,
+		"read options from this file instead of the default options file\n"
+		"($XDG_CONFIG_HOME/mosquitto_pub or _sub). Given once at most.", NULL},
 	{'p', "port", ARG_INT, B, SCOPE_CONN, 0, 65535, OFF(port), "port",
 		"-p argument given but no port specified.", "Error: Invalid port given: %s\n", NULL,
 		"network port to connect to. Defaults to 1883 for plain MQTT and 8883 for MQTT over TLS.", NULL},
@@ -131,6 +138,8 @@ const struct option_def option_table[] = {
 		"--protocol-version argument given but no version specified.", NULL, h_proto,
 		"specify the version of the MQTT protocol to use when connecting.\n"
 		"Can be mqttv5, mqttv311 or mqttv31. Defaults to mqttv311.", NULL},
+	{'w', "watch", ARG_NONE, S, SCOPE_RUN, 0, 0, OFF(watch), NULL, NULL, NULL, NULL,
+		"print each topic on a fixed line of the terminal, updated in place.", NULL},
 	{'W', NULL, ARG_INT, S, SCOPE_RUN, 1, INT_MAX, OFF(timeout), "timeout_secs",
 		"-W argument given but no timeout specified.", "Error: Invalid timeout \"%s\".\n\n", NULL,
 		"Specifies a timeout in seconds how long to process incoming MQTT messages.", NULL},
@@ -144,6 +153,8 @@ const struct option_def option_table[] = {
 		"display this message.", NULL},
 	{0, "version", ARG_NONE, B, SCOPE_RUN, 0, 0, 0, NULL, NULL, NULL, h_flag,
 		"display the version.", NULL},
+	{0, "message-rate", ARG_NONE, S, SCOPE_RUN, 0, 0, OFF(message_rate), NULL, NULL, NULL, NULL,
+		"print the number of messages received each second instead of the messages.", NULL},
 	{0, "nodelay", ARG_NONE, B, SCOPE_CONN, 0, 0, OFF(tcp_nodelay), NULL, NULL, NULL, NULL,
 		"disable Nagle's algorithm, to reduce socket sending latency at the possible\n"
 		"expense of more packets being sent.", NULL},
@@ -170,6 +181,10 @@ const struct option_def option_table[] = {
 		"if using --repeat, wait time seconds between publishes. Defaults to 0.", NULL},
 	{0, "retain-as-published", ARG_NONE, S, SCOPE_RUN, 0, 0, 0, NULL, NULL, NULL, h_flag,
 		"subscribe with the retain-as-published option (MQTT v5).", NULL},
+	{0, "retain-handling", ARG_STR, S, SCOPE_RUN, 0, 0, 0, "mode",
+		"--retain-handling argument given but no option specified.", NULL, h_retain_handling,
+		"the MQTT v5 retain handling subscription option: always (send retained\n"
+		"messages), new (only for new subscriptions) or never.", NULL},
 	{0, "retained-only", ARG_NONE, S, SCOPE_RUN, 0, 0, OFF(retained_only), NULL, NULL, NULL, NULL,
 		"only handle messages with the retained flag set, and exit when the\n"
 		"first non-retained message is received.", NULL},
@@ -228,6 +243,13 @@ const struct option_def option_table[] = {
 	{0, "tls-engine-kpass-sha1", ARG_STR, B, SCOPE_CONN, 0, 0, OFF(tls_engine_kpass_sha1), "sha1",
 		"--tls-engine-kpass-sha1 argument given but no kpass sha1 specified.", NULL, NULL,
 		"SHA1 of the key password to be used with the selected SSL engine.", NULL},
+	{0, "no-tls", ARG_NONE, B, SCOPE_CONN, 0, 0, OFF(no_tls), NULL, NULL, NULL, NULL,
+		"ignore every TLS option, wherever it was given (command line, options file,\n"
+		"an mqtts:// URL or a profile), and connect without TLS.", NULL},
+	{0, "tls-keylog", ARG_STR, B, SCOPE_CONN, 0, 0, OFF(tls_keylog), "file",
+		"--tls-keylog argument given but no file specified.", NULL, NULL,
+		"append the TLS key log (NSS format) to this file, for Wireshark. Needs\n"
+		"--cafile, --capath or --psk.", NULL},
 	{0, "tls-use-os-certs", ARG_NONE, B, SCOPE_CONN, 0, 0, OFF(tls_use_os_certs), NULL, NULL, NULL, NULL,
 		"Load and trust OS provided CA certificates.", NULL},
 	{0, "psk", ARG_STR, B, SCOPE_CONN, 0, 0, OFF(psk), "hex-key",
@@ -273,6 +295,10 @@ const struct option_def option_table[] = {
 		"Error: Invalid --connect-timeout '%s': give whole seconds from 1 to 86400.\n\n", NULL,
 		"give up when name resolution, the TCP connect, the TLS handshake and the CONNACK\n"
 		"take longer than this many seconds together. Defaults to 30 (smqtt extension).", NULL},
+	{0, "compat", ARG_STR, B, SCOPE_CONN, 0, 0, 0, "version",
+		"--compat argument given but no version specified.", NULL, h_compat,
+		"where mosquitto 2.0 and 2.1 disagree, behave as this version: 2.0 (the default)\n"
+		"or 2.1; also set by $SMQTT_COMPAT (smqtt extension).", NULL},
 	{0, "diag-format", ARG_STR, B, SCOPE_CONN, 0, 0, 0, "format",
 		"--diag-format argument given but no format specified.", NULL, h_diag_format,
 		"how failures are explained on stderr: text (default), or json to add a\n"
@@ -354,6 +380,7 @@ void cfg_init(struct config *cfg, enum tool tool)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->tool = tool;
+	cfg->compat = COMPAT_20;
 	cfg->port = PORT_UNDEFINED;
 	cfg->max_inflight = 20;
 	cfg->keepalive = 60;
@@ -376,7 +403,8 @@ void cfg_free(struct config *cfg)
 		&cfg->tls_version, &cfg->tls_engine, &cfg->tls_engine_kpass_sha1, &cfg->psk,
 		&cfg->psk_identity, &cfg->socks5_host, &cfg->socks5_username, &cfg->socks5_password,
 		&cfg->topic, &cfg->file_input, &cfg->format, &cfg->profile_name, &cfg->save_profile,
-		&cfg->proxy_url, &cfg->applied_profile, &cfg->applied_profile_from,
+		&cfg->proxy_url, &cfg->applied_profile, &cfg->applied_profile_from, &cfg->tls_keylog,
+		&cfg->no_tls_dropped,
 	};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free_secret(strs[i]);
@@ -641,7 +669,8 @@ static int h_will_topic(struct config *cfg, const struct option_def *def, int ar
 /* Validate a -F format string the way mosquitto_sub does. */
 static int check_format(const char *str, const struct option_def *def, struct opt_error *err)
 {
-	static const char specs[] = "%ACDEFIlmPpqRSrtjJUxX";
+	static const char specs[] = "%ACDEFIlmPpqRSrtjJUxXfd";
+	static const char hexseps[] = "!\"#$&'()*+,-./:;<=>?@[\\]^_`{|}~ ";
 	static const char escapes[] = "\\0aenrtv";
 	size_t len = strlen(str);
 	const char *incomplete = "Error: Incomplete format specifier.\n";
@@ -666,6 +695,8 @@ static int check_format(const char *str, const struct option_def *def, struct op
 						return fail(err, def, "%s", incomplete);
 				}
 			}
+			if (str[i + 1] && strchr(hexseps, str[i + 1])) /* %.2:x (mosquitto 2.1) */
+				i++;
 			if (!strchr(specs, str[i + 1]) || str[i + 1] == '\0')
 				return fail(err, def, "Error: Invalid format specifier '%c'.\n", str[i + 1]);
 			i++;
@@ -709,6 +740,7 @@ static int h_proto(struct config *cfg, const struct option_def *def, int argc,
 		cfg->protocol_version = MQTT_PROTOCOL_V5;
 	else
 		return fail(err, def, "Error: Invalid protocol version argument given.\n\n");
+	cfg->v_seq = ++cfg->parse_seq;
 	return OPT_OK;
 }
 
@@ -721,6 +753,7 @@ static int h_expiry(struct config *cfg, const struct option_def *def, int argc,
 	long long n;
 	if (!strcmp(v, "\xe2\x88\x9e")) {
 		cfg->session_expiry_interval = UINT32_MAX;
+		cfg->x_seq = ++cfg->parse_seq;
 		return OPT_OK;
 	}
 	if (!parse_ll(v, &n, 0)) {
@@ -735,6 +768,7 @@ static int h_expiry(struct config *cfg, const struct option_def *def, int argc,
 	if (n > (long long)UINT32_MAX || n < -1)
 		return fail(err, def, "Error: session-expiry-interval out of range.\n\n");
 	cfg->session_expiry_interval = (n == -1) ? (long long)UINT32_MAX : n;
+	cfg->x_seq = ++cfg->parse_seq;
 	return OPT_OK;
 }
 
@@ -791,8 +825,12 @@ static int h_url(struct config *cfg, const struct option_def *def, int argc,
 		p += 8;
 		cfg->port = 8883;
 		cfg->tls_use_os_certs = true;
+	} else if (cfg->compat == COMPAT_21 && (!strncasecmp(p, "ws://", 5) || !strncasecmp(p, "wss://", 6))) {
+		rc = fail(err, def, "Error: MQTT over WebSockets (ws://, wss://) is not supported by smqtt yet.\n\n");
+		goto out;
 	} else {
-		rc = fail(err, def, "Error: unsupported URL scheme.\n\n");
+		rc = fail(err, def, cfg->compat == COMPAT_21 ? "Error: Unsupported URL scheme.\n\n"
+				: "Error: unsupported URL scheme.\n\n");
 		goto out;
 	}
 	char *topic = strchr(p, '/');
@@ -940,10 +978,13 @@ static int h_property(struct config *cfg, const struct option_def *def, int argc
 		return fail(err, def, "Error: --property argument given but not enough arguments specified.\n\n");
 	const char *cmdname = argv[i];
 	const char *propname = argv[i + 1];
+	bool v21 = cfg->compat == COMPAT_21;
 	if (mosquitto_string_to_command(cmdname, &cmd))
-		return fail(err, def, "Error: Invalid command given in --property argument.\n\n");
+		return v21 ? fail(err, def, "Error: Invalid command %s given in --property argument.\n\n", cmdname)
+			: fail(err, def, "Error: Invalid command given in --property argument.\n\n");
 	if (mosquitto_string_to_property_info(propname, &identifier, &type))
-		return fail(err, def, "Error: Invalid property name given in --property argument.\n\n");
+		return v21 ? fail(err, def, "Error: Invalid property name %s given in --property argument.\n\n", propname)
+			: fail(err, def, "Error: Invalid property name given in --property argument.\n\n");
 	if (mosquitto_property_check_command(cmd, identifier))
 		return fail(err, def, "Error: %s property not allowed for %s in --property argument.\n\n", propname, cmdname);
 	const char *key = NULL, *value;
@@ -1046,7 +1087,7 @@ static int h_flag(struct config *cfg, const struct option_def *def, int argc,
 	case 'N': cfg->eol = false; return OPT_OK;
 	case 'R':
 		cfg->no_retain = true;
-		cfg->sub_opts |= MQTT_SUB_OPT_SEND_RETAIN_NEVER;
+		cfg->sub_opts = (cfg->sub_opts & ~0x30) | MQTT_SUB_OPT_SEND_RETAIN_NEVER;
 		return OPT_OK;
 	default: break;
 	}
@@ -1069,6 +1110,56 @@ static int h_flag(struct config *cfg, const struct option_def *def, int argc,
 		return fail(err, def, "%s", def->invalid);
 	cfg->random_filter_pct = pct;
 	cfg->random_filter = (int)(pct * 100.0 + 0.5); /* pct > 0: rounds half up, as lround */
+	return OPT_OK;
+}
+
+/* -o FILE: cli reads the file before anything else (as mosquitto 2.1 does,
+ * from a scan of argv); here the value is only stepped over. */
+static int h_optfile(struct config *cfg, const struct option_def *def, int argc,
+		char *const argv[], int *idx, struct opt_error *err)
+{
+	(void)cfg;
+	(void)argv;
+	if (*idx == argc - 1)
+		return fail(err, def, "Error: %s\n\n", def->missing);
+	(*idx)++;
+	return OPT_OK;
+}
+
+static int h_retain_handling(struct config *cfg, const struct option_def *def, int argc,
+		char *const argv[], int *idx, struct opt_error *err)
+{
+	static const char *const names[] = {"always", "new", "never"};
+	if (*idx == argc - 1)
+		return fail(err, def, "Error: %s\n\n", def->missing);
+	const char *v = argv[++(*idx)];
+	for (int k = 0; k < 3; k++)
+		if (!strcmp(v, names[k])) {
+			cfg->sub_opts = (cfg->sub_opts & ~0x30) | (k << 4);
+			return OPT_OK;
+		}
+	return fail(err, def, "Error: Unknown value '%s' for --retain-handling.\n\n", v);
+}
+
+int options_compat_from_name(const char *name)
+{
+	if (!strcmp(name, "2.0") || !strcmp(name, "20"))
+		return COMPAT_20;
+	if (!strcmp(name, "2.1") || !strcmp(name, "21"))
+		return COMPAT_21;
+	return 0;
+}
+
+static int h_compat(struct config *cfg, const struct option_def *def, int argc,
+		char *const argv[], int *idx, struct opt_error *err)
+{
+	if (*idx == argc - 1)
+		return fail(err, def, "Error: %s\n\n", def->missing);
+	const char *v = argv[++(*idx)];
+	int c = options_compat_from_name(v);
+	if (!c)
+		return fail(err, def, "Error: Invalid --compat '%s': give 2.0 (mosquitto 2.0, the default) or 2.1.\n\n", v);
+	cfg->compat = (enum compat)c;
 	return OPT_OK;
 }
 
@@ -1132,6 +1223,38 @@ enum opt_status options_parse(struct config *cfg, int argc, char *const argv[],
 	return OPT_OK;
 }
 
+/* --no-tls: forget every TLS option, from whichever source, noting which
+ * were given. The default port still follows --cafile/--capath/--psk, as
+ * in mosquitto 2.1. */
+static int drop_tls(struct config *cfg)
+{
+	struct { char **str; bool *flag; const char *name; } opts[] = {
+		{&cfg->cafile, NULL, "--cafile"}, {&cfg->capath, NULL, "--capath"},
+		{&cfg->certfile, NULL, "--cert"}, {&cfg->keyfile, NULL, "--key"},
+		{&cfg->keyform, NULL, "--keyform"}, {&cfg->ciphers, NULL, "--ciphers"},
+		{&cfg->tls_alpn, NULL, "--tls-alpn"}, {&cfg->tls_version, NULL, "--tls-version"},
+		{&cfg->tls_engine, NULL, "--tls-engine"}, {&cfg->tls_engine_kpass_sha1, NULL, "--tls-engine-kpass-sha1"},
+		{&cfg->psk, NULL, "--psk"}, {&cfg->psk_identity, NULL, "--psk-identity"},
+		{&cfg->tls_keylog, NULL, "--tls-keylog"}, {NULL, &cfg->insecure, "--insecure"},
+		{NULL, &cfg->tls_use_os_certs, "--tls-use-os-certs (or mqtts://)"},
+		{NULL, &cfg->tls_resume, "--tls-resume"},
+	};
+	char names[512] = "";
+	if (cfg->port == PORT_UNDEFINED && (cfg->cafile || cfg->capath || cfg->psk))
+		cfg->port = 8883;
+	for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+		bool set = opts[k].str ? *opts[k].str != NULL : *opts[k].flag;
+		if (!set)
+			continue;
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", names[0] ? ", " : "", opts[k].name);
+		if (opts[k].str)
+			cfg_set_str(opts[k].str, NULL);
+		else
+			*opts[k].flag = false;
+	}
+	return cfg_set_str(&cfg->no_tls_dropped, names[0] ? names : NULL);
+}
+
 enum opt_status options_finish(struct config *cfg, struct opt_error *err)
 {
 	if (cfg->will_payload && !cfg->will_topic)
@@ -1149,6 +1272,10 @@ enum opt_status options_finish(struct config *cfg, struct opt_error *err)
 	if (cfg->psk && !cfg->psk_identity)
 		return fail(err, NULL, "Error: --psk-identity required if --psk used.\n");
 
+	if (cfg->compat == COMPAT_21 && cfg->x_seq > cfg->v_seq)
+		cfg->protocol_version = MQTT_PROTOCOL_V5;
+	if (cfg->no_tls && drop_tls(cfg))
+		return fail_nomem(err);
 	if (cfg->protocol_version == MQTT_PROTOCOL_V5) {
 		if (!cfg->clean_session && cfg->session_expiry_interval == -1)
 			cfg->session_expiry_interval = UINT32_MAX;
@@ -1162,8 +1289,12 @@ enum opt_status options_finish(struct config *cfg, struct opt_error *err)
 	} else if (!cfg->clean_session && (cfg->id_prefix || !cfg->id)) {
 		return fail(err, NULL, "Error: You must provide a client id if you are using the -c option.\n");
 	}
-	if (cfg->tool == TOOL_SUB && cfg->topic_count == 0 && !cfg->check)
-		return fail(err, NULL, "Error: You must specify a topic to subscribe to.\n");
+	if (cfg->tool == TOOL_SUB && cfg->topic_count == 0 && !cfg->check) {
+		if (cfg->compat == COMPAT_20)
+			return fail(err, NULL, "Error: You must specify a topic to subscribe to.\n");
+		if (cfg->unsub_topic_count == 0)
+			return fail(err, NULL, "Error: You must specify a topic to subscribe to (-t) or unsubscribe from (-U).\n");
+	}
 	if (!cfg->host && cfg_set_str(&cfg->host, "localhost"))
 		return fail_nomem(err);
 

@@ -64,8 +64,12 @@ struct opt_error {
 	char *text;
 };
 
+/* Which mosquitto the tools mimic where 2.0 and 2.1 disagree. */
+enum compat { COMPAT_20 = 20, COMPAT_21 = 21 };
+
 struct config {
 	enum tool tool;
+	enum compat compat;       /* --compat, $SMQTT_COMPAT, profile key compat */
 	/* connection */
 	char *host;
 	int port;
@@ -103,6 +107,9 @@ struct config {
 	char *psk_identity;
 	bool insecure;
 	bool tls_use_os_certs;
+	bool no_tls;              /* --no-tls: every TLS option is dropped */
+	char *no_tls_dropped;     /* which ones were, for the trace ("--cafile, --cert") */
+	char *tls_keylog;         /* --tls-keylog */
 	/* proxy */
 	char *socks5_host;
 	int socks5_port;
@@ -140,6 +147,10 @@ struct config {
 	bool no_retain;
 	int sub_opts;
 	int timeout;
+	bool watch;               /* -w: each topic on its own terminal line */
+	bool message_rate;        /* --message-rate */
+	/* the order -x and -V were parsed in (2.1: -x switches to v5 at that point) */
+	unsigned parse_seq, x_seq, v_seq;
 	/* MQTT v5 properties */
 	mosquitto_property *connect_props;
 	mosquitto_property *publish_props;
@@ -194,6 +205,9 @@ const char *option_secret_name(const struct option_def *def);
 bool option_url_password(const struct option_def *def, const char *value, size_t *off, size_t *len);
 const struct option_def *option_find_long(const char *longname);
 bool option_for_tool(const struct option_def *def, enum tool tool);
+
+/* "2.0" / "2.1" (also "20", "21") as enum compat; 0 when neither. */
+int options_compat_from_name(const char *name);
 
 /* Parse argv[1..argc-1]; stops at the first error. Pure: never prints. */
 enum opt_status options_parse(struct config *cfg, int argc, char *const argv[],

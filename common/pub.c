@@ -485,6 +485,17 @@ int pub_run(struct config *cfg, const struct diag *d)
 	p.d = d;
 	p.first_publish = true;
 
+	/* MQTT v3.x has no properties: libmosquitto 2.0 then refuses the
+	 * publish (exit 0, nothing sent), which mosquitto_pub 2.0.11 keeps.
+	 * mosquitto_pub 2.1.2 sends them anyway, and the broker drops the
+	 * connection (exit 7): smqtt keeps that exit code but sends nothing. */
+	if (cfg->compat == COMPAT_21 && cfg->publish_props && cfg->protocol_version != MQTT_PROTOCOL_V5) {
+		diag_report(d, "-D publish: MQTT v3.1.1 and v3.1 have no properties, so nothing was published",
+				"mosquitto_pub 2.1 sends them anyway and the broker closes the connection; "
+				"smqtt stops before connecting, with the same exit status (7)",
+				"add -V 5 to publish with properties, or drop -D publish");
+		return MOSQ_ERR_CONN_LOST;
+	}
 	int rc = client_init(&p.client, cfg, d, &p);
 	if (rc) {
 		client_free(&p.client);

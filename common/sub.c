@@ -15,6 +15,75 @@
 #include "format.h"
 #include "outbuf.h"
 
+/* -w: the terminal line of each topic (line 1 holds "Broker: host"), in an
+ * open-addressing table keyed by the topic. */
+struct watch {
+	char **topics;
+	int *lines;
+	size_t cap, n;
+	int next_line;
+};
+
+static size_t watch_hash(const char *t)
+{
+	size_t h = 14695981039346656037ULL;
+	for (; *t; t++)
+		h = (h ^ (unsigned char)*t) * 1099511628211ULL;
+	return h;
+}
+
+static bool watch_grow(struct watch *w)
+{
+	size_t cap = w->cap ? w->cap * 2 : 64;
+	char **topics = calloc(cap, sizeof(char *));
+	int *lines = calloc(cap, sizeof(int));
+	if (!topics || !lines) {
+		free(topics);
+		free(lines);
+		return false;
+	}
+	for (size_t i = 0; i < w->cap; i++) {
+		if (!w->topics[i])
+			continue;
+		size_t k = watch_hash(w->topics[i]) & (cap - 1);
+		while (topics[k])
+			k = (k + 1) & (cap - 1);
+		topics[k] = w->topics[i];
+		lines[k] = w->lines[i];
+	}
+	free(w->topics);
+	free(w->lines);
+	w->topics = topics;
+	w->lines = lines;
+	w->cap = cap;
+	return true;
+}
+
+/* The line of topic, given the next free one when it is new; 0 when out of
+ * memory (the message is then printed where the cursor is). */
+static int watch_line(struct watch *w, const char *topic)
+{
+	if ((w->n + 1) * 2 > w->cap && !watch_grow(w))
+		return 0;
+	size_t k = watch_hash(topic) & (w->cap - 1);
+	for (; w->topics[k]; k = (k + 1) & (w->cap - 1))
+		if (!strcmp(w->topics[k], topic))
+			return w->lines[k];
+	if (!(w->topics[k] = strdup(topic)))
+		return 0;
+	w->n++;
+	return w->lines[k] = w->next_line++;
+}
+
+static void watch_free(struct watch *w)
+{
+	for (size_t i = 0; i < w->cap; i++)
+		free(w->topics[i]);
+	free(w->topics);
+	free(w->lines);
+	memset(w, 0, sizeof(*w));
+}
+
 struct sub {
 	struct config *cfg;
 	const struct diag *d;
@@ -29,6 +98,9 @@ struct sub {
 	int last_mid;           /* mid of the last --remove-retained publish */
 	int remove_pending;     /* --remove-retained publishes not yet confirmed */
 	int write_errno;        /* why stdout failed, 0 while it works */
+	int rate_count;         /* --message-rate: messages in this second */
+	long long rate_tick;    /* --message-rate: when the next count is due */
+	struct watch watch;     /* -w */
 };
 
 static void request_disconnect(struct sub *s, int reason)
@@ -72,6 +144,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 {
 	struct sub *s = obj;
 	struct config *cfg = s->cfg;
+	s->rate_count++;
 	if (!s->process_messages)
 		return;
 	if (cfg->retained_only && !m->retain) {
@@ -87,6 +160,14 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 		if (mosquitto_publish(mosq, &s->last_mid, m->topic, 0, NULL, 1, true) == MOSQ_ERR_SUCCESS)
 			s->remove_pending++;
 	}
+	/* -w, as mosquitto 2.1: the cursor goes to the topic's line (also for a
+	 * message the random filter then drops), the message is printed over
+	 * what was there, and the cursor goes below the last line. */
+	if (cfg->watch) {
+		int line = watch_line(&s->watch, m->topic);
+		if (line)
+			outbuf_printf(&s->out, "\033[%d;1H", line);
+	}
 	if (cfg->random_filter < 10000 && random() % 10000 >= cfg->random_filter)
 		goto count;
 	struct timespec now;
@@ -99,6 +180,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 		diag_compat(s->d, "%s", cause);
 		free(cause);
 	}
+	if (cfg->watch)
+		outbuf_printf(&s->out, "\033[%d;1H\n", s->watch.next_line - 1);
 	/* Output is written once per turn of the loop (see run_loop), not once
 	 * per message: a burst of messages costs one write. */
 	if (s->out.len >= 65536 || s->cfg->debug) /* -d lines share stdout: keep their order */
@@ -204,6 +287,18 @@ static bool handle_stop(struct sub *s, long long deadline, bool *timed_out, bool
 	return false;
 }
 
+/* --message-rate: "N msgs/s" once a second from the connect on (every
+ * message received counts, printed or not), and once more, for the part
+ * of a second, when a signal or -W stops the run, as mosquitto 2.1 does. */
+static void rate_report(struct sub *s, bool now)
+{
+	if (!s->rate_tick || (!now && mono_ms() < s->rate_tick))
+		return;
+	outbuf_printf(&s->out, "%d msgs/s\n", s->rate_count);
+	s->rate_count = 0;
+	s->rate_tick += 1000;
+}
+
 static int run_loop(struct sub *s, const sigset_t *waitmask, bool *timed_out, bool *abort_run)
 {
 	long long deadline = s->cfg->timeout ? mono_ms() + (long long)s->cfg->timeout * 1000 : 0;
@@ -215,10 +310,21 @@ static int run_loop(struct sub *s, const sigset_t *waitmask, bool *timed_out, bo
 			long long left = deadline - mono_ms();
 			wait = left < 0 ? 0 : (left < 1000 ? (int)left : 1000);
 		}
+		if (s->rate_tick) {
+			long long left = s->rate_tick - mono_ms();
+			if (left < wait)
+				wait = left < 0 ? 0 : (int)left;
+		}
 		rc = client_loop_step(&s->client, wait, -1, NULL, waitmask);
+		rate_report(s, false);
 		write_out(s);
 		if ((*abort_run = handle_stop(s, deadline, timed_out, &stopping)))
 			return rc;
+		if (stopping && s->rate_tick) {
+			rate_report(s, true); /* the part of a second before the stop */
+			s->rate_tick = 0;
+			write_out(s);
+		}
 		if (rc == MOSQ_ERR_SUCCESS)
 			continue;
 		/* Before the first CONNACK a lost connection is a failure to
@@ -255,8 +361,11 @@ int sub_run(struct config *cfg, const struct diag *d)
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
 	s.d = d;
-	s.process_messages = true;
-	s.fmt = (struct fmt_opts){cfg->format, cfg->verbose, cfg->eol, cfg->pretty};
+	s.process_messages = !cfg->message_rate; /* counted, never printed */
+	s.watch.next_line = 2;
+	if (cfg->message_rate)
+		cfg->watch = false;
+	s.fmt = (struct fmt_opts){cfg->format, cfg->verbose, cfg->eol, cfg->pretty, cfg->compat == COMPAT_21};
 	outbuf_init(&s.out);
 	clock_gettime(CLOCK_REALTIME, &seed);
 	srandom((unsigned)seed.tv_nsec);
@@ -275,11 +384,18 @@ int sub_run(struct config *cfg, const struct diag *d)
 	 * PUBLISH received, so it stays on libmosquitto's reads */
 	if (!cfg->debug && cfg->qos == 0)
 		client_bulk_messages(&s.client, on_message, &s);
+	if (cfg->watch) {
+		outbuf_printf(&s.out, "\033[2J\033[1;1HBroker: %s\n", cfg->host);
+		write_out(&s);
+	}
 	int crc = client_connect(&s.client);
 	if (crc) {
 		client_free(&s.client);
+		watch_free(&s.watch);
 		return crc;
 	}
+	if (cfg->message_rate)
+		s.rate_tick = mono_ms() + 1000;
 	sigset_t waitmask;
 	client_signals_block(&waitmask);
 	bool timed_out = false, abort_run = false;
@@ -287,6 +403,7 @@ int sub_run(struct config *cfg, const struct diag *d)
 	outbuf_free(&s.out);
 	if (abort_run) {
 		client_free(&s.client);
+		watch_free(&s.watch);
 		return 255;
 	}
 	/* A closed pipe (smqtt_sub | head) ends the run quietly with status 0,
@@ -304,5 +421,6 @@ int sub_run(struct config *cfg, const struct diag *d)
 		status = client_finish(&s.client, rc, s.connack_result);
 	}
 	client_free(&s.client);
+	watch_free(&s.watch);
 	return client_final_status(&s.client, status);
 }

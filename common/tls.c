@@ -5,6 +5,9 @@
 #include "atomicfile.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/uio.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -66,6 +69,8 @@ const char *tls_version_name(int version)
 
 bool tls_wanted(const struct config *cfg, int port)
 {
+	if (cfg->no_tls)
+		return false;
 	return cfg->cafile || cfg->capath || cfg->psk || cfg->tls_use_os_certs || port == 8883;
 }
 
@@ -454,6 +459,42 @@ void tls_files_init(struct tls_files *f)
 	memset(f, 0, sizeof(*f));
 }
 
+int tls_keylog_open(struct tls_files *f, const char *path, char **cause)
+{
+	/* appended to, as mosquitto 2.1 does; created private; never through
+	 * a symbolic link (someone else's link could point at a file of ours) */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0) {
+		int e = errno;
+		if (asprintf(cause, "--tls-keylog %s: the key log cannot be written: %s", path,
+					e == ELOOP ? "it is a symbolic link, which smqtt does not follow" : strerror(e)) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		if (asprintf(cause, "--tls-keylog %s: the key log cannot be written: not a regular file", path) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	f->keylog_fd = fd;
+	f->keylog_open = true;
+	return 0;
+}
+
+/* NSS key log lines (CLIENT_RANDOM for TLS 1.2, the *_TRAFFIC_SECRET lines
+ * for TLS 1.3), one write each so that lines never interleave. */
+static void keylog_cb(const SSL *ssl, const char *line)
+{
+	const struct tls *t = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	if (!t || !t->files || !t->files->keylog_open)
+		return;
+	struct iovec iov[2] = {{(void *)line, strlen(line)}, {"\n", 1}};
+	ssize_t n = writev(t->files->keylog_fd, iov, 2);
+	(void)n; /* a lost key log line must not fail the connection */
+}
+
 void tls_files_free(struct tls_files *f)
 {
 	sk_X509_pop_free(f->cas, X509_free);
@@ -463,6 +504,8 @@ void tls_files_free(struct tls_files *f)
 	EVP_PKEY_free(f->key);
 	SSL_CTX_free(f->spare_ctx);
 	free(f->session_file);
+	if (f->keylog_open)
+		close(f->keylog_fd);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -651,6 +694,8 @@ int tls_init(struct tls *t, const struct config *cfg, int port, const struct tls
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
 	SSL_CTX_set_msg_callback(ctx, msg_cb);
 	SSL_CTX_set_info_callback(ctx, info_cb);
+	if (files->keylog_open)
+		SSL_CTX_set_keylog_callback(ctx, keylog_cb);
 	ev->used_tls = true;
 	ev->fallback_scsv = range->fallback_scsv;
 	ev->tls_version_max = range->max_version ? range->max_version : TLS1_3_VERSION;

@@ -31,9 +31,16 @@ struct tls_files {
 	EVP_PKEY *key;             /* --key */
 	SSL_CTX *spare_ctx;        /* a fresh context, made by preflight */
 	char *session_file;        /* --tls-resume: this run's session file (tls_session_file) */
+	bool keylog_open;          /* --tls-keylog: keylog_fd is open for appending */
+	int keylog_fd;
 };
 void tls_files_init(struct tls_files *f);
 void tls_files_free(struct tls_files *f);
+
+/* --tls-keylog: open path for appending (created 0600, never through a
+ * symbolic link); every context built with f then writes its key log
+ * lines there. On failure returns -1 with *cause allocated. */
+int tls_keylog_open(struct tls_files *f, const char *path, char **cause);
 
 /* Read a PEM private key, trying first the key type of the certificate
  * it belongs to (cert may be NULL): OpenSSL then tries one decoder instead

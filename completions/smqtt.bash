@@ -79,11 +79,12 @@ _smqtt()
 		--ciphers --tls-version --insecure --tls-alpn --tls-engine
 		--tls-engine-kpass-sha1 --tls-use-os-certs --psk --psk-identity --proxy
 		--profile --no-profile --list-profiles --save-profile --check
-		--connect-timeout --diag-format --trace --tls-resume -v --verbose"
+		--connect-timeout --diag-format --trace --tls-resume -v --verbose
+		-o --no-tls --tls-keylog --compat"
 	local pub_opts="-f --file -l --stdin-line -m --message -n --null-message
 		-r --retain -s --stdin-file --repeat --repeat-delay"
 	local sub_opts="-C -E -F -N -R -T --filter-out -U --unsubscribe -W --pretty --random-filter --remove-retained --retain-as-published
-		--retained-only"
+		--retained-only -w --watch --message-rate --retain-handling"
 
 	# -D command identifier value: the identifier depends on the command.
 	case $prev2 in
@@ -140,6 +141,12 @@ _smqtt()
 	--diag-format)
 		_smqtt_words "text json"
 		return 0 ;;
+	--compat)
+		_smqtt_words "2.0 2.1"
+		return 0 ;;
+	--retain-handling)
+		_smqtt_words "always new never"
+		return 0 ;;
 	-q | --qos | --will-qos)
 		_smqtt_words "0 1 2"
 		return 0 ;;
@@ -151,7 +158,7 @@ _smqtt()
 		compopt -o nospace 2>/dev/null
 		_smqtt_words "socks5h://"
 		return 0 ;;
-	--cafile | --cert | --key | --unix | --password-file)
+	--cafile | --cert | --key | --unix | --password-file | -o | --tls-keylog)
 		_smqtt_files
 		return 0 ;;
 	--capath)

@@ -119,3 +119,7 @@ complete -c smqtt_pub -s s -l stdin-file -d 'Publish all of standard input as on
 complete -c smqtt_pub -l repeat -x -d 'Publish the message this many times'
 complete -c smqtt_pub -l repeat-delay -x -d 'Seconds between repeated messages'
 complete -c smqtt_pub -s v -l verbose -d 'Print a trace of the connection on stderr (smqtt)'
+complete -c smqtt_pub -s o -r -F -d 'Read options from this file instead of the default one'
+complete -c smqtt_pub -l no-tls -d 'Ignore every TLS option and connect without TLS'
+complete -c smqtt_pub -l tls-keylog -r -F -d 'Append the TLS key log (NSS format) to a file'
+complete -c smqtt_pub -l compat -x -a '2.0\t"mosquitto 2.0 (default)" 2.1\t"mosquitto 2.1"' -d 'Behave as mosquitto 2.0 or 2.1 where they disagree (smqtt)'

@@ -68,6 +68,8 @@ function __smqtt_format_sequences
         '%p' 'payload' \
         '%x' 'payload in hexadecimal (lower case)' \
         '%X' 'payload in hexadecimal (upper case)' \
+        '%f' 'payload as a 4-byte float' \
+        '%d' 'payload as an 8-byte double' \
         '%l' 'payload length' \
         '%q' 'QoS' \
         '%r' 'retain flag' \
@@ -178,3 +180,10 @@ complete -c smqtt_sub -l random-filter -x -d 'Print only this percentage of the 
 complete -c smqtt_sub -l remove-retained -d 'Clear the retained messages received'
 complete -c smqtt_sub -l retain-as-published -d 'Keep the retain flag as published (MQTT v5)'
 complete -c smqtt_sub -l retained-only -d 'Handle only retained messages, exit at the first other'
+complete -c smqtt_sub -s o -r -F -d 'Read options from this file instead of the default one'
+complete -c smqtt_sub -l no-tls -d 'Ignore every TLS option and connect without TLS'
+complete -c smqtt_sub -l tls-keylog -r -F -d 'Append the TLS key log (NSS format) to a file'
+complete -c smqtt_sub -l compat -x -a '2.0\t"mosquitto 2.0 (default)" 2.1\t"mosquitto 2.1"' -d 'Behave as mosquitto 2.0 or 2.1 where they disagree (smqtt)'
+complete -c smqtt_sub -s w -l watch -d 'Print each topic on its own terminal line'
+complete -c smqtt_sub -l message-rate -d 'Print the messages received per second instead'
+complete -c smqtt_sub -l retain-handling -x -a 'always\t"Send retained messages (default)" new\t"Only for new subscriptions" never\t"Never"' -d 'MQTT v5 retain handling option'

@@ -7,7 +7,8 @@
  * Input: byte 0: bit 0 use the -F format (else the default / -v output),
  * bit 1 -v, bit 2 -N, bit 3 --pretty, bit 4 retain, bits 5-6 QoS, bit 7 add
  * properties. Byte 1: which v5 properties to add (one bit each). Bytes 2-5:
- * the time in seconds, byte 6: the message id. Then NUL-separated parts: the
+ * the time in seconds, byte 6: the message id (its top bit also selects
+ * mosquitto 2.1's output, --compat 2.1). Then NUL-separated parts: the
  * -F format, the topic, and everything after that is the payload (NULs
  * included). Property values are cut from the topic and the payload. */
 #include <stdint.h>
@@ -122,6 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.verbose = flags & 2,
 		.eol = !(flags & 4),
 		.pretty = flags & 8,
+		.compat21 = mid & 0x80,
 	};
 	struct fmt_msg msg = {
 		.topic = topic, .payload = payload, .payloadlen = (int)plen,

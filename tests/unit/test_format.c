@@ -254,6 +254,33 @@ static const struct mcase mcases[] = {
 		"ct|cd|1|1|rt|2|u:v|3\n", L, NULL},
 };
 
+/* mosquitto 2.1's output (--compat 2.1), where it differs from 2.0 or is new. */
+static const struct mcase mcases21[] = {
+	{"2.1 %x width counts bytes", "[%6x]", 0, 0, 0, "t", "\xde\xad\xbe\xef", 4, 0, 0, 0, NOPROPS, "[deadbeef]\n", L, NULL},
+	{"2.1 %x width truncates in bytes", "[%2x]", 0, 0, 0, "t", "\xde\xad\xbe\xef", 4, 0, 0, 0, NOPROPS, "[dead]\n", L, NULL},
+	{"2.1 %x width pads", "[%12x]", 0, 0, 0, "t", "\xde\xad", 2, 0, 0, 0, NOPROPS, "[        dead]\n", L, NULL},
+	{"2.1 %.2x default separator", "%.2x", 0, 0, 0, "t", "\xde\xad\xbe\xef", 4, 0, 0, 0, NOPROPS, "de ad be ef\n", L, NULL},
+	{"2.1 %.2:X", "%.2:X", 0, 0, 0, "t", "\xde\xad\xbe\xef", 4, 0, 0, 0, NOPROPS, "DE:AD:BE:EF\n", L, NULL},
+	{"2.1 %.4-x", "%.4-x", 0, 0, 0, "t", "\x01\x02\x03\x04\x05", 5, 0, 0, 0, NOPROPS, "0102-0304-05\n", L, NULL},
+	{"2.1 padding gets separators", "%24.2:x", 0, 0, 0, "t", "\xde\xad\xbe\xef", 4, 0, 0, 0, NOPROPS,
+		"  :  :  :  :  :  :  :  :de:ad:be:ef\n", L, NULL},
+	{"2.1 separator before %t", "%.2:t", 0, 0, 0, "fxyz", "p", L, 0, 0, 0, NOPROPS, "fx\n", L, NULL},
+	{"2.1 %f", "%f", 0, 0, 0, "t", "\x00\x00\xc0\x3f", 4, 0, 0, 0, NOPROPS, "1.500000\n", L, NULL},
+	{"2.1 %.2f width", "[%8.2f]", 0, 0, 0, "t", "\x00\x00\xc0\x3f", 4, 0, 0, 0, NOPROPS, "[    1.50]\n", L, NULL},
+	{"2.1 %-8.1f", "[%-8.1f]", 0, 0, 0, "t", "\x00\x00\xc0\xbf", 4, 0, 0, 0, NOPROPS, "[-1.5    ]\n", L, NULL},
+	{"2.1 %08.3d", "%08.3d", 0, 0, 0, "t", "\x00\x00\x00\x00\x00\x00\x04\x40", 8, 0, 0, 0, NOPROPS, "0002.500\n", L, NULL},
+	{"2.1 %f wrong size", "a%fb", 0, 0, 0, "t", "abc", L, 0, 0, 0, NOPROPS, "ab\n", L,
+		"requested float printing, but non-float data received"},
+	{"2.1 %d wrong size", "%d", 0, 0, 0, "t", "abcd", L, 0, 0, 0, NOPROPS, "\n", L,
+		"requested double printing, but non-double data received"},
+	{"2.1 %j", "%j", 0, 1, 0, "t", "x", L, 1, 1, 3, NOPROPS,
+		"{\"tst\":\"2020-05-06T21:48:00.123456+0000\",\"topic\":\"t\",\"qos\":1,\"retain\":true,\"payloadlen\":1,"
+		"\"mid\":3,\"payload\":\"x\"}", L, NULL},
+	{"2.1 %j properties", "%j", 0, 1, 0, "t", "x", L, 0, 0, 0, {P_TA(7), P_UP("a", "1"), P_UP("b", "2")},
+		"{\"tst\":\"2020-05-06T21:48:00.123456+0000\",\"topic\":\"t\",\"qos\":0,\"retain\":false,\"payloadlen\":1,"
+		"\"properties\":{\"topic-alias\":7,\"user-properties\":[{\"a\":\"1\"},{\"b\":\"2\"}]},\"payload\":\"x\"}", L, NULL},
+};
+
 static mosquitto_property *build_props(const struct pspec *ps)
 {
 	mosquitto_property *props = NULL;
@@ -294,7 +321,8 @@ static mosquitto_property *build_props(const struct pspec *ps)
 static void run_mcase(void **state)
 {
 	const struct mcase *c = *state;
-	struct fmt_opts opts = {c->format, c->verbose, !c->noeol, c->pretty};
+	bool v21 = c >= mcases21 && c < mcases21 + sizeof(mcases21) / sizeof(mcases21[0]);
+	struct fmt_opts opts = {c->format, c->verbose, !c->noeol, c->pretty, v21};
 	int plen = c->payloadlen >= 0 ? c->payloadlen : (int)strlen(c->payload);
 	/* libmosquitto's payload: heap, NUL after payloadlen; NULL when empty */
 	char *payload = NULL;
@@ -332,7 +360,7 @@ static void run_mcase(void **state)
 static void test_append_and_null_cause(void **state)
 {
 	(void)state;
-	struct fmt_opts opts = {"%t:%J", false, true, false};
+	struct fmt_opts opts = {"%t:%J", false, true, false, false};
 	char p1[] = "[1]", p2[] = "oops";
 	struct fmt_msg m1 = {"a", p1, 3, 0, false, 0, NULL};
 	struct fmt_msg m2 = {"b", p2, 4, 0, false, 0, NULL};
@@ -366,11 +394,11 @@ static void test_large(void **state)
 	struct timespec now = {NOW_SEC, NOW_NSEC};
 	struct outbuf out;
 	outbuf_init(&out);
-	struct fmt_opts o1 = {"%x", false, false, false};
+	struct fmt_opts o1 = {"%x", false, false, false, false};
 	format_message(&out, &o1, &m, &now, NULL);
 	assert_int_equal(out.len, 2 * n);
 	outbuf_reset(&out);
-	struct fmt_opts o2 = {"%200000p", false, false, false};
+	struct fmt_opts o2 = {"%200000p", false, false, false, false};
 	format_message(&out, &o2, &m, &now, NULL);
 	assert_int_equal(out.len, 200000);
 	assert_int_equal(out.data[0], ' ');
@@ -385,7 +413,7 @@ static void test_other_timezone(void **state)
 	(void)state;
 	setenv("TZ", "UTC-2", 1); /* POSIX: two hours east of UTC */
 	tzset();
-	struct fmt_opts opts = {"@H:@M %I", false, false, false};
+	struct fmt_opts opts = {"@H:@M %I", false, false, false, false};
 	struct fmt_msg m = {"t", NULL, 0, 0, false, 0, NULL};
 	struct timespec now = {NOW_SEC, NOW_NSEC};
 	struct outbuf out;
@@ -406,6 +434,8 @@ int main(void)
 	struct test_list l = {0};
 	for (size_t i = 0; i < sizeof(mcases) / sizeof(mcases[0]); i++)
 		test_list_add(&l, mcases[i].name, run_mcase, (void *)&mcases[i]);
+	for (size_t i = 0; i < sizeof(mcases21) / sizeof(mcases21[0]); i++)
+		test_list_add(&l, mcases21[i].name, run_mcase, (void *)&mcases21[i]);
 	failed += test_list_run(&l, "format_message table");
 
 	const struct CMUnitTest misc[] = {
