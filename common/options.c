@@ -695,8 +695,8 @@ static int check_format(const char *str, const struct option_def *def, struct op
 						return fail(err, def, "%s", incomplete);
 				}
 			}
-			if (str[i + 1] && strchr(hexseps, str[i + 1])) /* %.2:x (mosquitto 2.1) */
-				i++;
+			if (str[i + 1] && strchr(hexseps, str[i + 1]) && ++i == len - 1) /* %.2:x (mosquitto 2.1) */
+				return fail(err, def, "%s", incomplete); /* 2.1: "Invalid format specifier '<NUL>'" */
 			if (!strchr(specs, str[i + 1]) || str[i + 1] == '\0')
 				return fail(err, def, "Error: Invalid format specifier '%c'.\n", str[i + 1]);
 			i++;

@@ -12,8 +12,17 @@ messages published once the client under test has subscribed, a probe of
 the retained messages left behind), what the helpers saw must match too.
 The helpers are always the reference clients.
 
+With --compat 2.1 the reference is mosquitto 2.1.2 (broker and clients,
+built from tests/reference/ by tests/lib/mosq21.py), smqtt runs with
+SMQTT_COMPAT=2.1, and the cases are CASES21: every 2.1 option and every row
+of the table where 2.1 contradicts 2.0. The helpers stay Debian's 2.0.11
+clients in both modes (2.1.2's mosquitto_pub -q 1 may exit before its
+DISCONNECT). A case with log=True also compares what the broker logged of
+the client (CONNECT flags, packets received), and files_out compares files
+the client wrote, through a normaliser.
+
 Usage:
-  test_differential.py [-k SUBSTRING] [--list] [--self-check] [-v]
+  test_differential.py [-k SUBSTRING] [--list] [--self-check] [--compat 2.1] [-v]
 
   -k SUBSTRING   only run cases whose name contains SUBSTRING (repeatable)
   --list         list the case names and exit
@@ -46,8 +55,13 @@ sys.dont_write_bytecode = True   # keep tests/lib free of __pycache__
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 
 from broker import Broker, BrokerError, free_port  # noqa: E402
+import mosq21  # noqa: E402
 
 REF_BIN = {"pub": "/usr/bin/mosquitto_pub", "sub": "/usr/bin/mosquitto_sub"}
+HELPER_BIN = dict(REF_BIN)   # the helpers: always Debian's 2.0.11 clients
+REF_ENV = {}                 # extra environment of the reference side
+SMQTT_ENV = {}               # extra environment of the smqtt side
+COMPAT = "2.0"
 SMQTT_NAME = {"pub": "smqtt_pub", "sub": "smqtt_sub"}
 PROC_TIMEOUT = 10.0        # seconds for any single client process
 HELPER_TIMEOUT = 5.0       # seconds to wait for helpers / log lines
@@ -103,6 +117,11 @@ def smqtt_bin(tool):
 #   mode         "run" (default) or "closed_stdout"
 #   selfcheck_skip  reason to skip the case in --self-check mode
 #   timeout      per-process timeout (default PROC_TIMEOUT)
+#   log          compare the broker's log of the client ({cid}): CONNECT
+#                flags and the packets it received (needs -i {cid})
+#   files_out    list of (relative path, normaliser(bytes) -> bytes): files
+#                the client wrote, compared after the normaliser
+#   pty          run the client with a pseudo-terminal as stdout
 
 def case(name, tool, args, **kw):
     c = {
@@ -113,6 +132,7 @@ def case(name, tool, args, **kw):
         "known_difference": None, "expect": None,
         "nondeterministic": None, "check": None,
         "mode": "run", "selfcheck_skip": None, "timeout": PROC_TIMEOUT,
+        "log": False, "files_out": [], "pty": False,
     }
     for k in kw:
         if k not in c:
@@ -875,23 +895,341 @@ def kill_group(p):
         pass
 
 
+# ---------------------------------------------------------------------------
+# mosquitto 2.1 (--compat 2.1): the reference is mosquitto 2.1.2
+
+def keylog_shape(data):
+    """A key log without its secrets: each line's label and field lengths."""
+    out = []
+    for line in data.splitlines():
+        f = line.split(b" ")
+        out.append(b" ".join([f[0]] + [b"%d" % len(x) for x in f[1:]]))
+    return b"\n".join(out)
+
+
+def check_rate(res):
+    """--message-rate: only 'N msgs/s' lines, then 'Timed out' and 27."""
+    probs = []
+    if res["rc"] != 27 or res["stderr"] != b"Timed out\n":
+        probs.append("exit %r stderr %r, expected 27 and 'Timed out'" % (res["rc"], res["stderr"]))
+    lines = res["stdout"].split(b"\n")
+    if lines[-1] != b"" or not (2 <= len(lines) - 1 <= 4) or \
+            not all(re.fullmatch(rb"\d+ msgs/s", l) for l in lines[:-1]):
+        probs.append("stdout %r is not 2-4 lines of 'N msgs/s'" % res["stdout"])
+    return probs
+
+
+def expect_same_but_stderr(first=None):
+    """Same exit code, stdout and helpers; smqtt says more on stderr (a
+    warning or an explanation), starting with `first` if given."""
+    def f(ref, test):
+        probs = []
+        for k in ("rc", "stdout", "watch", "post", "log", "files"):
+            if test[k] != ref[k]:
+                probs.append("%s %r, expected %r" % (k, test[k], ref[k]))
+        if first is not None and not test["stderr"].startswith(first):
+            probs.append("stderr %r does not start with %r" % (test["stderr"], first))
+        if not test["stderr"]:
+            probs.append("stderr is empty")
+        return probs
+    return f
+
+
+def build_cases21():
+    C = []
+    add = C.append
+    SUBL = CONN + ["-i", "{cid}", "-t", "{topic}"]
+    PUBL = CONN + ["-i", "{cid}", "-t", "{topic}"]
+    R = lambda payload, *extra: [["-t", "{topic}", "-m", payload, "-r"] + list(extra)]
+    TLS = ["-h", "127.0.0.1", "-p", "{tls_port}", "--cafile", "{cafile}"]
+
+    # ---- -o FILE ---------------------------------------------------------
+    add(case("o_pub_reads_file", "pub", ["-o", "{tmp}/opts", "-i", "{cid}"],
+             files={"opts": b"-h {host}\n-p {port}\n-t {topic}\n-m from-o\n"}, watch=[W1], log=True))
+    add(case("o_sub_reads_file", "sub", ["-o", "{tmp}/opts", "-i", "{cid}", "-C", "1", "-v"],
+             files={"opts": b"-h {host}\n-p {port}\n-t {topic}\n"}, live=[["-t", "{topic}", "-m", "x"]]))
+    add(case("o_default_file_not_read", "pub", ["-o", "{tmp}/opts"] + PUBL + ["-m", "x"],
+             files={"opts": b"-q 1\n", "home/.config/mosquitto_pub": b"-r\n"}, watch=[W1],
+             post_retained=["{topic}"]))  # no log: 2.1.2 -q 1 may exit before its DISCONNECT
+    add(case("o_default_file_read_without_o", "pub", PUBL + ["-m", "x"],
+             files={"home/.config/mosquitto_pub": b"-q 1\n"}, watch=[W1]))
+    add(case("o_leading_space_kept", "pub", ["-o", "{tmp}/opts"] + CONN + ["-t", "{topic}"],
+             files={"opts": b"-m  spaced\n"}, watch=[W1]))
+    add(case("o_comments_crlf", "pub", ["-o", "{tmp}/opts"] + CONN + ["-t", "{topic}"],
+             files={"opts": b"# a comment\r\n-m crlf\r\n\r\n#-q 7\n"}, watch=[W1]))
+    add(case("o_cli_overrides_file", "pub", ["-o", "{tmp}/opts"] + PUBL + ["-m", "x", "-q", "0"],
+             files={"opts": b"-q 2\n"}, watch=[W1], log=True))
+    add(case("o_file_unknown_option", "pub", ["-o", "{tmp}/opts"] + PUBC, files={"opts": b"--bogus x\n"}))
+    add(case("o_file_bad_value", "sub", ["-o", "{tmp}/opts"] + SUBC, files={"opts": b"-q 5\n"}))
+    add(case("o_twice", "pub", ["-o", "{tmp}/a", "-o", "{tmp}/b"] + PUBC, files={"a": b"", "b": b""}))
+    add(case("o_no_argument", "sub", SUBC + ["-o"]))
+    add(case("o_as_a_value", "pub", CONN + ["-t", "{topic}", "-m", "-o"]))
+    add(case("o_missing_file", "pub", ["-o", "{tmp}/none"] + PUBL + ["-m", "x"], watch=[W1],
+             known_difference="mosquitto 2.1 skips an options file it cannot open without a word; "
+                              "smqtt does the same and warns, naming the file",
+             expect=expect_same_but_stderr(b"Warning: -o ")))
+    add(case("o_directory", "sub", ["-o", "{tmp}"] + SUBL + ["-C", "1"], live=[["-t", "{topic}", "-m", "x"]],
+             known_difference="a directory as -o is skipped; smqtt warns",
+             expect=expect_same_but_stderr(b"Warning: -o ")))
+    add(case("o_in_options_file_ignored", "pub", ["-o", "{tmp}/opts"] + PUBC,
+             files={"opts": b"-o {tmp}/other\n"}, watch=[W1]))
+
+    # ---- --no-tls ----------------------------------------------------------
+    add(case("no_tls_pub_drops_cafile", "pub", PUBL + ["-m", "x", "--cafile", "{cafile}", "--no-tls"],
+             watch=[W1], log=True))
+    add(case("no_tls_sub_drops_cert_key", "sub",
+             SUBL + ["--cafile", "{cafile}", "--cert", "{certfile}", "--key", "{keyfile}", "--no-tls", "-C", "1"],
+             live=[["-t", "{topic}", "-m", "x"]]))
+    add(case("no_tls_url_mqtts", "pub", ["-L", "mqtts://{host}:{port}/{topic}", "-m", "x", "--no-tls"], watch=[W1]))
+    add(case("no_tls_options_file", "pub", ["-o", "{tmp}/opts"] + PUBL + ["-m", "x", "--cafile", "{cafile}"],
+             files={"opts": b"--no-tls\n"}, watch=[W1]))
+    add(case("no_tls_with_tls_version_tlsv1_1", "pub",
+             PUBL + ["-m", "x", "--cafile", "{cafile}", "--tls-version", "tlsv1.1", "--no-tls"], watch=[W1]))
+    add(case("no_tls_insecure_ciphers", "pub",
+             PUBC + ["--insecure", "--ciphers", "NONSENSE", "--no-tls"], watch=[W1]))
+    add(case("no_tls_still_checks_cert_key_pair", "pub", PUBC + ["--cert", "{certfile}", "--no-tls"]))
+    add(case("no_tls_to_tls_port_fails", "pub", ["-h", "{host}", "-p", "{tls_port}", "-t", "{topic}", "-m", "x",
+                                                 "--cafile", "{cafile}", "--no-tls"],
+             known_difference="smqtt explains why a plain connection to a TLS port fails",
+             expect=expect_explained(None, b"Error: ")))
+
+    # ---- --tls-keylog ------------------------------------------------------
+    add(case("keylog_pub_tls13", "pub", TLS + ["-i", "{cid}", "-t", "{topic}", "-m", "x", "--tls-keylog", "{tmp}/k"],
+             files_out=[("k", keylog_shape)]))
+    add(case("keylog_sub_tls13", "sub", TLS + ["-i", "{cid}", "-t", "{topic}", "-C", "1", "--tls-keylog", "{tmp}/k"],
+             live=[["-t", "{topic}", "-m", "x"]], files_out=[("k", keylog_shape)]))
+    add(case("keylog_appends", "pub", TLS + ["-t", "{topic}", "-m", "x", "--tls-keylog", "{tmp}/k"],
+             files={"k": b"# kept\n"}, files_out=[("k", keylog_shape)]))
+    add(case("keylog_without_ca_plain_port", "pub", PUBC + ["--tls-keylog", "{tmp}/k"],
+             known_difference="mosquitto 2.1 refuses --tls-keylog without --cafile/--capath/--psk with "
+                              "'Unable to connect (Invalid input).'; smqtt prints that line, then why",
+             expect=expect_same_but_stderr(b"Unable to connect (Invalid input).\n")))
+    add(case("keylog_without_ca_mqtts_url", "sub", ["-L", "mqtts://{host}:{tls_port}/{topic}", "--tls-keylog", "{tmp}/k"],
+             known_difference="as keylog_without_ca_plain_port",
+             expect=expect_same_but_stderr(b"Unable to connect (Invalid input).\n")))
+    add(case("keylog_no_tls_ignored", "pub", PUBC + ["--tls-keylog", "{tmp}/k", "--no-tls"], watch=[W1]))
+    add(case("keylog_no_argument", "pub", PUBC + ["--tls-keylog"]))
+    add(case("keylog_unwritable_dir", "pub", TLS + ["-t", "{topic}", "-m", "x", "--tls-keylog", "{tmp}/no/such/k"],
+             known_difference="2.1 skips a key log it cannot open without a word; smqtt warns",
+             expect=expect_same_but_stderr(b"Warning: --tls-keylog ")))
+
+    # ---- sub: -w / --watch -------------------------------------------------
+    WATCH_LIVE = [["-t", "{topic}/a", "-m", "alpha-1111"], ["-t", "{topic}/b", "-m", "beta"],
+                  ["-t", "{topic}/a", "-m", "a2"]]
+    add(case("watch_two_topics", "sub", CONN + ["-i", "{cid}", "-t", "{topic}/+", "-w", "-C", "3"],
+             live=WATCH_LIVE))
+    add(case("watch_v", "sub", CONN + ["-i", "{cid}", "-t", "{topic}/+", "--watch", "-v", "-C", "3"],
+             live=WATCH_LIVE))
+    add(case("watch_pty", "sub", CONN + ["-i", "{cid}", "-t", "{topic}/+", "-w", "-C", "3"],
+             live=WATCH_LIVE, pty=True))
+    add(case("watch_F", "sub", CONN + ["-i", "{cid}", "-t", "{topic}/+", "-w", "-F", "%t=%p", "-C", "3"],
+             live=WATCH_LIVE))
+    add(case("watch_retained", "sub", SUBL + ["-w", "-C", "1"], retained=R("kept")))
+
+    # ---- sub: --message-rate ----------------------------------------------
+    add(case("message_rate_W", "sub", SUBC + ["--message-rate", "-W", "2"],
+             nondeterministic="counts per second depend on timing", check=check_rate))
+    add(case("message_rate_C_no_effect", "sub", SUBC + ["--message-rate", "-C", "1", "-W", "2"],
+             retained=R("r"), nondeterministic="counts per second depend on timing", check=check_rate))
+    add(case("message_rate_w_off", "sub", SUBC + ["--message-rate", "-w", "-W", "2"],
+             nondeterministic="counts per second depend on timing", check=check_rate))
+
+    # ---- sub: --retain-handling --------------------------------------------
+    add(case("retain_handling_never", "sub", SUBL + ["-V", "5", "--retain-handling", "never", "-C", "1", "-v"],
+             retained=R("old"), live=[["-t", "{topic}", "-m", "new"]], log=True))
+    add(case("retain_handling_always", "sub", SUBL + ["-V", "5", "--retain-handling", "always", "-C", "1", "-v"],
+             retained=R("old"), log=True))
+    add(case("retain_handling_new_twice", "sub",
+             CONN + ["-i", "{cid}", "-V", "5", "-t", "{topic}", "-t", "{topic}", "--retain-handling", "new",
+                     "-C", "2", "-v"],
+             retained=R("old"), live=[["-t", "{topic}", "-m", "new"]]))
+    add(case("retain_handling_always_twice", "sub",
+             CONN + ["-i", "{cid}", "-V", "5", "-t", "{topic}", "-t", "{topic}", "--retain-handling", "always",
+                     "-C", "2", "-v"],
+             retained=R("old")))
+    add(case("retain_handling_v311_ignored", "sub", SUBL + ["--retain-handling", "never", "-C", "1", "-v"],
+             retained=R("old")))
+    add(case("retain_handling_R_then_always", "sub",
+             SUBL + ["-V", "5", "-R", "--retain-handling", "always", "-C", "1", "-v"],
+             retained=R("old"), live=[["-t", "{topic}", "-m", "new"]], log=True))
+    add(case("retain_handling_never_then_R", "sub",
+             SUBL + ["-V", "5", "--retain-handling", "never", "-R", "-C", "1", "-v"],
+             retained=R("old"), live=[["-t", "{topic}", "-m", "new"]], log=True))
+    add(case("retain_handling_bad", "sub", SUBC + ["--retain-handling", "sometimes"]))
+    add(case("retain_handling_no_argument", "sub", SUBC + ["--retain-handling"]))
+    add(case("retain_handling_pub_unknown", "pub", PUBC + ["--retain-handling", "new"]))
+
+    # ---- -F: %f, %d, separators, byte widths, JSON -------------------------
+    def F(name, fmt, payload_args, **kw):
+        add(case("F_" + name, "sub", SUBL + ["-C", "1", "-F", fmt],
+                 live=[["-t", "{topic}"] + payload_args], **kw))
+    F("float", "%f|%.2f|%10.3f|%-10.1f|%010.2f", ["-f", "{tmp}/f4"], files={"f4": b"\x00\x00\xc0\x3f"})
+    F("double", "%d|%.1d|%12.4d", ["-f", "{tmp}/f8"], files={"f8": b"\x00\x00\x00\x00\x00\x00\x04\x40"})
+    F("float_wrong_size", "a%fb", ["-m", "abc"])
+    F("double_wrong_size", "[%d]", ["-m", "abcd"])
+    F("hex_sep_colon", "%.2:x", ["-m", "hello"])
+    F("hex_default_sep", "%.2x|%.4X", ["-m", "hello"])
+    F("hex_pad_sep", "%24.2:x", ["-m", "hi!"])
+    F("hex_width_bytes", "[%6x][%2x][%12X][%-12x]", ["-m", "hello"])
+    F("hex_sep_space", "%.2 x", ["-m", "ab"])
+    F("hex_sep_dash_after_width", "%8-x", ["-m", "abcdef"])
+    F("sep_before_topic", "%.2:t", ["-m", "x"])
+    F("sep_before_payload", "%5_p|", ["-m", "payload"])
+    F("j", "%j", ["-m", "hello"], mask=TST_MASK + [(rb'"tst":"[^"]*"', b'"tst":"TST"')])
+    F("j_tst_form", "%j", ["-m", "x"], mask=[(rb'"tst":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}([^"]*)"',
+                                               rb'"tst":"TIME\1"')])
+    F("J", "%J", ["-m", '{"a":[1,2]}'], mask=TST_MASK)
+    F("j_v5_props", "%j", ["-V", "5", "-D", "publish", "user-property", "k1", "v1",
+                           "-D", "publish", "user-property", "k2", "v2", "-D", "publish", "content-type", "t/p",
+                           "-m", "p"], mask=TST_MASK)
+    add(case("F_j_retained", "sub", SUBL + ["-C", "1", "-F", "%j"], retained=R("kept"), mask=TST_MASK))
+    add(case("F_pretty_j", "sub", SUBL + ["-C", "1", "-F", "%j", "--pretty"], retained=R("kept"), mask=TST_MASK))
+    add(case("F_invalid_incomplete_sep", "sub", SUBC + ["-F", "%.2:"],
+             known_difference="mosquitto 2.1 reports a separator at the end as \"Invalid format specifier "
+                              "'\\0'\" with a raw NUL byte; smqtt says the specifier is incomplete",
+             expect=expect_exit(1, stdout=b"", stderr=b"Error: Incomplete format specifier.\n\n"
+                                b"Use 'smqtt_sub --help' to see usage.\n", helpers=False)))
+    for name, fmt in (("bad_after_sep", "%.2:k"), ("bad_conversion", "%k"),
+                      ("incomplete", "%5"), ("bad_escape", "\\k"), ("incomplete_at", "@")):
+        add(case("F_invalid_" + name, "sub", SUBC + ["-F", fmt]))
+
+    # ---- -U without -t, and no topic at all -------------------------------
+    add(case("U_without_t", "sub", CONN + ["-i", "{cid}", "-U", "{topic}", "-W", "1"], log=True))
+    add(case("U_without_t_E", "sub", CONN + ["-U", "{topic}", "-E", "-W", "1"]))
+    add(case("no_t_no_U", "sub", CONN))
+    add(case("U_with_t", "sub", CONN + ["-i", "{cid}", "-t", "{topic}/a", "-U", "{topic}/b", "-C", "1", "-v"],
+             live_wait=r"Sending UNSUBACK to {cid}$", live=[["-t", "{topic}/a", "-m", "x"]]))
+
+    # ---- -x switches to MQTT v5 --------------------------------------------
+    add(case("x_pub_switches_v5", "pub", PUBL + ["-m", "x", "-x", "60"], watch=[W1], log=True))
+    add(case("x_then_V311", "pub", PUBL + ["-m", "x", "-x", "60", "-V", "311"], watch=[W1], log=True))
+    add(case("V311_then_x", "pub", PUBL + ["-m", "x", "-V", "311", "-x", "60"], watch=[W1], log=True))
+    add(case("x_minus1_without_id", "pub", PUBC + ["-x", "-1"]))
+    add(case("x_infinity_without_id", "sub", SUBC + ["-x", "\u221e"]))
+    add(case("x_minus1_with_id", "pub", PUBL + ["-m", "x", "-x", "-1"], watch=[W1], log=True))
+    add(case("c_x0", "pub", PUBL + ["-m", "x", "-c", "-x", "0"], watch=[W1], log=True))
+    add(case("c_without_x", "pub", PUBL + ["-m", "x", "-c"], watch=[W1], log=True))
+    add(case("x_sub", "sub", SUBL + ["-x", "30", "-C", "1", "-v"], live=[["-t", "{topic}", "-m", "x"]], log=True))
+    add(case("x_not_a_number", "pub", PUBC + ["-x", "soon"]))
+    add(case("x_out_of_range", "pub", PUBC + ["-x", "4294967296"]))
+
+    # ---- -D, -L and other 2.1 wordings --------------------------------------
+    add(case("D_unknown_property", "pub", PUBC + ["-D", "connect", "no-such-prop", "1"]))
+    add(case("D_unknown_command", "sub", SUBC + ["-D", "frobnicate", "content-type", "x"]))
+    add(case("D_not_allowed", "pub", PUBC + ["-D", "connect", "content-type", "x"]))
+    add(case("D_publish_v311", "pub", PUBC + ["-D", "publish", "user-property", "a", "b", "-V", "311"],
+             known_difference="mosquitto_pub 2.1.2 sends v5 properties in a v3.1.1 PUBLISH and the broker "
+                              "drops it (exit 7); smqtt exits 7 too, but sends nothing and says why",
+             expect=expect_exit(7, stdout=b"", stderr=None)))
+    add(case("D_publish_v5", "pub", PUBL + ["-V", "5", "-D", "publish", "content-type", "t/x", "-m", "x"],
+             watch=[["-C", "1", "-V", "5", "-F", "%C %p", "-t", "{topic}"]]))
+    add(case("L_http", "pub", ["-L", "http://{host}:{port}/{topic}", "-m", "x"]))
+    add(case("L_mqtt", "pub", ["-L", "mqtt://{host}:{port}/{topic}", "-m", "x"], watch=[W1]))
+    add(case("L_topic_missing", "sub", ["-L", "mqtt://{host}:{port}"]))
+    add(case("L_user_password", "pub", ["-L", "mqtt://{user}:{password}@{host}:{auth_port}/{topic}", "-m", "x"]))
+    add(case("L_ws", "sub", ["-L", "ws://{host}:{port}/{topic}"],
+             known_difference="WebSockets are issue 16: smqtt says it has no ws:// yet; exit 1",
+             expect=expect_exit(1, stdout=b"", stderr=None, helpers=False)))
+
+    # ---- deliberate differences --------------------------------------------
+    add(case("tls_version_tlsv1_1_kept", "pub", TLS + ["-t", "{topic}", "-m", "x", "--tls-version", "tlsv1.1"],
+             known_difference="mosquitto 2.1 rejects tlsv1.1 ('Problem setting TLS options'); smqtt keeps "
+                              "legacy TLS versions as a minimum (TLS 1.3 is still negotiated here)",
+             expect=expect_exit(0, stdout=b"", stderr=b"", helpers=False)))
+    add(case("insecure_with_tls_version_still_verifies", "pub",
+             ["-h", "localhost", "-p", "{tls_port}", "--cafile", "{certfile}", "-t", "{topic}", "-m", "x",
+              "--insecure", "--tls-version", "tlsv1.2"],
+             known_difference="mosquitto 2.1.2 turns off every check with --insecure and --tls-version; smqtt "
+                              "still verifies the chain (here against the wrong CA file) and explains",
+             expect=lambda ref, test: ([] if ref["rc"] == 0 else ["reference did not connect: %r" % ref]) +
+             ([] if test["rc"] != 0 and b"\n  why: " in test["stderr"] else ["smqtt connected: %r" % test])))
+    add(case("closed_port", "pub", ["-h", "{host}", "-p", "{closed_port}", "-t", "{topic}", "-m", "x"],
+             known_difference="mosquitto 2.1.2 says 'Bad file descriptor' for a refused connection; smqtt "
+                              "explains it",
+             expect=expect_explained(None, b"Error: connection to ")))
+    add(case("help", "pub", ["--help"], known_difference="smqtt's help is generated from its own table",
+             expect=expect_help))
+
+    # ---- everyday runs in 2.1 mode -----------------------------------------
+    add(case("pub_qos0", "pub", PUBL + ["-m", "q0"], watch=[W1], log=True))
+    add(case("pub_qos1", "pub", PUBC + ["-q", "1"], watch=[W1]))
+    add(case("pub_qos2", "pub", PUBC + ["-q", "2"], watch=[W1]))
+    add(case("pub_retain", "pub", PUBC + ["-r"], post_retained=["{topic}"]))
+    add(case("pub_null_retained_clear", "pub", CONN + ["-t", "{topic}", "-n", "-r"], retained=R("old"),
+             post_retained=["{topic}"]))
+    add(case("pub_lines", "pub", CONN + ["-t", "{topic}", "-l"], stdin=b"one\ntwo\n\nthree",
+             watch=[["-C", "4", "-v", "-t", "{topic}"]]))
+    add(case("pub_stdin_file", "pub", CONN + ["-t", "{topic}", "-s"], stdin=b"all\nof it\n", watch=[W1]))
+    add(case("pub_file", "pub", CONN + ["-t", "{topic}", "-f", "{tmp}/m"], files={"m": b"file\n"}, watch=[W1]))
+    add(case("pub_repeat", "pub", PUBC + ["--repeat", "3"], watch=[["-C", "3", "-v", "-t", "{topic}"]]))
+    add(case("pub_auth_ok", "pub", ["-h", "{host}", "-p", "{auth_port}", "-u", "{user}", "-P", "{password}",
+                                    "-t", "{topic}", "-m", "x"]))
+    add(case("pub_will", "pub", PUBC + ["--will-topic", "{topic}/will", "--will-payload", "w"], watch=[W1]))
+    add(case("pub_unix", "pub", ["--unix", "{unix}", "-t", "{topic}", "-m", "x"], watch=[W1]))
+    add(case("sub_v_live", "sub", SUBL + ["-C", "2", "-v"],
+             live=[["-t", "{topic}", "-m", "a"], ["-t", "{topic}", "-n"]]))
+    add(case("sub_N", "sub", SUBL + ["-C", "2", "-N"],
+             live=[["-t", "{topic}", "-m", "a"], ["-t", "{topic}", "-m", "b"]]))
+    add(case("sub_R", "sub", SUBL + ["-R", "-C", "1", "-v"], retained=R("old"),
+             live=[["-t", "{topic}", "-m", "new"]]))
+    add(case("sub_retained_only", "sub", SUBL + ["--retained-only", "-v"], retained=R("old"),
+             live=[["-t", "{topic}", "-m", "new"]]))
+    add(case("sub_T", "sub", CONN + ["-i", "{cid}", "-t", "{topic}/#", "-T", "{topic}/b", "-C", "1", "-v"],
+             live=[["-t", "{topic}/b", "-m", "no"], ["-t", "{topic}/a", "-m", "yes"]]))
+    add(case("sub_E", "sub", SUBC + ["-E"]))
+    add(case("sub_W_timeout", "sub", SUBC + ["-W", "1"]))
+    add(case("sub_qos2", "sub", SUBL + ["-q", "2", "-C", "1", "-v"], live=[["-t", "{topic}", "-m", "x", "-q", "2"]]))
+    add(case("sub_unknown_option", "sub", SUBC + ["--ws-path", "/x"]))
+    add(case("pub_no_topic", "pub", CONN + ["-m", "x"], known_difference="usage text differs",
+             expect=expect_usage_error))
+    return C
+
+
+CASES21 = build_cases21()
+
+
 class Bg:
     """A background process whose output is collected by a thread."""
 
-    def __init__(self, argv, env, stdin=None, cwd=None):
+    def __init__(self, argv, env, stdin=None, cwd=None, pty=False):
+        master = slave = None
+        if pty:
+            import pty as ptymod
+            master, slave = ptymod.openpty()
         self.p = subprocess.Popen(
             argv, env=env, cwd=cwd,
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdout=slave if pty else subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True)
+        if pty:
+            os.close(slave)
         self.out = self.err = b""
         self._stdin = stdin
+        self._master = master
         self._t = threading.Thread(target=self._collect, daemon=True)
         self._t.start()
 
     def _collect(self):
         try:
-            self.out, self.err = self.p.communicate(self._stdin)
+            if self._master is None:
+                self.out, self.err = self.p.communicate(self._stdin)
+                return
+            # a terminal as stdout: read it until the client has gone
+            chunks = []
+            reader = threading.Thread(target=lambda: chunks.append(self.p.communicate(self._stdin)[1]),
+                                      daemon=True)
+            reader.start()
+            while True:
+                try:
+                    data = os.read(self._master, 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                self.out += data
+            reader.join()
+            os.close(self._master)
+            self.err = chunks[0] if chunks else b""
         except Exception as e:  # pragma: no cover
             self.err += ("harness: %r" % e).encode()
 
@@ -937,8 +1275,10 @@ class Runner:
             "user": USER, "password": PASSWORD,
         }
 
-    def env(self, c, ctx):
+    def env(self, c, ctx, ref=False):
         env = dict(os.environ)
+        env.pop("SMQTT_COMPAT", None)
+        env.update(REF_ENV if ref else SMQTT_ENV)
         for k in ("XDG_CONFIG_HOME", "LANGUAGE", "LANG"):
             env.pop(k, None)
         env["HOME"] = os.path.join(ctx["tmp"], "home")
@@ -969,7 +1309,7 @@ class Runner:
     def ref_pub(self, ctx, args, what="h"):
         cid = self.next_id(ctx, what)
         mark = self.b.log_mark()
-        argv = [REF_BIN["pub"], "-h", HOST, "-p", str(self.b.port),
+        argv = [HELPER_BIN["pub"], "-h", HOST, "-p", str(self.b.port),
                 "-i", cid] + args
         r = subprocess.run(argv, env=self.helper_env(ctx),
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -991,7 +1331,7 @@ class Runner:
     def start_sub_helper(self, ctx, args, what):
         cid = self.next_id(ctx, what)
         mark = self.b.log_mark()
-        argv = [REF_BIN["sub"], "-h", HOST, "-p", str(self.b.port),
+        argv = [HELPER_BIN["sub"], "-h", HOST, "-p", str(self.b.port),
                 "-i", cid] + args
         bg = Bg(argv, self.helper_env(ctx))
         try:
@@ -1036,7 +1376,7 @@ class Runner:
         ctx = self.context(c)
         self.prepare(c, ctx)
         res = {"rc": None, "stdout": b"", "stderr": b"", "watch": [],
-               "post": [], "notes": []}
+               "post": [], "notes": [], "log": [], "files": []}
         watchers = [self.start_sub_helper(ctx, subst(w, ctx), "w")
                     for w in c["watch"]]
         argv = [binary] + subst(c["args"], ctx)
@@ -1044,13 +1384,14 @@ class Runner:
         if wrapper and binary.startswith(os.path.dirname(smqtt_bin("pub"))):
             # e.g. valgrind: only around smqtt, never the reference
             argv = shlex.split(wrapper) + argv
-        env = self.env(c, ctx)
+        env = self.env(c, ctx, ref=binary == REF_BIN[c["tool"]])
+        log_mark = self.b.log_mark()
         if c["mode"] == "closed_stdout":
             self.run_closed_stdout(c, ctx, argv, env, res)
         else:
             mark = self.b.log_mark()
             t0 = time.monotonic()
-            bg = Bg(argv, env, stdin=c["stdin"], cwd=ctx["tmp"])
+            bg = Bg(argv, env, stdin=c["stdin"], cwd=ctx["tmp"], pty=c["pty"])
             if c["live"]:
                 rx = re.compile("(?m)" + subst(c["live_wait"], ctx))
                 while bg.running() and time.monotonic() - t0 < c["timeout"]:
@@ -1088,9 +1429,40 @@ class Runner:
                     res["notes"].append("client disconnect not seen in log")
             for t in subst(c["post_retained"], ctx):
                 res["post"].append(self.probe_retained(ctx, t))
+        if c["log"]:
+            res["log"] = self.client_log(ctx, log_mark)
+        for rel, norm in c["files_out"]:
+            try:
+                with open(os.path.join(ctx["tmp"], rel), "rb") as f:
+                    res["files"].append((rel, norm(f.read())))
+            except OSError as e:
+                res["files"].append((rel, "unreadable: %s" % e.strerror))
         if isinstance(res["rc"], int) and res["rc"] < 0:
             res["notes"].append("killed by signal %d" % -res["rc"])
         return res
+
+    def client_log(self, ctx, mark):
+        """What the broker logged of the client: its CONNECT (protocol,
+        clean start, keepalive) and every packet received from it, without
+        times, ports and message ids."""
+        cid = re.escape(ctx["cid"])
+        try:
+            self.b.wait_for_log(r"(?m)(Client %s (disconnected|closed its connection)"
+                                r"|Received DISCONNECT from %s$|Client %s .*disconnected)" % (cid, cid, cid),
+                                HELPER_TIMEOUT, since=mark)
+        except BrokerError:
+            pass
+        keep = []
+        for line in self.b.log_text(mark).splitlines():
+            line = re.sub(r"^\d+: ", "", line)
+            if not re.search(r"(from|as|to) %s(\s|$)" % cid, line):
+                continue
+            if not re.match(r"(New client connected|Received |Client .* disconnected)", line):
+                continue
+            line = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:*", line)
+            line = re.sub(r"\bm\d+\b", "m*", line)
+            keep.append(line)
+        return keep
 
     def run_closed_stdout(self, c, ctx, argv, env, res):
         """Read one line of stdout, close the pipe, keep messages coming."""
@@ -1209,7 +1581,7 @@ def compare(ref, test):
             else:
                 parts.append("%s: ref=%r smqtt=%r" % (k, ref[k][:200],
                                                       test[k][:200]))
-    for k in ("watch", "post"):
+    for k in ("watch", "post", "log", "files"):
         if ref[k] != test[k]:
             parts.append("%s (helper subscribers): ref=%r smqtt=%r"
                          % (k, ref[k], test[k]))
@@ -1245,7 +1617,23 @@ def main(argv=None):
                     help="print the reference side's result of every case")
     ap.add_argument("--keep", action="store_true",
                     help="keep the temporary directory")
+    ap.add_argument("--compat", choices=("2.0", "2.1"), default="2.0",
+                    help="2.1: mosquitto 2.1.2 as the reference, SMQTT_COMPAT=2.1")
     opts = ap.parse_args(argv)
+    global COMPAT
+    COMPAT = opts.compat
+    broker_bin = None
+    if COMPAT == "2.1":
+        try:
+            m21 = mosq21.ensure()
+        except mosq21.Unavailable as e:
+            print("skip differential 2.1: mosquitto 2.1.2 is not available: %s" % e)
+            print("0 passed, 0 failed, 1 skipped")
+            return 0
+        REF_BIN.update({"pub": m21.pub, "sub": m21.sub})
+        REF_ENV["LD_LIBRARY_PATH"] = m21.lib
+        SMQTT_ENV["SMQTT_COMPAT"] = "2.1"
+        broker_bin = m21.broker
 
     # Failures to connect are explained by smqtt (issue #5: what happened,
     # why, and the fix) instead of mosquitto's bare line; exit codes stay.
@@ -1262,19 +1650,20 @@ def main(argv=None):
             explained[c["name"]] = (None, b"Error: the broker ")
         if c["name"] == "pub_L_user_no_password":
             explained[c["name"]] = (None, b"Error: the broker ")
-    for c in CASES:
+    for c in (CASES if COMPAT == "2.0" else []):
         if c["name"] in explained and not c["known_difference"]:
             code, first = explained[c["name"]]
             c["known_difference"] = ("smqtt explains this failure (what, why, fix) "
                                      "instead of mosquitto's bare message; the "
                                      "exit code is mosquitto's")
             c["expect"] = expect_explained(code, first)
-    names = [c["name"] for c in CASES]
+    all_cases = CASES if COMPAT == "2.0" else CASES21
+    names = [c["name"] for c in all_cases]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         print("duplicate case names: %s" % sorted(dup))
         return 2
-    cases = [c for c in CASES
+    cases = [c for c in all_cases
              if not opts.k or any(k in c["name"] for k in opts.k)]
     if opts.list:
         for c in cases:
@@ -1292,7 +1681,7 @@ def main(argv=None):
         pki = ensure_pki(workdir)
         closed_port = free_port()
         with Broker(users={USER: PASSWORD}, pki_dir=pki, unix=True,
-                    workdir=os.path.join(workdir, "broker")) as broker:
+                    workdir=os.path.join(workdir, "broker"), binary=broker_bin) as broker:
             runner = Runner(broker, pki, workdir, closed_port, opts.verbose)
             runner.show = opts.show
             for c in cases:

@@ -193,9 +193,16 @@ def test_tlsv1_explicit_publishes_and_warns(c):
     w = c.watcher("neg/v1pub")
     try:
         mark = r.mark()
-        rc, out, err = c.tool("smqtt_pub", r, ["--cafile", c.f("good/ca.crt"), "--tls-version", "tlsv1"],
-                              topic="neg/v1pub")
+        keylog = os.path.join(c.tmp, "v1.keylog")
+        rc, out, err = c.tool("smqtt_pub", r, ["--cafile", c.f("good/ca.crt"), "--tls-version", "tlsv1",
+                                               "--tls-keylog", keylog], topic="neg/v1pub")
         expect(rc == 0, "smqtt_pub --tls-version tlsv1 publishes", rc, err)
+        # the step-down attempt that worked (TLS 1.0) wrote its key log line
+        with open(keylog) as f:
+            lines = f.read().splitlines()
+        expect(len(lines) == 1 and re.fullmatch(r"CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}", lines[0]),
+               "--tls-keylog holds the TLS 1.0 retry's CLIENT_RANDOM line", lines)
+        expect(stat.S_IMODE(os.stat(keylog).st_mode) == 0o600, "the key log is mode 0600", oct(os.stat(keylog).st_mode))
         got = received(w)
     finally:
         stop_watcher(w)

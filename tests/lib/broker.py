@@ -92,7 +92,7 @@ class Broker:
 
     def __init__(self, plain=True, users=None, pki_dir=None, tls=None,
                  tls_require_certificate=None, unix=False, workdir=None,
-                 extra_conf="", start_timeout=5.0):
+                 extra_conf="", start_timeout=5.0, binary=None):
         """
         plain      -- add an anonymous listener on 127.0.0.1 (self.port)
         users      -- dict user->password: add a password listener (auth_port)
@@ -103,7 +103,10 @@ class Broker:
         unix       -- add a unix socket listener (unix_path)
         workdir    -- directory for config/log/socket; a temp dir by default
         extra_conf -- text appended to the generated mosquitto.conf
+        binary     -- the broker to run (default $SMQTT_TEST_MOSQUITTO or
+                      Debian's /usr/sbin/mosquitto)
         """
+        self.binary = binary or MOSQUITTO
         self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="smqtt-broker-")
         os.makedirs(self.workdir, exist_ok=True)
@@ -231,8 +234,8 @@ class Broker:
         return True
 
     def start(self):
-        if not os.path.exists(MOSQUITTO):
-            raise BrokerError("mosquitto broker not found at %s" % MOSQUITTO)
+        if not os.path.exists(self.binary):
+            raise BrokerError("mosquitto broker not found at %s" % self.binary)
         if not self.listeners:
             raise BrokerError("no listeners configured")
         last_err = None
@@ -247,7 +250,7 @@ class Broker:
             out = open(self.stdout_path, "wb")
             try:
                 self.proc = subprocess.Popen(
-                    [MOSQUITTO, "-c", self.conf_path],
+                    [self.binary, "-c", self.conf_path],
                     stdin=subprocess.DEVNULL, stdout=out,
                     stderr=subprocess.STDOUT, cwd=self.workdir)
             finally:

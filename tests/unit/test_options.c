@@ -698,7 +698,7 @@ static const struct ocase cases[] = {
 	/* '-' after the flags is a hex separator (mosquitto 2.1), accepted in both modes */
 	{"-F two flags", SUB, A("-F", "%-0-t"), OK, NULL, false, {X_STR(format, "%-0-t")}},
 	{"-F separator", SUB, A("-F", "%.2:x %f %08.3d"), OK, NULL, false, {X_STR(format, "%.2:x %f %08.3d")}},
-	{"-F separator then nothing", SUB, A("-F", "%.2:"), ERR, "Error: Invalid format specifier '\0'.\n", false, {{0}}},
+	{"-F separator then nothing", SUB, A("-F", "%.2:"), ERR, "Error: Incomplete format specifier.\n", false, {{0}}},
 	{"-o", PUB, A("-o", "/some/file"), OK, NULL, false, {{0}}},
 	{"-o missing", SUB, A("-o"), ERR, "Error: -o argument given but no options file specified.\n\n", false, {{0}}},
 	{"-w", SUB, A("-w"), OK, NULL, false, {X_BOOL(watch, true)}},
