@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "client.h"
+#include "l10n.h"
 #include "preflight.h"
 #include "report.h"
 
@@ -47,7 +48,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
 			X509_NAME_oneline(X509_get_issuer_name(x), is, sizeof(is));
 			if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
 				strftime(na, sizeof(na), "%Y-%m-%d", &tm);
-			int n = snprintf(p->chain + used, sizeof(p->chain) - used, "        %d: %s -> %s (valid until %s)\n", i, s, is, na);
+			int n = snprintf(p->chain + used, sizeof(p->chain) - used, _("        %d: %s -> %s (valid until %s)\n"), i, s, is, na);
 			if (n < 0 || (size_t)n >= sizeof(p->chain) - used)
 				break;
 			used += (size_t)n;
@@ -107,7 +108,10 @@ int check_run(struct config *cfg, const struct diag *d)
 			return 1;
 		}
 	} else {
-		diag_check_note(d, "  pass  no TLS files to check (plain MQTT%s)\n", cfg->psk ? " or TLS-PSK" : "");
+		if (cfg->psk)
+			diag_check_note(d, "  pass  no TLS files to check (plain MQTT or TLS-PSK)\n");
+		else
+			diag_check_note(d, "  pass  no TLS files to check (plain MQTT)\n");
 	}
 
 	struct probe p;
@@ -141,9 +145,10 @@ int check_run(struct config *cfg, const struct diag *d)
 		diag_check_note(d, "        broker chain (subject -> issuer):\n%s", p.chain);
 		if (cfg->insecure)
 			diag_check_note(d, "  warn  hostname not checked (--insecure)\n");
+		else if (p.names[0])
+			diag_check_note(d, "  pass  hostname %s matches the broker certificate (%s)\n", cfg->host, p.names);
 		else
-			diag_check_note(d, "  pass  hostname %s matches the broker certificate (%s)\n", cfg->host,
-					p.names[0] ? p.names : "its Common Name");
+			diag_check_note(d, "  pass  hostname %s matches the broker certificate (its Common Name)\n", cfg->host);
 	}
 	if (p.connack) {
 		const char *text = cfg->protocol_version == MQTT_PROTOCOL_V5 ? mosquitto_reason_string(p.result)
@@ -157,7 +162,10 @@ int check_run(struct config *cfg, const struct diag *d)
 		diag_check_note(d, "  FAIL  connection: the explanation is on stderr\n");
 		ok = false;
 	}
-	diag_check_note(d, "result: %s\n", ok ? "all checks passed" : "a check failed");
+	if (ok)
+		diag_check_note(d, "result: all checks passed\n");
+	else
+		diag_check_note(d, "result: a check failed\n");
 	client_free(&p.client);
 	report_free(&r);
 	return ok ? 0 : (status ? status : 1);

@@ -1,6 +1,7 @@
 /* cli: shared front half of both mains (see cli.h): the options file, the
  * profile and the command line, in that order of increasing precedence. */
 #include "cli.h"
+#include "l10n.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -36,7 +37,7 @@ static int report_status(const struct diag *d, enum opt_status rc, struct opt_er
 	switch (rc) {
 	case OPT_HELP: cli_print_usage(d); break;
 	case OPT_VERSION: print_version(d); break;
-	case OPT_ERROR: diag_usage_error(d, err->text); break;
+	case OPT_ERROR: diag_usage_error(d, err->local ? err->local : err->text); break;
 	case OPT_OK: break;
 	}
 	opt_error_free(err);
@@ -71,8 +72,8 @@ static int choose_profile(const struct config *trial, const struct diag *d, stru
 	if (trial->no_profile && !trial->list_profiles)
 		return 0;
 	if (profiles_load(ps, &cause)) {
-		diag_report(d, cause, "the profile file could not be used, so nothing was sent",
-				"correct the line named above, or run with --no-profile");
+		diag_report(d, cause, N_("the profile file could not be used, so nothing was sent"),
+				N_("correct the line named above, or run with --no-profile"));
 		free(cause);
 		return 1;
 	}
@@ -135,8 +136,8 @@ static int read_password_file(struct config *cfg, const struct diag *d)
 	bool loose = false;
 	if (secret_read_password_file(cfg->password_file, &pw, &loose, &cause) != 0) {
 		diag_report(d, cause ? cause : "--password-file: out of memory",
-				"the password for this run comes from that file, so nothing was sent",
-				"point --password-file at a readable file that holds the password and nothing else");
+				N_("the password for this run comes from that file, so nothing was sent"),
+				N_("point --password-file at a readable file that holds the password and nothing else"));
 		free(cause);
 		return -1;
 	}
@@ -175,8 +176,8 @@ static int early_settings(struct config *cfg, const struct diag *d, int argc, ch
 		if (!c) {
 			char what[160];
 			snprintf(what, sizeof(what), "SMQTT_COMPAT=%.100s: not a mosquitto version smqtt mimics", env);
-			diag_report(d, what, "smqtt behaves as mosquitto 2.0 or as 2.1 where the two disagree",
-					"set SMQTT_COMPAT to 2.0 or 2.1, or unset it");
+			diag_report(d, what, N_("smqtt behaves as mosquitto 2.0 or as 2.1 where the two disagree"),
+					N_("set SMQTT_COMPAT to 2.0 or 2.1, or unset it"));
 			return -1;
 		}
 		cfg->compat = (enum compat)c;
@@ -224,8 +225,8 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 		if (asprintf(&what, "--save-profile %s: not a valid profile name", trial.save_profile) < 0)
 			what = NULL;
 		diag_report(d, what ? what : "--save-profile: not a valid profile name",
-				"a profile name is also a libconfig group name",
-				"use letters, digits, '-' and '_', starting with a letter");
+				N_("a profile name is also a libconfig group name"),
+				N_("use letters, digits, '-' and '_', starting with a letter"));
 		free(what);
 		goto out;
 	}

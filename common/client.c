@@ -1,5 +1,6 @@
 /* client: libmosquitto setup, connect and event loop (see client.h). */
 #include "client.h"
+#include "l10n.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -86,8 +87,8 @@ static int install_ctx(struct client *c, const struct tls_range *range)
 	struct tls fresh;
 	char *cause = NULL;
 	if (tls_init(&fresh, c->cfg, c->port, range, &c->files, c->preflight_deferred, &c->ev, &cause)) {
-		diag_report(c->diag, cause ? cause : "cannot set up TLS", "the TLS options could not be used, so nothing was sent",
-				"correct the option named above");
+		diag_report(c->diag, cause ? cause : "cannot set up TLS", N_("the TLS options could not be used, so nothing was sent"),
+				N_("correct the option named above"));
 		free(cause);
 		tls_free(&fresh);
 		return 1;
@@ -212,7 +213,7 @@ int client_preflight(const struct config *cfg, const struct diag *d, struct tls_
 	int fatal = preflight_run(cfg, isatty(STDIN_FILENO), &r, keep);
 	static const char *tag[] = {"FAIL", "warn", "pass"};
 	for (size_t i = 0; d->trace && i < r.n; i++)
-		diag_trace(d, "preflight: %s %s", tag[r.v[i].sev], r.v[i].summary ? r.v[i].summary : "");
+		diag_trace(d, "preflight: %s %s", tag[r.v[i].sev], r.v[i].lsummary ? r.v[i].lsummary : r.v[i].summary ? r.v[i].summary : "");
 	if (fatal)
 		diag_print_report(d, &r, cfg->diag_json, STAGE_PREFLIGHT);
 	report_free(&r);

@@ -1,5 +1,11 @@
-/* diag: the single writer of stderr (see diag.h). */
+/* diag: the single writer of stderr (see diag.h). smqtt's own sentences are
+ * looked up in the catalogue here, where they are rendered: the formats of
+ * the trace, warnings, info lines and --check notes, and the what/why/fix of
+ * diag_report. Texts mosquitto's clients print identically (diag_compat,
+ * diag_always, diag_usage_error) and the markers ("Error:", "Warning:",
+ * "why:", "fix:", FAIL/warn/pass) stay as they are in every locale. */
 #include "diag.h"
+#include "l10n.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -21,6 +27,7 @@ void diag_init(struct diag *d, enum tool tool, const char *argv0)
 	const char *def = tool == TOOL_PUB ? "smqtt_pub" : "smqtt_sub";
 	const char *alias = tool == TOOL_PUB ? "mosquitto_pub" : "mosquitto_sub";
 	memset(d, 0, sizeof(*d));
+	l10n_init();
 	d->t0_ms = now_ms();
 	d->tool = tool;
 	d->err = stderr;
@@ -60,11 +67,11 @@ void diag_report(const struct diag *d, const char *what, const char *why, const 
 {
 	if (d->quiet)
 		return;
-	fprintf(d->err, "Error: %s\n", what);
+	fprintf(d->err, "Error: %s\n", _(what));
 	if (why)
-		fprintf(d->err, "  why: %s\n", why);
+		fprintf(d->err, "  why: %s\n", _(why));
 	if (fix)
-		fprintf(d->err, "  fix: %s\n", fix);
+		fprintf(d->err, "  fix: %s\n", _(fix));
 	fflush(d->err);
 }
 
@@ -75,7 +82,7 @@ void diag_warn(const struct diag *d, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	fputs("Warning: ", d->err);
-	vout(d, fmt, ap);
+	vout(d, _(fmt), ap);
 	va_end(ap);
 }
 
@@ -86,17 +93,24 @@ void diag_info(const struct diag *d, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	fprintf(d->err, "%s: ", d->prog);
-	vout(d, fmt, ap);
+	vout(d, _(fmt), ap);
 	va_end(ap);
+}
+
+/* A finding's text in the user's language, or in English. */
+static const char *local(const char *l, const char *en)
+{
+	return l ? l : en;
 }
 
 static void print_finding(FILE *fp, const char *prefix, const struct finding *f)
 {
-	fprintf(fp, "%s%s\n", prefix, f->summary ? f->summary : "");
-	if (f->why && *f->why)
-		fprintf(fp, "  why: %s\n", f->why);
-	if (f->fix && *f->fix)
-		fprintf(fp, "  fix: %s\n", f->fix);
+	const char *summary = local(f->lsummary, f->summary), *why = local(f->lwhy, f->why), *fix = local(f->lfix, f->fix);
+	fprintf(fp, "%s%s\n", prefix, summary ? summary : "");
+	if (why && *why)
+		fprintf(fp, "  why: %s\n", why);
+	if (fix && *fix)
+		fprintf(fp, "  fix: %s\n", fix);
 }
 
 void diag_print_report(const struct diag *d, const struct report *r, bool json, enum stage stage)
@@ -122,12 +136,13 @@ void diag_check_line(const struct diag *d, const struct finding *f)
 {
 	(void)d;
 	static const char *tag[] = {"FAIL", "warn", "pass"};
-	printf("  %s  %s\n", tag[f->sev], f->summary ? f->summary : "");
+	const char *summary = local(f->lsummary, f->summary), *why = local(f->lwhy, f->why), *fix = local(f->lfix, f->fix);
+	printf("  %s  %s\n", tag[f->sev], summary ? summary : "");
 	if (f->sev != SEV_PASS) {
-		if (f->why && *f->why)
-			printf("        why: %s\n", f->why);
-		if (f->fix && *f->fix)
-			printf("        fix: %s\n", f->fix);
+		if (why && *why)
+			printf("        why: %s\n", why);
+		if (fix && *fix)
+			printf("        fix: %s\n", fix);
 	}
 }
 
@@ -136,7 +151,7 @@ void diag_check_note(const struct diag *d, const char *fmt, ...)
 	(void)d;
 	va_list ap;
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vprintf(_(fmt), ap);
 	va_end(ap);
 }
 
@@ -159,7 +174,7 @@ void diag_trace(const struct diag *d, const char *fmt, ...)
 		fprintf(d->err, "\033[2m%s: [%6lld ms]\033[0m ", d->prog, ms);
 	else
 		fprintf(d->err, "%s: [%6lld ms] ", d->prog, ms);
-	vfprintf(d->err, fmt, ap);
+	vfprintf(d->err, _(fmt), ap);
 	fputc('\n', d->err);
 	fflush(d->err);
 	va_end(ap);
@@ -167,6 +182,7 @@ void diag_trace(const struct diag *d, const char *fmt, ...)
 
 const char *diag_mask(const char *secret, char *buf, size_t len)
 {
-	snprintf(buf, len, "**** (%zu characters)", secret ? strlen(secret) : (size_t)0);
+	size_t n = secret ? strlen(secret) : 0;
+	snprintf(buf, len, l10n_trn(N_("**** (%zu character)"), N_("**** (%zu characters)"), n), n);
 	return buf;
 }

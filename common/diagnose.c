@@ -1,6 +1,7 @@
 /* diagnose: fills the cause table's slots from the evidence (see
  * diagnose.h). The words live in explain.c; this file gathers the facts. */
 #include "diagnose.h"
+#include "l10n.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@ struct facts {
 	struct slot s[NSLOTS];
 	size_t n;
 	char buf[NSLOTS][1536];
+	char local[NSLOTS][1536];
 };
 
 static void put(struct facts *f, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -65,7 +67,7 @@ static X509 *leaf_of(const struct tls *t)
 	return t && t->peer_chain && sk_X509_num(t->peer_chain) > 0 ? sk_X509_value(t->peer_chain, 0) : NULL;
 }
 
-static void chain_text(const struct tls *t, char *buf, size_t len)
+static void chain_text(const struct tls *t, int l, char *buf, size_t len)
 {
 	size_t used = 0;
 	buf[0] = '\0';
@@ -74,18 +76,48 @@ static void chain_text(const struct tls *t, char *buf, size_t len)
 		X509 *x = sk_X509_value(t->peer_chain, i);
 		name_of(X509_get_subject_name(x), s, sizeof(s));
 		name_of(X509_get_issuer_name(x), is, sizeof(is));
-		used += (size_t)snprintf(buf + used, len - used, "%s%s (issued by %s)", i ? "; then " : "", s, is);
+		if (i)
+			used += (size_t)snprintf(buf + used, len - used, "%s", L_(l, N_("; then ")));
+		if (used + 1 < len)
+			used += (size_t)snprintf(buf + used, len - used, L_(l, N_("%s (issued by %s)")), s, is);
 	}
 	if (!buf[0])
-		snprintf(buf, len, "(no certificate seen)");
+		snprintf(buf, len, "%s", L_(l, N_("(no certificate seen)")));
+}
+
+/* A sentence slot, built once per language: lang 0 (English) adds the slot,
+ * lang 1 gives the last slot of that name its local value. */
+static void say(struct facts *f, int lang, const char *name, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void say(struct facts *f, int lang, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (!lang) {
+		if (f->n < NSLOTS) {
+			vsnprintf(f->buf[f->n], sizeof(f->buf[0]), fmt, ap);
+			f->s[f->n].name = name;
+			f->s[f->n].value = f->buf[f->n];
+			f->s[f->n].local = NULL;
+			f->n++;
+		}
+	} else {
+		for (size_t i = f->n; i-- > 0; ) {
+			if (!strcmp(f->s[i].name, name)) {
+				vsnprintf(f->local[i], sizeof(f->local[0]), fmt, ap);
+				f->s[i].local = f->local[i];
+				break;
+			}
+		}
+	}
+	va_end(ap);
 }
 
 /* The subjects of the CAs in --cafile, for "which CA was expected". */
-static void cafile_subjects(const struct config *cfg, char *buf, size_t len)
+static void cafile_subjects(const struct config *cfg, int l, char *buf, size_t len)
 {
 	buf[0] = '\0';
 	if (!cfg->cafile) {
-		snprintf(buf, len, "%s", cfg->capath ? "the CAs in --capath" : "the system's CA store");
+		snprintf(buf, len, "%s", cfg->capath ? L_(l, N_("the CAs in --capath")) : L_(l, N_("the system's CA store")));
 		return;
 	}
 	FILE *fp = fopen(cfg->cafile, "r");
@@ -101,7 +133,7 @@ static void cafile_subjects(const struct config *cfg, char *buf, size_t len)
 		fclose(fp);
 	ERR_clear_error();
 	if (!buf[0])
-		snprintf(buf, len, "nothing usable");
+		snprintf(buf, len, "%s", L_(l, N_("nothing usable")));
 }
 
 static void client_cert_names(const struct config *cfg, char *subject, char *issuer, size_t len, bool *same_name)
@@ -125,7 +157,7 @@ static void client_cert_names(const struct config *cfg, char *subject, char *iss
 static const char *reason_text(int reason)
 {
 	if (!reason)
-		return "none";
+		return "none";  /* a value, as in the JSON evidence */
 	const char *s = ERR_reason_error_string(ERR_PACK(ERR_LIB_SSL, 0, reason & 0xffffff));
 	return s ? s : "unknown";
 }
@@ -213,14 +245,16 @@ static bool same_name_other_key(const struct config *cfg, const struct tls *t)
 static void fill_tls_verify(struct facts *f, enum cause c, const struct evidence *ev, const struct tls *t,
 		const struct config *cfg)
 {
-	char chain[1200], cas[1200], subject[300] = "?", issuer[300] = "?", nb[64] = "?", na[64] = "?", now[64];
+	char chain[2][1200], cas[2][1200], subject[300] = "?", issuer[300] = "?", nb[64] = "?", na[64] = "?", now[64];
 	X509 *leaf = leaf_of(t);
 	time_t tt = time(NULL);
 	struct tm tm;
 	gmtime_r(&tt, &tm);
 	strftime(now, sizeof(now), "%Y-%m-%d %H:%M:%S UTC", &tm);
-	chain_text(t, chain, sizeof(chain));
-	cafile_subjects(cfg, cas, sizeof(cas));
+	EACH_LANG(l) {
+		chain_text(t, l, chain[l], sizeof(chain[l]));
+		cafile_subjects(cfg, l, cas[l], sizeof(cas[l]));
+	}
 	if (leaf) {
 		name_of(X509_get_subject_name(leaf), subject, sizeof(subject));
 		name_of(X509_get_issuer_name(leaf), issuer, sizeof(issuer));
@@ -239,69 +273,74 @@ static void fill_tls_verify(struct facts *f, enum cause c, const struct evidence
 	put(f, "not_before", "%s", nb);
 	put(f, "not_after", "%s", na);
 	put(f, "now", "%s", now);
-	const char *cafile = cfg->cafile ? cfg->cafile : cfg->capath ? cfg->capath : "the system CA store";
+	EACH_LANG(l) {
+	const char *cafile = cfg->cafile ? cfg->cafile : cfg->capath ? cfg->capath : L_(l, N_("the system CA store"));
 	switch (c) {
 	case CAUSE_HOSTNAME_MISMATCH: {
 		const char *h = cfg->host ? cfg->host : "localhost";
 		char first[256] = "";
-		const char *names = t && t->cert_names[0] ? t->cert_names : "(no names)";
-		const char *p = strstr(names, "DNS:");
-		if (!p)
+		const char *names = t && t->cert_names[0] ? t->cert_names : L_(l, N_("(no names)"));
+		const char *p = t && t->cert_names[0] ? strstr(names, "DNS:") : NULL;
+		if (!p && t && t->cert_names[0])
 			p = strstr(names, "IP:");
 		if (p) {
 			p = strchr(p, ':') + 1;
 			snprintf(first, sizeof(first), "%.*s", (int)strcspn(p, ", "), p);
 		}
-		put(f, "names", "%s", names);
-		put(f, "suggest", "%s", first[0] ? first : "<a name the certificate holds>");
-		put(f, "sanhint", "%s:%s", strspn(h, "0123456789.") == strlen(h) || strchr(h, ':') ? "IP" : "DNS", h);
+		say(f, l, "names", "%s", names);
+		say(f, l, "suggest", "%s", first[0] ? first : L_(l, N_("<a name the certificate holds>")));
+		if (!l)
+			put(f, "sanhint", "%s:%s", strspn(h, "0123456789.") == strlen(h) || strchr(h, ':') ? "IP" : "DNS", h);
 		break;
 	}
 	case CAUSE_SERVER_CERT_SELF_SIGNED:
 		if (ev->leaf_self_issued) {
-			put(f, "detail", "the broker's certificate %s names itself as its issuer but is not self-signed: it was signed by a CA "
+			say(f, l, "detail", L_(l, N_("the broker's certificate %s names itself as its issuer but is not self-signed: it was signed by a CA "
 					"with the same name, and it has no key identifiers that tell them apart, so OpenSSL takes it for a "
 					"self-signed certificate that --cafile %s does not hold (the same-name mistake; the broker logs "
-					"'tlsv1 alert unknown ca')", subject, cafile);
-			put(f, "fixhint", "re-create the CA with a distinct Common Name (e.g. -subj '/CN=My MQTT CA') and reissue the broker "
-					"certificate from it with subjectKeyIdentifier and authorityKeyIdentifier extensions");
+					"'tlsv1 alert unknown ca')")), subject, cafile);
+			say(f, l, "fixhint", "%s", L_(l, N_("re-create the CA with a distinct Common Name (e.g. -subj '/CN=My MQTT CA') and reissue the broker "
+					"certificate from it with subjectKeyIdentifier and authorityKeyIdentifier extensions")));
 		} else {
-			put(f, "detail", "%s signed itself and is not in --cafile %s, which holds: %s", subject, cafile, cas);
-			put(f, "fixhint", "if you trust this broker, give its certificate as the CA: --cafile <broker.crt>; better, issue "
-					"the broker a certificate from a CA and give that CA");
+			say(f, l, "detail", L_(l, N_("%s signed itself and is not in --cafile %s, which holds: %s")), subject, cafile, cas[l]);
+			say(f, l, "fixhint", "%s", L_(l, N_("if you trust this broker, give its certificate as the CA: --cafile <broker.crt>; better, issue "
+					"the broker a certificate from a CA and give that CA")));
 		}
 		break;
 	case CAUSE_SERVER_CHAIN_INCOMPLETE:
-		put(f, "detail", "the broker sent only %s; --cafile %s holds %s, but not %s. Either %s is an intermediate CA "
+		say(f, l, "detail", L_(l, N_("the broker sent only %s; --cafile %s holds %s, but not %s. Either %s is an intermediate CA "
 				"that the broker should send with its certificate, or --cafile is not the CA that issued the broker's "
-				"certificate", chain, cafile, cas, issuer, issuer);
-		put(f, "fixhint", "give the CA certificate of %s: --cafile <%s's certificate>; if %s is an intermediate, have the "
-				"broker send it too (its certfile = cat server.crt intermediate.crt)", issuer, issuer, issuer);
+				"certificate")), chain[l], cafile, cas[l], issuer, issuer);
+		say(f, l, "fixhint", L_(l, N_("give the CA certificate of %s: --cafile <%s's certificate>; if %s is an intermediate, have the "
+				"broker send it too (its certfile = cat server.crt intermediate.crt)")), issuer, issuer, issuer);
 		break;
 	case CAUSE_SERVER_CERT_WRONG_PURPOSE:
-		put(f, "detail", "%s has an extended key usage without serverAuth, so it may not identify a TLS server", subject);
+		say(f, l, "detail", L_(l, N_("%s has an extended key usage without serverAuth, so it may not identify a TLS server")), subject);
 		break;
 	case CAUSE_WEAK_CRYPTO:
-		put(f, "role", "broker");
-		put(f, "file", "%s", subject);
-		put(f, "level", "%d", SSL_CTX_get_security_level(t->ctx));
-		put(f, "detail", "OpenSSL rejected the broker's certificate: %s (at depth %d of the chain it sent: %s)",
-				X509_verify_cert_error_string(ev->verify_error >= 0 ? ev->verify_error : 0), ev->verify_depth, chain);
-		put(f, "fixhint", "reissue the broker's certificate with a 2048-bit RSA or P-256 key, signed with SHA-256; "
-				"smqtt does not lower the security level for you");
+		say(f, l, "role", "%s", L_(l, N_("broker")));
+		if (!l) {
+			put(f, "file", "%s", subject);
+			put(f, "level", "%d", SSL_CTX_get_security_level(t->ctx));
+		}
+		say(f, l, "detail", L_(l, N_("OpenSSL rejected the broker's certificate: %s (at depth %d of the chain it sent: %s)")),
+				X509_verify_cert_error_string(ev->verify_error >= 0 ? ev->verify_error : 0), ev->verify_depth, chain[l]);
+		say(f, l, "fixhint", "%s", L_(l, N_("reissue the broker's certificate with a 2048-bit RSA or P-256 key, signed with SHA-256; "
+				"smqtt does not lower the security level for you")));
 		break;
 	default: /* untrusted */
 		if (same_name_other_key(cfg, t))
-			put(f, "detail", "the broker sent %s. --cafile %s holds a CA with that same name, %s, but it is a different CA "
+			say(f, l, "detail", L_(l, N_("the broker sent %s. --cafile %s holds a CA with that same name, %s, but it is a different CA "
 					"(another key): it did not sign the broker's certificate. Two CAs were made with one name, e.g. the "
-					"PKI was generated again on one side only", chain, cafile, cas);
+					"PKI was generated again on one side only")), chain[l], cafile, cas[l]);
 		else
-			put(f, "detail", "the broker sent %s; OpenSSL found no path from it to a CA in --cafile %s, which holds %s "
-					"(OpenSSL: %s, at depth %d)", chain, cafile, cas,
+			say(f, l, "detail", L_(l, N_("the broker sent %s; OpenSSL found no path from it to a CA in --cafile %s, which holds %s "
+					"(OpenSSL: %s, at depth %d)")), chain[l], cafile, cas[l],
 					X509_verify_cert_error_string(ev->verify_error >= 0 ? ev->verify_error : 0), ev->verify_depth);
-		put(f, "fixhint", "give the CA that issued the broker's certificate (%s) - the one the broker's certificate was signed "
-				"with: --cafile <that CA's certificate>", issuer);
+		say(f, l, "fixhint", L_(l, N_("give the CA that issued the broker's certificate (%s) - the one the broker's certificate was signed "
+				"with: --cafile <that CA's certificate>")), issuer);
 		break;
+	}
 	}
 }
 
@@ -313,37 +352,39 @@ static void fill_rejected(struct facts *f, enum cause c, const struct evidence *
 	int a = ev->alert_received;
 	put(f, "subject", "%s", subject);
 	put(f, "alert", "%s (%d)", tls_alert_name(a), a);
+	EACH_LANG(l) {
 	if (c == CAUSE_CLIENT_CERT_UNKNOWN_CA) {
-		put(f, "detail", "the broker answered alert unknown_ca (48) to the client certificate %s, issued by %s: the CA "
-				"file of the broker does not hold %s%s", subject, issuer, issuer,
-				same ? ". Also, this certificate names the same DN as subject and issuer without being self-signed, so "
-				"the broker takes it for self-signed: the same-name mistake" : "");
-		put(f, "fixhint", same ? "re-create the CA with a distinct Common Name and reissue the client certificate from it"
-				: "add the CA that issued the client certificate to the broker's cafile, or use a client certificate from "
-				"the CA the broker trusts");
-		return;
+		say(f, l, "detail", L_(l, N_("the broker answered alert unknown_ca (48) to the client certificate %s, issued by %s: the CA "
+				"file of the broker does not hold %s%s")), subject, issuer, issuer,
+				same ? L_(l, N_(". Also, this certificate names the same DN as subject and issuer without being self-signed, so "
+				"the broker takes it for self-signed: the same-name mistake")) : "");
+		say(f, l, "fixhint", "%s", same ? L_(l, N_("re-create the CA with a distinct Common Name and reissue the client certificate from it"))
+				: L_(l, N_("add the CA that issued the client certificate to the broker's cafile, or use a client certificate from "
+				"the CA the broker trusts")));
+		continue;
 	}
 	const char *why;
-	const char *fix = "check the broker's log for why it refused the certificate";
+	const char *fix = N_("check the broker's log for why it refused the certificate");
 	switch (a) {
-	case 44: why = "it is on the broker's certificate revocation list (crlfile)";
-		fix = "issue a new client certificate; the revoked one cannot be used again"; break;
-	case 45: why = "the broker thinks it has expired (check both clocks)";
-		fix = "issue a new client certificate, or fix the clock that is wrong"; break;
-	case 42: why = "the broker found it bad (a signature or format problem)"; break;
-	case 43: why = "the broker does not support its type"; break;
-	case 46: why = "the broker could not use it"; break;
-	case 49: why = "the broker denied access to it"; break;
-	default: why = "the broker refused it"; break;
+	case 44: why = N_("it is on the broker's certificate revocation list (crlfile)");
+		fix = N_("issue a new client certificate; the revoked one cannot be used again"); break;
+	case 45: why = N_("the broker thinks it has expired (check both clocks)");
+		fix = N_("issue a new client certificate, or fix the clock that is wrong"); break;
+	case 42: why = N_("the broker found it bad (a signature or format problem)"); break;
+	case 43: why = N_("the broker does not support its type"); break;
+	case 46: why = N_("the broker could not use it"); break;
+	case 49: why = N_("the broker denied access to it"); break;
+	default: why = N_("the broker refused it"); break;
 	}
-	put(f, "detail", "the broker answered alert %s (%d) to the client certificate %s (issued by %s): %s",
-			tls_alert_name(a), a, subject, issuer, why);
-	put(f, "fixhint", "%s", fix);
+	say(f, l, "detail", L_(l, N_("the broker answered alert %s (%d) to the client certificate %s (issued by %s): %s")),
+			tls_alert_name(a), a, subject, issuer, L_(l, why));
+	say(f, l, "fixhint", "%s", L_(l, fix));
+	}
 }
 
 /* The first bytes of the broker's reply: quoted text when they are
  * printable, hex otherwise. */
-static void reply_bytes(const struct evidence *ev, char *buf, size_t len)
+static void reply_bytes(const struct evidence *ev, int l, char *buf, size_t len)
 {
 	bool text = ev->reply_len >= 4;
 	for (int i = 0; i < ev->reply_len && text; i++)
@@ -351,7 +392,7 @@ static void reply_bytes(const struct evidence *ev, char *buf, size_t len)
 	size_t used = 0;
 	buf[0] = '\0';
 	if (text)
-		used += (size_t)snprintf(buf, len, "the text \"");
+		used += (size_t)snprintf(buf, len, "%s", L_(l, N_("the text \"")));
 	for (int i = 0; i < ev->reply_len && used + 8 < len; i++) {
 		unsigned char b = ev->reply[i];
 		if (text && (b == '\r' || b == '\n'))
@@ -359,39 +400,42 @@ static void reply_bytes(const struct evidence *ev, char *buf, size_t len)
 		else if (text)
 			used += (size_t)snprintf(buf + used, len - used, "%c", b);
 		else
-			used += (size_t)snprintf(buf + used, len - used, "%s%02x", i ? " " : "the bytes ", b);
+			used += (size_t)snprintf(buf + used, len - used, "%s%02x", i ? " " : L_(l, N_("the bytes ")), b);
 	}
 	if (used + 8 < len)
-		snprintf(buf + used, len - used, "%s%s", ev->reply_len >= (int)sizeof(ev->reply) ? "..." : "", text ? "\"" : "");
+		snprintf(buf + used, len - used, "%s%s", ev->reply_len >= (int)sizeof(ev->reply) ? "..." : "",
+				text ? "\"" : "");
 }
 
 static void fill_reply(struct facts *f, const struct evidence *ev, int seconds)
 {
-	char bytes[128];
 	unsigned long announced = 0;
 	enum reply_kind k = mqtt_reply_kind(ev->reply, (size_t)ev->reply_len, &announced);
-	reply_bytes(ev, bytes, sizeof(bytes));
+	EACH_LANG(l) {
+	char bytes[128];
+	reply_bytes(ev, l, bytes, sizeof(bytes));
 	switch (k) {
 	case REPLY_NOT_MQTT: case REPLY_TLS:
-		put(f, "detail", "it answered CONNECT with %s, which is not MQTT (a CONNACK begins with the byte 0x20)", bytes);
+		say(f, l, "detail", L_(l, N_("it answered CONNECT with %s, which is not MQTT (a CONNACK begins with the byte 0x20)")), bytes);
 		break;
 	case REPLY_BAD_LENGTH:
-		put(f, "detail", "it began a CONNACK with %s, whose remaining length is malformed (more than 4 length bytes)", bytes);
+		say(f, l, "detail", L_(l, N_("it began a CONNACK with %s, whose remaining length is malformed (more than 4 length bytes)")), bytes);
 		break;
 	case REPLY_TOO_LONG:
-		put(f, "detail", "it began a CONNACK with %s, announcing %lu bytes; a CONNACK is a few bytes long, so smqtt stopped "
-				"at once rather than wait for that much and hold it in memory", bytes, announced);
+		say(f, l, "detail", L_(l, N_("it began a CONNACK with %s, announcing %lu bytes; a CONNACK is a few bytes long, so smqtt stopped "
+				"at once rather than wait for that much and hold it in memory")), bytes, announced);
 		break;
 	default:
 		if (ev->timed_out)
-			put(f, "detail", "it began a CONNACK with %s, announcing %lu bytes, and did not complete it within %d s",
+			say(f, l, "detail", L_(l, N_("it began a CONNACK with %s, announcing %lu bytes, and did not complete it within %d s")),
 					bytes, announced, seconds);
 		else if (ev->mqtt_rc == MOSQ_ERR_CONN_LOST || ev->mqtt_rc == MOSQ_ERR_ERRNO || ev->mqtt_rc == MOSQ_ERR_NO_CONN)
-			put(f, "detail", "it began a CONNACK with %s and closed the connection before the CONNACK was complete", bytes);
+			say(f, l, "detail", L_(l, N_("it began a CONNACK with %s and closed the connection before the CONNACK was complete")), bytes);
 		else
-			put(f, "detail", "it sent a CONNACK beginning with %s that libmosquitto rejected: %s", bytes,
+			say(f, l, "detail", L_(l, N_("it sent a CONNACK beginning with %s that libmosquitto rejected: %s")), bytes,
 					mosquitto_strerror(ev->mqtt_rc ? ev->mqtt_rc : MOSQ_ERR_PROTOCOL));
 		break;
+	}
 	}
 }
 
@@ -403,52 +447,55 @@ static void fill_mqtt(struct facts *f, enum cause c, const struct evidence *ev, 
 	put(f, "reason", "%s", reason);
 	put(f, "protocol", "%s", cfg->protocol_version == MQTT_PROTOCOL_V5 ? "MQTT v5"
 			: cfg->protocol_version == MQTT_PROTOCOL_V31 ? "MQTT v3.1" : "MQTT v3.1.1");
+	EACH_LANG(l) {
 	switch (c) {
 	case CAUSE_MQTT_AUTH_FAILED:
 		if (!cfg->username && !cfg->password)
-			put(f, "detail", "this run sent no username or password, and the broker requires them (allow_anonymous false)");
+			say(f, l, "detail", "%s", L_(l, N_("this run sent no username or password, and the broker requires them (allow_anonymous false)")));
 		else if (rc == 4 || rc == MQTT_RC_BAD_USERNAME_OR_PASSWORD)
-			put(f, "detail", "the broker does not accept the username '%s' with this password", cfg->username ? cfg->username : "");
+			say(f, l, "detail", L_(l, N_("the broker does not accept the username '%s' with this password")), cfg->username ? cfg->username : "");
 		else
-			put(f, "detail", "the broker refused '%s': the password is wrong, or the user may not connect (mosquitto "
-					"answers 'not authorised' for both)", cfg->username ? cfg->username : "(anonymous)");
+			say(f, l, "detail", L_(l, N_("the broker refused '%s': the password is wrong, or the user may not connect (mosquitto "
+					"answers 'not authorised' for both)")), cfg->username ? cfg->username : L_(l, N_("(anonymous)")));
 		if (!cfg->username && !cfg->password)
-			put(f, "fixhint", "give credentials: -u <user> -P <password>, or --password-file <file>");
+			say(f, l, "fixhint", "%s", L_(l, N_("give credentials: -u <user> -P <password>, or --password-file <file>")));
 		else if (cfg->password_file)
-			put(f, "fixhint", "check -u and the password in %s (--password-file) against the broker's password_file "
-					"(mosquitto_passwd) and its ACLs", cfg->password_file);
+			say(f, l, "fixhint", L_(l, N_("check -u and the password in %s (--password-file) against the broker's password_file "
+					"(mosquitto_passwd) and its ACLs")), cfg->password_file);
 		else
-			put(f, "fixhint", "check -u and -P against the broker's password_file (mosquitto_passwd) and its ACLs");
+			say(f, l, "fixhint", "%s", L_(l, N_("check -u and -P against the broker's password_file (mosquitto_passwd) and its ACLs")));
 		break;
 	case CAUSE_MQTT_IDENTIFIER_REJECTED:
-		put(f, "detail", "the broker does not accept the client id %s", cfg->id ? cfg->id : "(generated by libmosquitto)");
+		say(f, l, "detail", L_(l, N_("the broker does not accept the client id %s")), cfg->id ? cfg->id : L_(l, N_("(generated by libmosquitto)")));
 		break;
 	case CAUSE_BROKER_CLOSED:
-		put(f, "detail", "the TCP%s connection was made and CONNECT was sent, then the broker closed it without a CONNACK",
-				ev->used_tls ? " and TLS" : "");
+		say(f, l, "detail", "%s", ev->used_tls
+				? L_(l, N_("the TCP and TLS connection was made and CONNECT was sent, then the broker closed it without a CONNACK"))
+				: L_(l, N_("the TCP connection was made and CONNECT was sent, then the broker closed it without a CONNACK")));
 		break;
 	case CAUSE_PLAIN_TO_TLS_PORT:
 		if (ev->reply_len > 0) {
 			char bytes[128];
-			reply_bytes(ev, bytes, sizeof(bytes));
-			put(f, "detail", "it answered the plain MQTT CONNECT with a TLS record (%s): the port expects a TLS ClientHello",
+			reply_bytes(ev, l, bytes, sizeof(bytes));
+			say(f, l, "detail", L_(l, N_("it answered the plain MQTT CONNECT with a TLS record (%s): the port expects a TLS ClientHello")),
 					bytes);
 		} else {
-			put(f, "detail", "the broker closed the connection when it got plain MQTT, and a probe (a TLS ClientHello without "
-					"certificate or credentials) got a TLS answer from the same port");
+			say(f, l, "detail", "%s", L_(l, N_("the broker closed the connection when it got plain MQTT, and a probe (a TLS ClientHello without "
+					"certificate or credentials) got a TLS answer from the same port")));
 		}
 		break;
 	default:
 		if (cfg->protocol_version != MQTT_PROTOCOL_V5 && rc > 5)
-			put(f, "detail", "CONNACK code %d, which MQTT %s does not define (it defines 0 to 5): the broker is not a "
-					"conforming MQTT %s broker", rc, cfg->protocol_version == MQTT_PROTOCOL_V31 ? "v3.1" : "v3.1.1",
+			say(f, l, "detail", L_(l, N_("CONNACK code %d, which MQTT %s does not define (it defines 0 to 5): the broker is not a "
+					"conforming MQTT %s broker")), rc, cfg->protocol_version == MQTT_PROTOCOL_V31 ? "v3.1" : "v3.1.1",
 					cfg->protocol_version == MQTT_PROTOCOL_V31 ? "v3.1" : "v3.1.1");
 		else if (cfg->protocol_version == MQTT_PROTOCOL_V5 && !strcmp(reason, "Unknown reason"))
-			put(f, "detail", "CONNACK reason code %d, which MQTT v5 does not define: the broker is not a conforming MQTT v5 "
-					"broker", rc);
+			say(f, l, "detail", L_(l, N_("CONNACK reason code %d, which MQTT v5 does not define: the broker is not a conforming MQTT v5 "
+					"broker")), rc);
 		else
-			put(f, "detail", "CONNACK code %d: %s", rc, reason);
+			say(f, l, "detail", L_(l, N_("CONNACK code %d: %s")), rc, reason);
 		break;
+	}
 	}
 }
 
@@ -477,28 +524,29 @@ static void fill_versions(struct facts *f, const struct evidence *ev, const stru
 		}
 	}
 	int min = ev->requested_min ? ev->requested_min : TLS1_2_VERSION;
+	EACH_LANG(l) {
 	if (!speaks[0]) {
-		put(f, "detail", "the broker refused every TLS version this run offered (%s and up)%s%s", pretty_version(min),
-				ev->alert_received == 70 ? ": it answered alert protocol_version (70)" : "",
-				ev->ssl_reason ? "" : "");
-		put(f, "fixhint", "find out which TLS versions the broker speaks, then allow that one for this broker only with --tls-version");
-		return;
+		say(f, l, "detail", L_(l, N_("the broker refused every TLS version this run offered (%s and up)%s")), pretty_version(min),
+				ev->alert_received == 70 ? L_(l, N_(": it answered alert protocol_version (70)")) : "");
+		say(f, l, "fixhint", "%s", L_(l, N_("find out which TLS versions the broker speaks, then allow that one for this broker only with --tls-version")));
+		continue;
 	}
 	if (highest && highest < min) {
 		const char *name = tls_version_name(highest);
-		put(f, "detail", "the broker speaks %s at most (a probe handshake without certificate or credentials, dropped "
-				"after its ServerHello, says so); this run allows %s and up (%s), so the broker's maximum is %s",
-				speaks, pretty_version(min), cfg->tls_version ? "--tls-version" : "the default", pretty_version(highest));
+		say(f, l, "detail", L_(l, N_("the broker speaks %s at most (a probe handshake without certificate or credentials, dropped "
+				"after its ServerHello, says so); this run allows %s and up (%s), so the broker's maximum is %s")),
+				speaks, pretty_version(min), cfg->tls_version ? "--tls-version" : L_(l, N_("the default")), pretty_version(highest));
 		if (cfg->applied_profile)
-			put(f, "fixhint", "allow it for this broker only: add tls-version = \"%s\"; to profile '%s' (%s), or give --tls-version %s",
+			say(f, l, "fixhint", L_(l, N_("allow it for this broker only: add tls-version = \"%s\"; to profile '%s' (%s), or give --tls-version %s")),
 					name, cfg->applied_profile, cfg->applied_profile_from, name);
 		else
-			put(f, "fixhint", "allow it for this broker only: --tls-version %s (or tls-version = \"%s\"; in its profile)", name, name);
-		return;
+			say(f, l, "fixhint", L_(l, N_("allow it for this broker only: --tls-version %s (or tls-version = \"%s\"; in its profile)")), name, name);
+		continue;
 	}
-	put(f, "detail", "the broker speaks %s, yet the handshake failed on the version (%s); attempts made: %d",
+	say(f, l, "detail", L_(l, N_("the broker speaks %s, yet the handshake failed on the version (%s); attempts made: %d")),
 			speaks, reason_text(ev->ssl_reason), ev->attempts);
-	put(f, "fixhint", "check --ciphers and --tls-version against what the broker allows (%s, lowest %s)", speaks, pretty_version(lowest));
+	say(f, l, "fixhint", L_(l, N_("check --ciphers and --tls-version against what the broker allows (%s, lowest %s)")), speaks, pretty_version(lowest));
+	}
 }
 
 enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct config *cfg,
@@ -510,10 +558,12 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 	put(&f, "seconds", "%d", seconds);
 	switch (c) {
 	case CAUSE_DNS_FAILURE:
-		put(&f, "detail", "the resolver said: %s", ev->eai ? gai_strerror(ev->eai) : "no such host");
+		EACH_LANG(l)
+			say(&f, l, "detail", L_(l, N_("the resolver said: %s")), ev->eai ? gai_strerror(ev->eai) : "no such host");
 		break;
 	case CAUSE_NETWORK_UNREACHABLE:
-		put(&f, "detail", "connect() failed: %s", strerror(ev->sys_errno ? ev->sys_errno : EHOSTUNREACH));
+		EACH_LANG(l)
+			say(&f, l, "detail", L_(l, N_("connect() failed: %s")), strerror(ev->sys_errno ? ev->sys_errno : EHOSTUNREACH));
 		break;
 	case CAUSE_SERVER_CERT_UNTRUSTED: case CAUSE_SERVER_CERT_SELF_SIGNED: case CAUSE_SERVER_CHAIN_INCOMPLETE:
 	case CAUSE_HOSTNAME_MISMATCH: case CAUSE_SERVER_CERT_EXPIRED: case CAUSE_SERVER_CERT_NOT_YET_VALID:
@@ -530,8 +580,12 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 		fill_versions(&f, ev, cfg);
 		break;
 	case CAUSE_NO_SHARED_CIPHER:
-		put(&f, "detail", "the broker found no cipher suite it shares with this client%s%s%s",
-				cfg->ciphers ? " (--ciphers " : "", cfg->ciphers ? cfg->ciphers : "", cfg->ciphers ? ")" : "");
+		EACH_LANG(l) {
+			if (cfg->ciphers)
+				say(&f, l, "detail", L_(l, N_("the broker found no cipher suite it shares with this client (--ciphers %s)")), cfg->ciphers);
+			else
+				say(&f, l, "detail", "%s", L_(l, N_("the broker found no cipher suite it shares with this client")));
+		}
 		break;
 	case CAUSE_PSK_MISMATCH:
 		put(&f, "identity", "%s", cfg->psk_identity ? cfg->psk_identity : "");
@@ -542,13 +596,16 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 		put(&f, "alpn", "%s", cfg->tls_alpn ? cfg->tls_alpn : "");
 		break;
 	case CAUSE_TLS_TO_PLAIN_PORT:
-		put(&f, "detail", "the TLS ClientHello got %s%s", ev->non_tls_reply ? "an answer that is not TLS" : "no TLS answer: the peer closed the connection",
-				ev->probe_tls_answered ? "" : "; a plain MQTT listener behaves like this");
+		EACH_LANG(l)
+			say(&f, l, "detail", L_(l, N_("the TLS ClientHello got %s%s")), ev->non_tls_reply ? L_(l, N_("an answer that is not TLS"))
+					: L_(l, N_("no TLS answer: the peer closed the connection")),
+					ev->probe_tls_answered ? "" : L_(l, N_("; a plain MQTT listener behaves like this")));
 		break;
 	case CAUSE_HANDSHAKE_TIMEOUT:
-		put(&f, "detail", "the TCP connection was accepted, but %s", ev->used_tls ? (ev->server_hello_seen
-				? "the TLS handshake did not finish" : "no TLS ServerHello came back")
-				: "no CONNACK came back");
+		EACH_LANG(l)
+			say(&f, l, "detail", L_(l, N_("the TCP connection was accepted, but %s")), ev->used_tls ? (ev->server_hello_seen
+					? L_(l, N_("the TLS handshake did not finish")) : L_(l, N_("no TLS ServerHello came back")))
+					: L_(l, N_("no CONNACK came back")));
 		break;
 	case CAUSE_MQTT_AUTH_FAILED: case CAUSE_MQTT_PROTOCOL_REJECTED: case CAUSE_MQTT_IDENTIFIER_REJECTED:
 	case CAUSE_MQTT_SERVER_UNAVAILABLE: case CAUSE_MQTT_REFUSED: case CAUSE_BROKER_CLOSED: case CAUSE_PLAIN_TO_TLS_PORT:
@@ -558,19 +615,23 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 		fill_reply(&f, ev, seconds);
 		break;
 	case CAUSE_TLS_MESSAGE_TOO_LARGE:
-		put(&f, "detail", "after the ServerHello, the broker sent a handshake message of more than %ld bytes, OpenSSL's limit "
-				"(excessive message size), and this client answered alert %s: that message carries the broker's "
-				"certificate chain (or the list of CAs it accepts), so the broker sends too many certificates or very "
-				"large ones", t && t->ctx ? (long)SSL_CTX_get_max_cert_list(t->ctx) : 102400L,
-				ev->alert_sent >= 0 ? tls_alert_name(ev->alert_sent) : "none");
+		EACH_LANG(l)
+			say(&f, l, "detail", L_(l, N_("after the ServerHello, the broker sent a handshake message of more than %ld bytes, OpenSSL's limit "
+					"(excessive message size), and this client answered alert %s: that message carries the broker's "
+					"certificate chain (or the list of CAs it accepts), so the broker sends too many certificates or very "
+					"large ones")), t && t->ctx ? (long)SSL_CTX_get_max_cert_list(t->ctx) : 102400L,
+					ev->alert_sent >= 0 ? tls_alert_name(ev->alert_sent) : "none");
 		break;
 	case CAUSE_TLS_PROTOCOL_ERROR:
-		put(&f, "detail", "%s, it sent a TLS record this client cannot accept (OpenSSL: %s), and this client answered "
-				"alert %s", ev->server_hello_seen ? "during the handshake, after its ServerHello" : "in answer to the ClientHello",
-				reason_text(ev->ssl_reason), ev->alert_sent >= 0 ? tls_alert_name(ev->alert_sent) : "none");
+		EACH_LANG(l)
+			say(&f, l, "detail", L_(l, N_("%s, it sent a TLS record this client cannot accept (OpenSSL: %s), and this client answered "
+					"alert %s")), ev->server_hello_seen ? L_(l, N_("during the handshake, after its ServerHello"))
+					: L_(l, N_("in answer to the ClientHello")),
+					reason_text(ev->ssl_reason), ev->alert_sent >= 0 ? tls_alert_name(ev->alert_sent) : "none");
 		break;
 	case CAUSE_TLS_UNCLASSIFIED:
-		put(&f, "detail", "verify error %d, alert sent %s, alert received %s, OpenSSL reason '%s', errno %s",
+		EACH_LANG(l)
+			say(&f, l, "detail", L_(l, N_("verify error %d, alert sent %s, alert received %s, OpenSSL reason '%s', errno %s")),
 				ev->verify_error, ev->alert_sent >= 0 ? tls_alert_name(ev->alert_sent) : "none",
 				ev->alert_received >= 0 ? tls_alert_name(ev->alert_received) : "none", reason_text(ev->ssl_reason),
 				ev->sys_errno ? strerror(ev->sys_errno) : "none");

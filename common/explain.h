@@ -38,7 +38,7 @@ struct cause_info {
 	enum cause cause;
 	const char *id;       /* stable, e.g. "cafile-not-ca" */
 	enum stage stage;
-	const char *summary;  /* template for the "Error:" line */
+	const char *summary;  /* template for the "Error:" line (English; N_() marked) */
 	const char *why;      /* template */
 	const char *fix;      /* template */
 };
@@ -108,9 +108,14 @@ enum reply_kind mqtt_reply_kind(const unsigned char *b, size_t n, unsigned long 
 struct slot {
 	const char *name;
 	const char *value;
+	const char *local; /* the value in the user's language when it is a sentence; NULL: value */
 };
 
 /* Expand tmpl with the slots (allocated). */
 char *explain_expand(const char *tmpl, const struct slot *slots, size_t nslots);
+
+/* The same with each slot's local value where it has one (for a template
+ * already in the user's language). */
+char *explain_expand_local(const char *tmpl, const struct slot *slots, size_t nslots);
 
 #endif

@@ -2,6 +2,7 @@
  * (command line, options file, profile) into struct config. It never prints;
  * errors come back as text worded exactly as mosquitto_pub/sub word them. */
 #include "options.h"
+#include "l10n.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -132,8 +133,8 @@ const struct option_def option_table[] = {
 	{'v', "verbose", ARG_NONE, B, SCOPE_RUN, 0, 0, 0, NULL, NULL, NULL, h_flag,
 		"print published messages verbosely (the topic, then the payload). When stderr is\n"
 		"a terminal, also print the connection trace there, as --trace does.",
-		"print a step-by-step trace of the connection on stderr (smqtt extension:\n"
-		"mosquitto_pub has no -v)."},
+		N_("print a step-by-step trace of the connection on stderr (smqtt extension:\n"
+		"mosquitto_pub has no -v).")},
 	{'V', "protocol-version", ARG_STR, B, SCOPE_CONN, 0, 0, 0, "protocol-version",
 		"--protocol-version argument given but no version specified.", NULL, h_proto,
 		"specify the version of the MQTT protocol to use when connecting.\n"
@@ -264,45 +265,45 @@ const struct option_def option_table[] = {
 		"socks5h://[username[:password]@]hostname[:port]\n"
 		"Only \"none\" and \"username\" authentication is supported.", NULL},
 	{0, "password-file", ARG_STR, B, SCOPE_CONN, 0, 0, OFF(password_file), "file",
-		"--password-file argument given but no file specified.", NULL, h_password,
-		"read the password from this file (without its trailing newline), so that it\n"
-		"is not on the command line; not together with -P (smqtt extension).", NULL},
+		N_("--password-file argument given but no file specified."), NULL, h_password,
+		N_("read the password from this file (without its trailing newline), so that it\n"
+		"is not on the command line; not together with -P (smqtt extension)."), NULL},
 	{0, "profile", ARG_STR, B, SCOPE_RUN, 0, 0, OFF(profile_name), "name",
-		"--profile argument given but no profile name specified.", NULL, NULL,
-		"use the saved connection/TLS profile NAME (smqtt extension).", NULL},
+		N_("--profile argument given but no profile name specified."), NULL, NULL,
+		N_("use the saved connection/TLS profile NAME (smqtt extension)."), NULL},
 	{0, "no-profile", ARG_NONE, B, SCOPE_RUN, 0, 0, OFF(no_profile), NULL, NULL, NULL, NULL,
-		"do not use any saved profile (smqtt extension).", NULL},
+		N_("do not use any saved profile (smqtt extension)."), NULL},
 	{0, "list-profiles", ARG_NONE, B, SCOPE_RUN, 0, 0, OFF(list_profiles), NULL, NULL, NULL, NULL,
-		"print NAME<TAB>HOSTS<TAB>FILE for every saved profile and exit (smqtt extension).", NULL},
+		N_("print NAME<TAB>HOSTS<TAB>FILE for every saved profile and exit (smqtt extension)."), NULL},
 	{0, "save-profile", ARG_STR, B, SCOPE_RUN, 0, 0, OFF(save_profile), "name",
-		"--save-profile argument given but no profile name specified.", NULL, NULL,
-		"after a successful connection, save this run's connection and TLS options\n"
-		"as profile NAME in $XDG_CONFIG_HOME/smqtt/profiles.d/NAME.conf (smqtt extension).", NULL},
+		N_("--save-profile argument given but no profile name specified."), NULL, NULL,
+		N_("after a successful connection, save this run's connection and TLS options\n"
+		"as profile NAME in $XDG_CONFIG_HOME/smqtt/profiles.d/NAME.conf (smqtt extension)."), NULL},
 	{0, "tls-resume", ARG_NONE, B, SCOPE_CONN, 0, 0, OFF(tls_resume), NULL, NULL, NULL, NULL,
-		"save the TLS session of a successful connection and resume it on the next run\n"
+		N_("save the TLS session of a successful connection and resume it on the next run\n"
 		"(a shorter handshake). The cache, $XDG_CACHE_HOME/smqtt/sessions/, is as\n"
-		"sensitive as the client key (smqtt extension).", NULL},
+		"sensitive as the client key (smqtt extension)."), NULL},
 	{0, "trace", ARG_NONE, B, SCOPE_RUN, 0, 0, OFF(trace), NULL, NULL, NULL, NULL,
-		"print a step-by-step trace of the connection on stderr: profile, checks, name\n"
+		N_("print a step-by-step trace of the connection on stderr: profile, checks, name\n"
 		"resolution, TCP, each TLS attempt, CONNACK, what was sent, the disconnect\n"
-		"(smqtt extension).", NULL},
+		"(smqtt extension)."), NULL},
 	{0, "check", ARG_NONE, B, SCOPE_RUN, 0, 0, OFF(check), NULL, NULL, NULL, NULL,
-		"check the TLS files, then make one probe connection (TCP, TLS, CONNECT/CONNACK,\n"
+		N_("check the TLS files, then make one probe connection (TCP, TLS, CONNECT/CONNACK,\n"
 		"DISCONNECT; nothing is published or subscribed), report every step and exit\n"
-		"0 only if all passed (smqtt extension).", NULL},
+		"0 only if all passed (smqtt extension)."), NULL},
 	{0, "connect-timeout", ARG_INT, B, SCOPE_CONN, 1, 86400, OFF(connect_timeout), "seconds",
-		"--connect-timeout argument given but no time specified.",
-		"Error: Invalid --connect-timeout '%s': give whole seconds from 1 to 86400.\n\n", NULL,
-		"give up when name resolution, the TCP connect, the TLS handshake and the CONNACK\n"
-		"take longer than this many seconds together. Defaults to 30 (smqtt extension).", NULL},
+		N_("--connect-timeout argument given but no time specified."),
+		N_("Error: Invalid --connect-timeout '%s': give whole seconds from 1 to 86400.\n\n"), NULL,
+		N_("give up when name resolution, the TCP connect, the TLS handshake and the CONNACK\n"
+		"take longer than this many seconds together. Defaults to 30 (smqtt extension)."), NULL},
 	{0, "compat", ARG_STR, B, SCOPE_CONN, 0, 0, 0, "version",
-		"--compat argument given but no version specified.", NULL, h_compat,
-		"where mosquitto 2.0 and 2.1 disagree, behave as this version: 2.0 (the default)\n"
-		"or 2.1; also set by $SMQTT_COMPAT (smqtt extension).", NULL},
+		N_("--compat argument given but no version specified."), NULL, h_compat,
+		N_("where mosquitto 2.0 and 2.1 disagree, behave as this version: 2.0 (the default)\n"
+		"or 2.1; also set by $SMQTT_COMPAT (smqtt extension)."), NULL},
 	{0, "diag-format", ARG_STR, B, SCOPE_CONN, 0, 0, 0, "format",
-		"--diag-format argument given but no format specified.", NULL, h_diag_format,
-		"how failures are explained on stderr: text (default), or json to add a\n"
-		"single-line JSON object as the last line (smqtt extension).", NULL},
+		N_("--diag-format argument given but no format specified."), NULL, h_diag_format,
+		N_("how failures are explained on stderr: text (default), or json to add a\n"
+		"single-line JSON object as the last line (smqtt extension)."), NULL},
 	{0, NULL, ARG_NONE, 0, SCOPE_RUN, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -319,12 +320,34 @@ static char *xvasprintf(const char *fmt, va_list ap)
 /* Set err->text from a printf format. Always returns OPT_ERROR. */
 static int fail(struct opt_error *err, const struct option_def *def, const char *fmt, ...)
 {
-	va_list ap;
+	va_list ap, ap2;
 	va_start(ap, fmt);
+	va_copy(ap2, ap);
 	free(err->text);
+	free(err->local);
 	err->text = xvasprintf(fmt, ap);
+	/* smqtt's own errors are in the catalogue (N_); mosquitto's are not,
+	 * and stay as mosquitto words them */
+	const char *local = _(fmt);
+	err->local = local != fmt ? xvasprintf(local, ap2) : NULL;
 	err->def = def;
+	va_end(ap2);
 	va_end(ap);
+	return OPT_ERROR;
+}
+
+/* "Error: <the option's missing-argument text>", in the user's language
+ * when the text is smqtt's own. */
+static int fail_missing(struct opt_error *err, const struct option_def *def)
+{
+	fail(err, def, "Error: %s\n\n", def->missing);
+	const char *local = _(def->missing);
+	if (local != def->missing) {
+		free(err->local);
+		err->local = NULL;
+		if (asprintf(&err->local, "Error: %s\n\n", local) < 0)
+			err->local = NULL;
+	}
 	return OPT_ERROR;
 }
 
@@ -427,7 +450,9 @@ void cfg_free(struct config *cfg)
 void opt_error_free(struct opt_error *err)
 {
 	free(err->text);
+	free(err->local);
 	err->text = NULL;
+	err->local = NULL;
 	err->def = NULL;
 }
 
@@ -567,7 +592,7 @@ static int h_message_mode(struct config *cfg, const struct option_def *def, int 
 	default: break;
 	}
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	const char *v = argv[++(*idx)];
 	if (def->shortname == 'f') {
 		cfg->pub_mode = MSG_FILE;
@@ -598,7 +623,7 @@ static int h_id(struct config *cfg, const struct option_def *def, int argc,
 		return fail(err, def, "Error: -i and -I argument cannot be used together.\n\n");
 	cfg->id_layer = cfg->layer;
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	if (cfg_set_str(is_prefix ? &cfg->id_prefix : &cfg->id, argv[++(*idx)]))
 		return fail_nomem(err);
 	return OPT_OK;
@@ -628,7 +653,7 @@ static int h_topic(struct config *cfg, const struct option_def *def, int argc,
 		char *const argv[], int *idx, struct opt_error *err)
 {
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	return add_topic(cfg, argv[++(*idx)], "-t", def, err);
 }
 
@@ -638,7 +663,7 @@ static int h_filter(struct config *cfg, const struct option_def *def, int argc,
 {
 	bool unsub = def->shortname == 'U';
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	const char *v = argv[++(*idx)];
 	if (!topic_utf8_ok(v))
 		return fail(err, def, "Error: Malformed UTF-8 in -%c argument.\n\n", def->shortname);
@@ -655,7 +680,7 @@ static int h_will_topic(struct config *cfg, const struct option_def *def, int ar
 		char *const argv[], int *idx, struct opt_error *err)
 {
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	const char *v = argv[++(*idx)];
 	if (!topic_utf8_ok(v))
 		return fail(err, def, "Error: Malformed UTF-8 in --will-topic argument.\n\n");
@@ -719,7 +744,7 @@ static int h_format(struct config *cfg, const struct option_def *def, int argc,
 		char *const argv[], int *idx, struct opt_error *err)
 {
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	const char *v = argv[++(*idx)];
 	if (cfg_set_str(&cfg->format, v))
 		return fail_nomem(err);
@@ -730,7 +755,7 @@ static int h_proto(struct config *cfg, const struct option_def *def, int argc,
 		char *const argv[], int *idx, struct opt_error *err)
 {
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	const char *v = argv[++(*idx)];
 	if (!strcmp(v, "mqttv31") || !strcmp(v, "31"))
 		cfg->protocol_version = MQTT_PROTOCOL_V31;
@@ -748,7 +773,7 @@ static int h_expiry(struct config *cfg, const struct option_def *def, int argc,
 		char *const argv[], int *idx, struct opt_error *err)
 {
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	const char *v = argv[++(*idx)];
 	long long n;
 	if (!strcmp(v, "\xe2\x88\x9e")) {
@@ -776,7 +801,7 @@ static int h_unix(struct config *cfg, const struct option_def *def, int argc,
 		char *const argv[], int *idx, struct opt_error *err)
 {
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	if (cfg_set_str(&cfg->host, argv[++(*idx)]))
 		return fail_nomem(err);
 	cfg->port = 0;
@@ -792,7 +817,7 @@ static int take_password(struct config *cfg, const struct option_def *def, const
 	char **mine = from_file ? &cfg->password_file : &cfg->password;
 	char **other = from_file ? &cfg->password : &cfg->password_file;
 	if (*other && cfg->pw_layer == cfg->layer)
-		return fail(err, def, "Error: Use either -P (or a password in the -L URL) or --password-file, not both.\n");
+		return fail(err, def, N_("Error: Use either -P (or a password in the -L URL) or --password-file, not both.\n"));
 	if (cfg_set_str(other, NULL) || cfg_set_str(mine, value))
 		return fail_nomem(err);
 	cfg->pw_layer = cfg->layer;
@@ -803,7 +828,7 @@ static int h_password(struct config *cfg, const struct option_def *def, int argc
 		char *const argv[], int *idx, struct opt_error *err)
 {
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	return take_password(cfg, def, argv[++(*idx)], def->offset == OFF(password_file), err);
 }
 
@@ -812,7 +837,7 @@ static int h_url(struct config *cfg, const struct option_def *def, int argc,
 		char *const argv[], int *idx, struct opt_error *err)
 {
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	char *url = strdup(argv[++(*idx)]);
 	if (!url)
 		return fail_nomem(err);
@@ -826,7 +851,7 @@ static int h_url(struct config *cfg, const struct option_def *def, int argc,
 		cfg->port = 8883;
 		cfg->tls_use_os_certs = true;
 	} else if (cfg->compat == COMPAT_21 && (!strncasecmp(p, "ws://", 5) || !strncasecmp(p, "wss://", 6))) {
-		rc = fail(err, def, "Error: MQTT over WebSockets (ws://, wss://) is not supported by smqtt yet.\n\n");
+		rc = fail(err, def, N_("Error: MQTT over WebSockets (ws://, wss://) is not supported by smqtt yet.\n\n"));
 		goto out;
 	} else {
 		rc = fail(err, def, cfg->compat == COMPAT_21 ? "Error: Unsupported URL scheme.\n\n"
@@ -904,7 +929,7 @@ static int h_proxy(struct config *cfg, const struct option_def *def, int argc,
 		char *const argv[], int *idx, struct opt_error *err)
 {
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	const char *url = argv[++(*idx)];
 	const char *scheme = "socks5h://";
 	if (strncmp(url, scheme, strlen(scheme)))
@@ -1062,10 +1087,10 @@ static int h_diag_format(struct config *cfg, const struct option_def *def, int a
 		char *const argv[], int *idx, struct opt_error *err)
 {
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	const char *v = argv[++(*idx)];
 	if (strcmp(v, "text") && strcmp(v, "json"))
-		return fail(err, def, "Error: Invalid --diag-format '%s': use text or json.\n\n", v);
+		return fail(err, def, N_("Error: Invalid --diag-format '%s': use text or json.\n\n"), v);
 	cfg->diag_json = !strcmp(v, "json");
 	return OPT_OK;
 }
@@ -1101,7 +1126,7 @@ static int h_flag(struct config *cfg, const struct option_def *def, int argc,
 	}
 	/* --random-filter */
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	const char *v = argv[++(*idx)];
 	double pct;
 	/* mosquitto 2.0 scales by 10, not 100, so its "100" prints ~10% of
@@ -1121,7 +1146,7 @@ static int h_optfile(struct config *cfg, const struct option_def *def, int argc,
 	(void)cfg;
 	(void)argv;
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	(*idx)++;
 	return OPT_OK;
 }
@@ -1131,7 +1156,7 @@ static int h_retain_handling(struct config *cfg, const struct option_def *def, i
 {
 	static const char *const names[] = {"always", "new", "never"};
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	const char *v = argv[++(*idx)];
 	for (int k = 0; k < 3; k++)
 		if (!strcmp(v, names[k])) {
@@ -1154,11 +1179,11 @@ static int h_compat(struct config *cfg, const struct option_def *def, int argc,
 		char *const argv[], int *idx, struct opt_error *err)
 {
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	const char *v = argv[++(*idx)];
 	int c = options_compat_from_name(v);
 	if (!c)
-		return fail(err, def, "Error: Invalid --compat '%s': give 2.0 (mosquitto 2.0, the default) or 2.1.\n\n", v);
+		return fail(err, def, N_("Error: Invalid --compat '%s': give 2.0 (mosquitto 2.0, the default) or 2.1.\n\n"), v);
 	cfg->compat = (enum compat)c;
 	return OPT_OK;
 }
@@ -1173,7 +1198,7 @@ static int store_generic(struct config *cfg, const struct option_def *def, int a
 		return OPT_OK;
 	}
 	if (*idx == argc - 1)
-		return fail(err, def, "Error: %s\n\n", def->missing);
+		return fail_missing(err, def);
 	const char *v = argv[++(*idx)];
 	switch (def->kind) {
 	case ARG_STR:
@@ -1414,7 +1439,8 @@ char *options_usage(enum tool tool, const char *prog)
 			continue;
 		const char *label = disp(d, name, sizeof(name));
 		int pad = (int)strlen(label) + 4;
-		const char *help = (tool == TOOL_PUB && d->help_pub) ? d->help_pub : d->help;
+		/* smqtt's own options' help is in the catalogue; mosquitto's stays as it is */
+		const char *help = _((tool == TOOL_PUB && d->help_pub) ? d->help_pub : d->help);
 		sb_add(&b, " %s : ", label);
 		for (const char *line = help; *line; ) {
 			const char *nl = strchr(line, '\n');

@@ -62,6 +62,7 @@ enum opt_status {
 struct opt_error {
 	const struct option_def *def; /* option involved, or NULL */
 	char *text;
+	char *local; /* smqtt's own errors: text in the user's language; NULL otherwise */
 };
 
 /* Which mosquitto the tools mimic where 2.0 and 2.1 disagree. */

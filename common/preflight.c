@@ -3,6 +3,7 @@
  * with the names, dates and DNs involved. */
 #include "preflight.h"
 #include "tls.h"
+#include "l10n.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -185,13 +186,13 @@ static enum content classify_content(const char *buf, size_t len, bool want_key)
 static const char *content_desc(enum content c)
 {
 	switch (c) {
-	case C_EMPTY: return "it is empty";
-	case C_PEM_CERT: return "it holds a certificate";
-	case C_PEM_KEY: return "it holds a private key";
-	case C_PEM_OTHER: return "it holds a PEM block of another kind (not a certificate or private key)";
-	case C_DER_CERT: return "it is a certificate in DER (binary) encoding";
-	case C_DER_KEY: return "it is a private key in DER (binary) encoding";
-	default: return "it holds neither PEM nor DER data";
+	case C_EMPTY: return N_("it is empty");
+	case C_PEM_CERT: return N_("it holds a certificate");
+	case C_PEM_KEY: return N_("it holds a private key");
+	case C_PEM_OTHER: return N_("it holds a PEM block of another kind (not a certificate or private key)");
+	case C_DER_CERT: return N_("it is a certificate in DER (binary) encoding");
+	case C_DER_KEY: return N_("it is a private key in DER (binary) encoding");
+	default: return N_("it holds neither PEM nor DER data");
 	}
 }
 
@@ -201,53 +202,60 @@ static bool check_readable(struct pf *pf, const char *option, const char *path, 
 	int err = 0;
 	if (read_file(path, buf, len, &err) == 0)
 		return true;
-	char detail[512];
-	if (err == ENOENT)
-		snprintf(detail, sizeof(detail), "%s does not exist (relative paths are taken from the current directory, or from the profile's folder in a profile)", path);
-	else if (err == EACCES)
-		snprintf(detail, sizeof(detail), "permission denied: this user may not read %s", path);
-	else if (err == EISDIR)
-		snprintf(detail, sizeof(detail), "%s is a directory%s", path,
-				!strcmp(option, "--cafile") ? "; a directory of CA certificates is given with --capath" : "");
-	else
-		snprintf(detail, sizeof(detail), "%s: %s", path, strerror(err));
-	struct slot s[] = {{"option", option}, {"file", path}, {"detail", detail}};
+	char detail[2][512];
+	EACH_LANG(l) {
+		if (err == ENOENT)
+			snprintf(detail[l], sizeof(detail[l]), L_(l, N_("%s does not exist (relative paths are taken from the current directory, or from the profile's folder in a profile)")), path);
+		else if (err == EACCES)
+			snprintf(detail[l], sizeof(detail[l]), L_(l, N_("permission denied: this user may not read %s")), path);
+		else if (err == EISDIR)
+			snprintf(detail[l], sizeof(detail[l]), L_(l, N_("%s is a directory%s")), path,
+					!strcmp(option, "--cafile") ? L_(l, N_("; a directory of CA certificates is given with --capath")) : "");
+		else
+			snprintf(detail[l], sizeof(detail[l]), "%s: %s", path, strerror(err));
+	}
+	struct slot s[] = {{"option", option, NULL}, {"file", path, NULL}, {"detail", detail[0], detail[1]}};
 	report_add(pf->r, CAUSE_FILE_UNREADABLE, SEV_FATAL, s, 3);
 	return false;
 }
 
 static void not_pem(struct pf *pf, const char *option, const char *path, enum content c, bool want_key)
 {
-	char fixhint[768];
-	const char *expected = want_key ? "private key" : "certificate";
-	if (c == C_DER_CERT)
-		snprintf(fixhint, sizeof(fixhint), "convert it to PEM: openssl x509 -inform der -in %s -out %s.pem, then give %s %s.pem",
-				path, path, option, path);
-	else if (c == C_DER_KEY)
-		snprintf(fixhint, sizeof(fixhint), "convert it to PEM: openssl pkey -inform der -in %s -out %s.pem, then give %s %s.pem",
-				path, path, option, path);
-	else if (c == C_PEM_KEY && !want_key)
-		snprintf(fixhint, sizeof(fixhint), "%s wants a certificate; this file is a private key: did you swap --cert and --key?", option);
-	else if (c == C_PEM_CERT && want_key)
-		snprintf(fixhint, sizeof(fixhint), "--key wants the private key; this file is a certificate: did you swap --cert and --key?");
-	else
-		snprintf(fixhint, sizeof(fixhint), "give a PEM file: it starts with -----BEGIN %s-----", want_key ? "PRIVATE KEY" : "CERTIFICATE");
-	char detail[512];
-	snprintf(detail, sizeof(detail), "%s: %s", path, content_desc(c));
-	struct slot s[] = {{"option", option}, {"file", path}, {"expected", expected}, {"detail", detail}, {"fixhint", fixhint}};
+	char fixhint[2][768], detail[2][512];
+	const char *expected = want_key ? N_("private key") : N_("certificate");
+	EACH_LANG(l) {
+		if (c == C_DER_CERT)
+			snprintf(fixhint[l], sizeof(fixhint[l]), L_(l, N_("convert it to PEM: openssl x509 -inform der -in %s -out %s.pem, then give %s %s.pem")),
+					path, path, option, path);
+		else if (c == C_DER_KEY)
+			snprintf(fixhint[l], sizeof(fixhint[l]), L_(l, N_("convert it to PEM: openssl pkey -inform der -in %s -out %s.pem, then give %s %s.pem")),
+					path, path, option, path);
+		else if (c == C_PEM_KEY && !want_key)
+			snprintf(fixhint[l], sizeof(fixhint[l]), L_(l, N_("%s wants a certificate; this file is a private key: did you swap --cert and --key?")), option);
+		else if (c == C_PEM_CERT && want_key)
+			snprintf(fixhint[l], sizeof(fixhint[l]), "%s", L_(l, N_("--key wants the private key; this file is a certificate: did you swap --cert and --key?")));
+		else
+			snprintf(fixhint[l], sizeof(fixhint[l]), L_(l, N_("give a PEM file: it starts with -----BEGIN %s-----")), want_key ? "PRIVATE KEY" : "CERTIFICATE");
+		snprintf(detail[l], sizeof(detail[l]), "%s: %s", path, L_(l, content_desc(c)));
+	}
+	struct slot s[] = {{"option", option, NULL}, {"file", path, NULL}, {"expected", expected, _(expected)},
+		{"detail", detail[0], detail[1]}, {"fixhint", fixhint[0], fixhint[1]}};
 	report_add(pf->r, CAUSE_FILE_NOT_PEM, SEV_FATAL, s, 5);
 }
 
 /* A PEM file whose block OpenSSL cannot decode. */
 static void damaged(struct pf *pf, const char *option, const char *path, bool want_key)
 {
-	char detail[512], fixhint[256];
-	snprintf(detail, sizeof(detail), "%s: it has a PEM %s block, but OpenSSL cannot decode it (damaged base64, a cut-off "
-			"file, or Windows line breaks inside the block)", path, want_key ? "PRIVATE KEY" : "CERTIFICATE");
-	snprintf(fixhint, sizeof(fixhint), "copy the file again from its source; check it with: openssl %s -in %s -noout",
-			want_key ? "pkey" : "x509", path);
-	struct slot s[] = {{"option", option}, {"file", path}, {"expected", want_key ? "private key" : "certificate"},
-		{"detail", detail}, {"fixhint", fixhint}};
+	char detail[2][512], fixhint[2][256];
+	EACH_LANG(l) {
+		snprintf(detail[l], sizeof(detail[l]), L_(l, N_("%s: it has a PEM %s block, but OpenSSL cannot decode it (damaged base64, a cut-off "
+				"file, or Windows line breaks inside the block)")), path, want_key ? "PRIVATE KEY" : "CERTIFICATE");
+		snprintf(fixhint[l], sizeof(fixhint[l]), L_(l, N_("copy the file again from its source; check it with: openssl %s -in %s -noout")),
+				want_key ? "pkey" : "x509", path);
+	}
+	const char *expected = want_key ? N_("private key") : N_("certificate");
+	struct slot s[] = {{"option", option, NULL}, {"file", path, NULL}, {"expected", expected, _(expected)},
+		{"detail", detail[0], detail[1]}, {"fixhint", fixhint[0], fixhint[1]}};
 	report_add(pf->r, CAUSE_FILE_NOT_PEM, SEV_FATAL, s, 5);
 }
 
@@ -293,8 +301,8 @@ static void check_validity(struct pf *pf, X509 *x, const char *role, const char 
 	asn1_time_str(X509_get0_notBefore(x), nb, sizeof(nb));
 	asn1_time_str(X509_get0_notAfter(x), na, sizeof(na));
 	char *subject = dn(X509_get_subject_name(x));
-	struct slot s[] = {{"role", role}, {"option", option}, {"file", file}, {"subject", subject},
-		{"not_before", nb}, {"not_after", na}, {"now", pf->now}};
+	struct slot s[] = {{"role", role, _(role)}, {"option", option, NULL}, {"file", file, NULL}, {"subject", subject, NULL},
+		{"not_before", nb, NULL}, {"not_after", na, NULL}, {"now", pf->now, NULL}};
 	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
 		report_add(pf->r, CAUSE_CERT_EXPIRED, SEV_FATAL, s, 7);
 	else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
@@ -304,7 +312,7 @@ static void check_validity(struct pf *pf, X509 *x, const char *role, const char 
 
 static void check_strength(struct pf *pf, X509 *x, const char *role, const char *file, bool check_sig)
 {
-	char detail[512] = "", fixhint[512] = "", level[8];
+	char detail[2][512] = {"", ""}, fixhint[2][512] = {"", ""}, level[8];
 	EVP_PKEY *pk = X509_get0_pubkey(x);
 	int keybits = pk ? EVP_PKEY_get_security_bits(pk) : 0;
 	int mdnid = NID_undef, pknid = NID_undef, secbits = -1;
@@ -313,18 +321,23 @@ static void check_strength(struct pf *pf, X509 *x, const char *role, const char 
 	if (pf->minbits == 0)
 		return;
 	if (pk && keybits > 0 && keybits < pf->minbits) {
-		snprintf(detail, sizeof(detail), "its %s key has %d bits, which gives %d bits of security; OpenSSL's security level %d needs at least %d",
-				OBJ_nid2sn(EVP_PKEY_get_base_id(pk)), EVP_PKEY_get_bits(pk), keybits, pf->level, pf->minbits);
-		snprintf(fixhint, sizeof(fixhint), "reissue it with a stronger key, e.g. openssl req -newkey rsa:2048 (or -newkey ec -pkeyopt ec_paramgen_curve:P-256)");
+		EACH_LANG(l) {
+			snprintf(detail[l], sizeof(detail[l]), L_(l, N_("its %s key has %d bits, which gives %d bits of security; OpenSSL's security level %d needs at least %d")),
+					OBJ_nid2sn(EVP_PKEY_get_base_id(pk)), EVP_PKEY_get_bits(pk), keybits, pf->level, pf->minbits);
+			snprintf(fixhint[l], sizeof(fixhint[l]), "%s", L_(l, N_("reissue it with a stronger key, e.g. openssl req -newkey rsa:2048 (or -newkey ec -pkeyopt ec_paramgen_curve:P-256)")));
+		}
 	} else if (check_sig && X509_get_signature_info(x, &mdnid, &pknid, &secbits, &flags)
 			&& secbits >= 0 && secbits < pf->minbits) {
-		snprintf(detail, sizeof(detail), "it is signed with %s (%d bits of security); OpenSSL's security level %d needs at least %d, so the signature is rejected",
-				mdnid != NID_undef ? OBJ_nid2sn(mdnid) : "a weak digest", secbits, pf->level, pf->minbits);
-		snprintf(fixhint, sizeof(fixhint), "have it re-signed with SHA-256: openssl x509 -req -sha256 ... (or openssl ca -md sha256)");
+		EACH_LANG(l) {
+			snprintf(detail[l], sizeof(detail[l]), L_(l, N_("it is signed with %s (%d bits of security); OpenSSL's security level %d needs at least %d, so the signature is rejected")),
+					mdnid != NID_undef ? OBJ_nid2sn(mdnid) : L_(l, N_("a weak digest")), secbits, pf->level, pf->minbits);
+			snprintf(fixhint[l], sizeof(fixhint[l]), "%s", L_(l, N_("have it re-signed with SHA-256: openssl x509 -req -sha256 ... (or openssl ca -md sha256)")));
+		}
 	} else {
 		return;
 	}
-	struct slot s[] = {{"role", role}, {"file", file}, {"level", level}, {"detail", detail}, {"fixhint", fixhint}};
+	struct slot s[] = {{"role", role, _(role)}, {"file", file, NULL}, {"level", level, NULL}, {"detail", detail[0], detail[1]},
+		{"fixhint", fixhint[0], fixhint[1]}};
 	report_add(pf->r, CAUSE_WEAK_CRYPTO, SEV_FATAL, s, 5);
 }
 
@@ -368,25 +381,26 @@ static void check_cafile(struct pf *pf)
 				|| ((X509_get_extension_flags(x) & EXFLAG_XKUSAGE) && (X509_get_extended_key_usage(x) & XKU_SSL_SERVER)));
 		if (X509_check_ca(x) != 0 || pinned) {
 			ncas++;
-			check_validity(pf, x, "CA", "--cafile", path);
-			check_strength(pf, x, "CA", path, X509_self_signed(x, 0) != 1);
+			check_validity(pf, x, N_("CA"), "--cafile", path);
+			check_strength(pf, x, N_("CA"), path, X509_self_signed(x, 0) != 1);
 			continue;
 		}
 		char *subject = dn(X509_get_subject_name(x)), *issuer = dn(X509_get_issuer_name(x));
-		const char *what = "a leaf (end-entity) certificate";
+		const char *what = N_("a leaf (end-entity) certificate");
 		uint32_t xku = X509_get_extended_key_usage(x);
 		if (matches_host(x, pf->cfg->host))
-			what = "the broker's own certificate";
+			what = N_("the broker's own certificate");
 		else if ((X509_get_extension_flags(x) & EXFLAG_XKUSAGE) && (xku & XKU_SSL_SERVER))
-			what = "a server certificate";
+			what = N_("a server certificate");
 		else if ((X509_get_extension_flags(x) & EXFLAG_XKUSAGE) && (xku & XKU_SSL_CLIENT))
-			what = "a client certificate";
-		char detail[1024];
-		snprintf(detail, sizeof(detail), "%s is %s (issued by %s), not a CA: it has no basicConstraints CA:TRUE / keyCertSign. "
-				"OpenSSL only accepts CA certificates from --cafile as trust anchors, so the broker's certificate cannot be verified",
-				subject, what, issuer);
-		struct slot s[] = {{"option", "--cafile"}, {"file", path}, {"subject", subject}, {"issuer", issuer},
-			{"what", what}, {"detail", detail}};
+			what = N_("a client certificate");
+		char detail[2][1024];
+		EACH_LANG(l)
+			snprintf(detail[l], sizeof(detail[l]), L_(l, N_("%s is %s (issued by %s), not a CA: it has no basicConstraints CA:TRUE / keyCertSign. "
+					"OpenSSL only accepts CA certificates from --cafile as trust anchors, so the broker's certificate cannot be verified")),
+					subject, L_(l, what), issuer);
+		struct slot s[] = {{"option", "--cafile", NULL}, {"file", path, NULL}, {"subject", subject, NULL}, {"issuer", issuer, NULL},
+			{"what", what, _(what)}, {"detail", detail[0], detail[1]}};
 		/* fatal when nothing usable is left in the file */
 		report_add(pf->r, CAUSE_CAFILE_NOT_CA, SEV_FATAL, s, 6);
 		free(subject);
@@ -399,9 +413,11 @@ static void check_cafile(struct pf *pf)
 				pf->r->v[i].sev = SEV_WARNING;
 	}
 	if (sk_X509_num(pf->cas) > 0 && ncas > 0) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "--cafile %s: %d CA certificate%s", path, ncas, ncas == 1 ? "" : "s");
-		report_pass(pf->r, msg);
+		char msg[2][512];
+		EACH_LANG(l)
+			snprintf(msg[l], sizeof(msg[l]), LN_(l, N_("--cafile %s: %d CA certificate"), N_("--cafile %s: %d CA certificates"),
+					(unsigned long)ncas), path, ncas);
+		report_pass(pf->r, msg[0], msg[1]);
 	}
 }
 
@@ -410,16 +426,20 @@ static void check_capath(struct pf *pf)
 	const char *path = pf->cfg->capath;
 	DIR *d = opendir(path);
 	if (!d) {
-		char detail[512];
-		snprintf(detail, sizeof(detail), "%s: %s", path, errno == ENOTDIR ? "not a directory; a single CA file is given with --cafile" : strerror(errno));
-		struct slot s[] = {{"option", "--capath"}, {"file", path}, {"detail", detail}};
+		char detail[2][512];
+		int e = errno;
+		EACH_LANG(l)
+			snprintf(detail[l], sizeof(detail[l]), "%s: %s", path, e == ENOTDIR
+					? L_(l, N_("not a directory; a single CA file is given with --cafile")) : strerror(e));
+		struct slot s[] = {{"option", "--capath", NULL}, {"file", path, NULL}, {"detail", detail[0], detail[1]}};
 		report_add(pf->r, CAUSE_FILE_UNREADABLE, SEV_FATAL, s, 3);
 		return;
 	}
 	closedir(d);
-	char msg[512];
-	snprintf(msg, sizeof(msg), "--capath %s: readable directory", path);
-	report_pass(pf->r, msg);
+	char msg[2][512];
+	EACH_LANG(l)
+		snprintf(msg[l], sizeof(msg[l]), L_(l, N_("--capath %s: readable directory")), path);
+	report_pass(pf->r, msg[0], msg[1]);
 }
 
 static void check_cert(struct pf *pf)
@@ -444,8 +464,8 @@ static void check_cert(struct pf *pf)
 		return;
 	}
 	X509 *x = pf->cert;
-	check_validity(pf, x, "client", "--cert", path);
-	check_strength(pf, x, "client", path, true);
+	check_validity(pf, x, N_("client"), "--cert", path);
+	check_strength(pf, x, N_("client"), path, true);
 	uint32_t flags = X509_get_extension_flags(x);
 	if ((flags & EXFLAG_XKUSAGE) && !(X509_get_extended_key_usage(x) & XKU_SSL_CLIENT)) {
 		char eku[256] = "";
@@ -457,7 +477,7 @@ static void check_cert(struct pf *pf)
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 			if (xku & names[i].bit)
 				snprintf(eku + strlen(eku), sizeof(eku) - strlen(eku), "%s%s", eku[0] ? ", " : "", names[i].name);
-		struct slot s[] = {{"file", path}, {"eku", eku[0] ? eku : "(other purposes)"}};
+		struct slot s[] = {{"file", path, NULL}, {"eku", eku[0] ? eku : N_("(other purposes)"), eku[0] ? NULL : _("(other purposes)")}};
 		report_add(pf->r, CAUSE_CERT_NOT_FOR_CLIENT, SEV_FATAL, s, 2);
 	}
 }
@@ -491,7 +511,7 @@ static void check_pair(struct pf *pf, bool interactive)
 {
 	const char *key = pf->cfg->keyfile;
 	if (pf->key_encrypted) {
-		struct slot s[] = {{"file", key}};
+		struct slot s[] = {{"file", key, NULL}};
 		report_add(pf->r, CAUSE_KEY_ENCRYPTED, interactive ? SEV_WARNING : SEV_FATAL, s, 1);
 		return;
 	}
@@ -499,13 +519,14 @@ static void check_pair(struct pf *pf, bool interactive)
 		return;
 	if (X509_check_private_key(pf->cert, pf->key) != 1) {
 		char *subject = dn(X509_get_subject_name(pf->cert));
-		struct slot s[] = {{"file", key}, {"cert", pf->cfg->certfile}, {"subject", subject}};
+		struct slot s[] = {{"file", key, NULL}, {"cert", pf->cfg->certfile, NULL}, {"subject", subject, NULL}};
 		report_add(pf->r, CAUSE_KEY_MISMATCH, SEV_FATAL, s, 3);
 		free(subject);
 	} else {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "--key %s matches --cert %s", key, pf->cfg->certfile);
-		report_pass(pf->r, msg);
+		char msg[2][512];
+		EACH_LANG(l)
+			snprintf(msg[l], sizeof(msg[l]), L_(l, N_("--key %s matches --cert %s")), key, pf->cfg->certfile);
+		report_pass(pf->r, msg[0], msg[1]);
 	}
 	ERR_clear_error();
 }
@@ -516,11 +537,11 @@ static const char *same_name_reason(X509 *x)
 	const ASN1_OCTET_STRING *skid = X509_get0_subject_key_id(x);
 	const ASN1_OCTET_STRING *akid = X509_get0_authority_key_id(x);
 	if (!akid)
-		return "it has no authority key identifier";
+		return N_("it has no authority key identifier");
 	if (!skid)
-		return "it has no subject key identifier";
+		return N_("it has no subject key identifier");
 	if (!ASN1_OCTET_STRING_cmp(akid, skid))
-		return "its authority key identifier equals its own subject key identifier";
+		return N_("its authority key identifier equals its own subject key identifier");
 	return NULL;
 }
 
@@ -556,21 +577,24 @@ static void check_same_name(struct pf *pf)
 		char *subject = dn(X509_get_subject_name(x));
 		const char *reason = same_name_reason(x);
 		X509 *ca = find_issuer(pf->cas, x);
-		char detail[1400], signer[600] = "";
-		if (ca)
-			snprintf(signer, sizeof(signer), ": it was signed by the CA in %s, which has the same name", cafile);
-		if (reason)
-			snprintf(detail, sizeof(detail),
-					"%s names %s as both its subject and its issuer, but it is not self-signed%s. Since %s, OpenSSL - on the broker too - "
-					"takes it for a self-signed certificate and rejects it: the broker logs 'tlsv1 alert unknown ca' and mosquitto_pub says only "
-					"'A TLS error occurred'",
-					pf->cfg->certfile, subject, signer, reason);
-		else
-			snprintf(detail, sizeof(detail),
-					"%s names %s as both its subject and its issuer, but it is not self-signed%s. Its key identifiers still tell it "
-					"apart from the CA, so OpenSSL copes, but other TLS stacks may not: a distinct CA name is safer",
-					pf->cfg->certfile, subject, signer);
-		struct slot s[] = {{"file", pf->cfg->certfile}, {"subject", subject}, {"detail", detail}};
+		char detail[2][1400];
+		EACH_LANG(l) {
+			char signer[600] = "";
+			if (ca)
+				snprintf(signer, sizeof(signer), L_(l, N_(": it was signed by the CA in %s, which has the same name")), cafile);
+			if (reason)
+				snprintf(detail[l], sizeof(detail[l]),
+						L_(l, N_("%s names %s as both its subject and its issuer, but it is not self-signed%s. Since %s, OpenSSL - on the broker too - "
+						"takes it for a self-signed certificate and rejects it: the broker logs 'tlsv1 alert unknown ca' and mosquitto_pub says only "
+						"'A TLS error occurred'")),
+						pf->cfg->certfile, subject, signer, L_(l, reason));
+			else
+				snprintf(detail[l], sizeof(detail[l]),
+						L_(l, N_("%s names %s as both its subject and its issuer, but it is not self-signed%s. Its key identifiers still tell it "
+						"apart from the CA, so OpenSSL copes, but other TLS stacks may not: a distinct CA name is safer")),
+						pf->cfg->certfile, subject, signer);
+		}
+		struct slot s[] = {{"file", pf->cfg->certfile, NULL}, {"subject", subject, NULL}, {"detail", detail[0], detail[1]}};
 		report_add(pf->r, CAUSE_CA_SUBJECT_EQUALS_LEAF, reason ? SEV_FATAL : SEV_WARNING, s, 3);
 		free(subject);
 	}
@@ -578,13 +602,14 @@ static void check_same_name(struct pf *pf)
 		X509 *ca = sk_X509_value(pf->cas, i);
 		if (x && X509_cmp(ca, x) != 0 && !X509_NAME_cmp(X509_get_subject_name(ca), X509_get_subject_name(x))) {
 			char *subject = dn(X509_get_subject_name(ca));
-			char detail[1400];
-			snprintf(detail, sizeof(detail),
-					"the CA certificate in %s and the client certificate %s are different certificates with the same subject %s. "
-					"A verifier that meets the client certificate looks for its issuer by name and finds the certificate itself, "
-					"so it takes it for self-signed; the broker rejects it with 'unknown ca'",
-					cafile, pf->cfg->certfile, subject);
-			struct slot s[] = {{"file", cafile}, {"subject", subject}, {"detail", detail}};
+			char detail[2][1400];
+			EACH_LANG(l)
+				snprintf(detail[l], sizeof(detail[l]),
+						L_(l, N_("the CA certificate in %s and the client certificate %s are different certificates with the same subject %s. "
+						"A verifier that meets the client certificate looks for its issuer by name and finds the certificate itself, "
+						"so it takes it for self-signed; the broker rejects it with 'unknown ca'")),
+						cafile, pf->cfg->certfile, subject);
+			struct slot s[] = {{"file", cafile, NULL}, {"subject", subject, NULL}, {"detail", detail[0], detail[1]}};
 			/* fatal only when key identifiers cannot tell them apart */
 			report_add(pf->r, CAUSE_CA_SUBJECT_EQUALS_LEAF, same_name_reason(x) ? SEV_FATAL : SEV_WARNING, s, 3);
 			free(subject);
@@ -594,12 +619,13 @@ static void check_same_name(struct pf *pf)
 		if (host && X509_check_ca(ca) && X509_NAME_get_text_by_NID(X509_get_subject_name(ca), NID_commonName, cn, sizeof(cn)) > 0
 				&& !strcasecmp(cn, host)) {
 			char *subject = dn(X509_get_subject_name(ca));
-			char detail[1400];
-			snprintf(detail, sizeof(detail),
-					"the CA in %s is named %s, which is the broker's address %s. Broker certificates are usually named after the broker, "
-					"so if it is also %s, OpenSSL will take it for a self-signed certificate and this connection will fail",
-					cafile, subject, host, subject);
-			struct slot s[] = {{"file", cafile}, {"subject", subject}, {"detail", detail}};
+			char detail[2][1400];
+			EACH_LANG(l)
+				snprintf(detail[l], sizeof(detail[l]),
+						L_(l, N_("the CA in %s is named %s, which is the broker's address %s. Broker certificates are usually named after the broker, "
+						"so if it is also %s, OpenSSL will take it for a self-signed certificate and this connection will fail")),
+						cafile, subject, host, subject);
+			struct slot s[] = {{"file", cafile, NULL}, {"subject", subject, NULL}, {"detail", detail[0], detail[1]}};
 			report_add(pf->r, CAUSE_CA_SUBJECT_EQUALS_LEAF, SEV_WARNING, s, 3);
 			free(subject);
 		}
@@ -658,10 +684,11 @@ static void check_chain(struct pf *pf)
 		cJSON_AddItemToArray(arr, e);
 	}
 	if (ce.n == 0) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "client chain verifies against --cafile %s (purpose sslclient, security level %d)",
-				pf->cfg->cafile, pf->level);
-		report_pass(pf->r, msg);
+		char msg[2][512];
+		EACH_LANG(l)
+			snprintf(msg[l], sizeof(msg[l]), L_(l, N_("client chain verifies against --cafile %s (purpose sslclient, security level %d)")),
+					pf->cfg->cafile, pf->level);
+		report_pass(pf->r, msg[0], msg[1]);
 	}
 out:
 	for (int i = 0; i < ce.n; i++)

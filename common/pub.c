@@ -2,6 +2,7 @@
  * socket and stdin are multiplexed with ppoll, and stdin is read only while
  * the in-flight window has room, so memory stays bounded in -l mode. */
 #include "pub.h"
+#include "l10n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -491,9 +492,9 @@ int pub_run(struct config *cfg, const struct diag *d)
 	 * connection (exit 7): smqtt keeps that exit code but sends nothing. */
 	if (cfg->compat == COMPAT_21 && cfg->publish_props && cfg->protocol_version != MQTT_PROTOCOL_V5) {
 		diag_report(d, "-D publish: MQTT v3.1.1 and v3.1 have no properties, so nothing was published",
-				"mosquitto_pub 2.1 sends them anyway and the broker closes the connection; "
-				"smqtt stops before connecting, with the same exit status (7)",
-				"add -V 5 to publish with properties, or drop -D publish");
+				N_("mosquitto_pub 2.1 sends them anyway and the broker closes the connection; "
+				"smqtt stops before connecting, with the same exit status (7)"),
+				N_("add -V 5 to publish with properties, or drop -D publish"));
 		return MOSQ_ERR_CONN_LOST;
 	}
 	int rc = client_init(&p.client, cfg, d, &p);

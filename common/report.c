@@ -1,5 +1,6 @@
 /* report: findings + evidence of one run (see report.h). */
 #include "report.h"
+#include "l10n.h"
 
 #include <stdio.h>
 
@@ -20,6 +21,9 @@ void report_free(struct report *r)
 		free(r->v[i].summary);
 		free(r->v[i].why);
 		free(r->v[i].fix);
+		free(r->v[i].lsummary);
+		free(r->v[i].lwhy);
+		free(r->v[i].lfix);
 	}
 	free(r->v);
 	free(r->host);
@@ -46,14 +50,16 @@ void report_add(struct report *r, enum cause c, enum severity sev, const struct 
 	snprintf(port, sizeof(port), "%d", r->port);
 	for (size_t i = 0; i < nslots && n < 30; i++)
 		all[n++] = slots[i];
-	char where[600];
-	if (r->port == 0)
-		snprintf(where, sizeof(where), "unix socket %s", r->host ? r->host : "?");
-	else
-		snprintf(where, sizeof(where), "%s:%d", r->host ? r->host : "localhost", r->port);
-	all[n++] = (struct slot){"host", r->host ? r->host : "localhost"};
-	all[n++] = (struct slot){"port", port};
-	all[n++] = (struct slot){"where", where};
+	char where[2][600];
+	EACH_LANG(l) {
+		if (r->port == 0)
+			snprintf(where[l], sizeof(where[l]), L_(l, N_("unix socket %s")), r->host ? r->host : "?");
+		else
+			snprintf(where[l], sizeof(where[l]), "%s:%d", r->host ? r->host : "localhost", r->port);
+	}
+	all[n++] = (struct slot){"host", r->host ? r->host : "localhost", NULL};
+	all[n++] = (struct slot){"port", port, NULL};
+	all[n++] = (struct slot){"where", where[0], where[1]};
 	char *summary = explain_expand(ci->summary, all, n);
 	for (size_t i = 0; summary && i < r->n; i++) {
 		if (r->v[i].cause == c && r->v[i].summary && !strcmp(r->v[i].summary, summary)) {
@@ -71,9 +77,14 @@ void report_add(struct report *r, enum cause c, enum severity sev, const struct 
 	f->summary = summary;
 	f->why = explain_expand(ci->why, all, n);
 	f->fix = explain_expand(ci->fix, all, n);
+	if (l10n_active()) {
+		f->lsummary = explain_expand_local(_(ci->summary), all, n);
+		f->lwhy = explain_expand_local(_(ci->why), all, n);
+		f->lfix = explain_expand_local(_(ci->fix), all, n);
+	}
 }
 
-void report_pass(struct report *r, const char *summary)
+void report_pass(struct report *r, const char *summary, const char *local)
 {
 	struct finding *f = grow(r);
 	if (!f)
@@ -81,6 +92,8 @@ void report_pass(struct report *r, const char *summary)
 	f->cause = CAUSE_COUNT;
 	f->sev = SEV_PASS;
 	f->summary = strdup(summary);
+	if (local && strcmp(local, summary))
+		f->lsummary = strdup(local);
 }
 
 size_t report_count(const struct report *r, enum severity sev)

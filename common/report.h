@@ -14,9 +14,12 @@ enum severity { SEV_FATAL, SEV_WARNING, SEV_PASS };
 struct finding {
 	enum cause cause;
 	enum severity sev;
-	char *summary;
+	char *summary;  /* English: the JSON report */
 	char *why;
 	char *fix;
+	char *lsummary; /* the same in the user's language (text on stderr and --check); NULL: the English */
+	char *lwhy;
+	char *lfix;
 };
 
 struct report {
@@ -30,12 +33,15 @@ struct report {
 void report_init(struct report *r, const char *host, int port);
 void report_free(struct report *r);
 
-/* Add a finding for cause with the table's templates filled from slots.
- * A finding with the same cause and summary as an earlier one is dropped. */
+/* Add a finding for cause with the table's templates filled from slots,
+ * in English and, when a catalogue is in use, in the user's language (the
+ * translated template filled with each slot's local value). A finding with
+ * the same cause and summary as an earlier one is dropped. */
 void report_add(struct report *r, enum cause c, enum severity sev, const struct slot *slots, size_t nslots);
 
-/* Record a check that passed (shown by --check); summary is plain text. */
-void report_pass(struct report *r, const char *summary);
+/* Record a check that passed (shown by --check); summary is plain text,
+ * local the same in the user's language (NULL: the same). */
+void report_pass(struct report *r, const char *summary, const char *local);
 
 size_t report_count(const struct report *r, enum severity sev);
 

@@ -13,14 +13,27 @@ need_pkgs() {
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# What building smqtt needs.
+# need_locale NAME: generate a locale (e.g. zh_CN.UTF-8, for the
+# translation tests) unless `locale -a` lists it. Needs root or sudo.
+need_locale() {
+	local want norm
+	want=$1
+	norm=$(printf '%s' "$want" | tr 'A-Z' 'a-z' | sed 's/utf-8$/utf8/')
+	locale -a 2>/dev/null | tr 'A-Z' 'a-z' | grep -qx "$norm" && return 0
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	echo "Generating the locale $want" >&2
+	$sudo localedef -i "${want%%.*}" -f "${want#*.}" "$want"
+}
+
+# What building smqtt needs (gettext: msgfmt for the message catalogues).
 BUILD_PKGS=(gcc libc6-dev make cmake pkg-config libmosquitto-dev libconfig-dev libcjson-dev
-	libssl-dev libcmocka-dev)
+	libssl-dev libcmocka-dev gettext)
 # What the demo and the tests run against.
 RUN_PKGS=(mosquitto mosquitto-clients openssl python3 procps)
 # dpkg-dev (dpkg-shlibdeps) and file: cpack's DEB generator; lintian and man-db:
-# the package test (tests/packaging).
+# the package test (tests/packaging); locales: localedef for zh_CN.UTF-8.
 TEST_PKGS=(valgrind mandoc groff-base bash-completion zsh fish stunnel4 time hyperfine util-linux
-	dpkg-dev file lintian man-db)
+	dpkg-dev file lintian man-db locales)
 # What only tests/run --full needs on top: the libFuzzer build.
 FULL_TEST_PKGS=(clang libclang-rt-14-dev)

@@ -58,6 +58,7 @@ FILES = {
     "usr/share/man/man1/smqtt_sub.1.gz": "man/smqtt_sub.1",
     "usr/share/man/man5/smqtt-profiles.5.gz": "man/smqtt-profiles.5",
     "usr/share/man/man7/smqtt-tls.7.gz": "man/smqtt-tls.7",
+    "usr/share/locale/zh_CN/LC_MESSAGES/smqtt.mo": "catalogue",
     "usr/share/bash-completion/completions/smqtt_pub": "completions/smqtt.bash",
     "usr/share/bash-completion/completions/smqtt_sub": "completions/smqtt.bash",
     "usr/share/zsh/vendor-completions/_smqtt": "completions/_smqtt",
@@ -167,6 +168,10 @@ def test_02_contents():
         if src == "binary":
             desc = must(["file", "-b", path])
             expect("ELF" in desc and ", stripped" in desc, "%s is a stripped ELF binary" % name, desc)
+            continue
+        if src == "catalogue":
+            expect(data[:4] in (b"\xde\x12\x04\x95", b"\x95\x04\x12\xde"),
+                   "%s is a GNU message catalogue" % name, data[:4])
             continue
         if name.endswith(".gz"):
             # gzip -9n: no file name (flag 0x08) and no time stamp in the header

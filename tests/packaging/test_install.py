@@ -29,6 +29,7 @@ BUILD = os.path.abspath(os.environ.get("SMQTT_BUILD_DIR") or os.path.join(REPO, 
 CMAKE = os.environ.get("SMQTT_CMAKE") or "cmake"
 TMP = None
 
+LINGUAS = ("zh_CN",)   # po/*.po: each compiled catalogue installs under share/locale
 MAN = {"man1/smqtt_pub.1": "smqtt_pub.1", "man1/smqtt_sub.1": "smqtt_sub.1",
        "man5/smqtt-profiles.5": "smqtt-profiles.5", "man7/smqtt-tls.7": "smqtt-tls.7"}
 
@@ -37,6 +38,8 @@ def layout(bash="share/bash-completion/completions", zsh="share/zsh/vendor-compl
     """{path relative to the prefix: what it must be}: a source file's
     path, ("bin", tool) for a binary, ("link", target) for a symbolic link."""
     want = {"bin/smqtt_pub": ("bin", "smqtt_pub"), "bin/smqtt_sub": ("bin", "smqtt_sub")}
+    for lang in LINGUAS:
+        want["share/locale/%s/LC_MESSAGES/smqtt.mo" % lang] = ("mo", lang)
     for dest, src in MAN.items():
         want["share/man/" + dest] = os.path.join(REPO, "man", src)
     want[bash + "/smqtt_pub"] = os.path.join(REPO, "completions", "smqtt.bash")
@@ -85,6 +88,10 @@ def check_tree(root, want, build):
         if isinstance(what, tuple) and what[0] == "link":
             expect(os.path.islink(path) and os.readlink(path) == what[1],
                    "%s is a relative link to %s" % (rel, what[1]), os.path.islink(path) and os.readlink(path))
+        elif isinstance(what, tuple) and what[0] == "mo":
+            built = os.path.join(build, "share", "locale", what[1], "LC_MESSAGES", "smqtt.mo")
+            expect(read(path) == read(built), "%s is the catalogue msgfmt built" % rel)
+            expect(mode == 0o644, "%s has mode 644" % rel, oct(mode))
         elif isinstance(what, tuple):
             expect(read(path) == read(os.path.join(build, "bin", what[1])), "%s is the built %s" % (rel, what[1]))
             expect(mode == 0o755, "%s has mode 755" % rel, oct(mode))

@@ -543,23 +543,23 @@ static char long_value[3001];
 
 static const struct ex_row ex_rows[] = {
 	{"no slots", "plain text", {{0}}, 0, "plain text"},
-	{"empty template", "", {{"a", "1"}}, 1, ""},
-	{"one slot", "{a}", {{"a", "1"}}, 1, "1"},
-	{"slots in text", "x{a}y{b}z", {{"a", "1"}, {"b", "22"}}, 2, "x1y22z"},
-	{"repeated slot", "{a}{a}-{a}", {{"a", "ab"}}, 1, "abab-ab"},
-	{"unknown slot kept", "{a} {c}", {{"a", "1"}}, 1, "1 {c}"},
+	{"empty template", "", {{"a", "1", NULL}}, 1, ""},
+	{"one slot", "{a}", {{"a", "1", NULL}}, 1, "1"},
+	{"slots in text", "x{a}y{b}z", {{"a", "1", NULL}, {"b", "22", NULL}}, 2, "x1y22z"},
+	{"repeated slot", "{a}{a}-{a}", {{"a", "ab", NULL}}, 1, "abab-ab"},
+	{"unknown slot kept", "{a} {c}", {{"a", "1", NULL}}, 1, "1 {c}"},
 	{"no slots given", "{a}", {{0}}, 0, "{a}"},
-	{"NULL value kept", "{a}", {{"a", NULL}}, 1, "{a}"},
-	{"empty value", "<{a}>", {{"a", ""}}, 1, "<>"},
-	{"lone braces", "{ } { x}", {{"a", "1"}}, 1, "{ } { x}"},
-	{"unterminated", "x {a", {{"a", "1"}}, 1, "x {a"},
-	{"closing only", "a} b}", {{"a", "1"}}, 1, "a} b}"},
-	{"double braces", "{{a}}", {{"a", "1"}}, 1, "{1}"},
-	{"prefix names", "{a}{ab}{abc}", {{"ab", "X"}, {"a", "Y"}}, 2, "YX{abc}"},
-	{"value not re-expanded", "{a}", {{"a", "{b}"}, {"b", "Z"}}, 2, "{b}"},
-	{"first slot wins", "{a}", {{"a", "1"}, {"a", "2"}}, 2, "1"},
-	{"utf-8 and specials", "é{a}\n", {{"a", "\"q\"\t\\"}}, 1, "é\"q\"\t\\\n"},
-	{"slot name with underscore", "{not_after}", {{"not_after", "2020"}}, 1, "2020"},
+	{"NULL value kept", "{a}", {{"a", NULL, NULL}}, 1, "{a}"},
+	{"empty value", "<{a}>", {{"a", "", NULL}}, 1, "<>"},
+	{"lone braces", "{ } { x}", {{"a", "1", NULL}}, 1, "{ } { x}"},
+	{"unterminated", "x {a", {{"a", "1", NULL}}, 1, "x {a"},
+	{"closing only", "a} b}", {{"a", "1", NULL}}, 1, "a} b}"},
+	{"double braces", "{{a}}", {{"a", "1", NULL}}, 1, "{1}"},
+	{"prefix names", "{a}{ab}{abc}", {{"ab", "X", NULL}, {"a", "Y", NULL}}, 2, "YX{abc}"},
+	{"value not re-expanded", "{a}", {{"a", "{b}", NULL}, {"b", "Z", NULL}}, 2, "{b}"},
+	{"first slot wins", "{a}", {{"a", "1", NULL}, {"a", "2", NULL}}, 2, "1"},
+	{"utf-8 and specials", "é{a}\n", {{"a", "\"q\"\t\\", NULL}}, 1, "é\"q\"\t\\\n"},
+	{"slot name with underscore", "{not_after}", {{"not_after", "2020", NULL}}, 1, "2020"},
 };
 
 static void run_ex_row(void **state)
@@ -576,7 +576,7 @@ static void test_expand_long_value(void **state)
 	(void)state;
 	memset(long_value, 'v', sizeof(long_value) - 1);
 	long_value[sizeof(long_value) - 1] = '\0';
-	struct slot s[] = {{"a", long_value}};
+	struct slot s[] = {{"a", long_value, NULL}};
 	char *got = explain_expand("[{a}|{a}]", s, 1);
 	assert_non_null(got);
 	assert_int_equal(strlen(got), 2 * 3000 + 3);
@@ -723,10 +723,10 @@ static void test_report_json_findings(void **state)
 	(void)state;
 	struct report r;
 	report_init(&r, "broker.example", 8883);
-	report_pass(&r, "something passed");
-	struct slot w[] = {{"file", "k.key"}};
+	report_pass(&r, "something passed", NULL);
+	struct slot w[] = {{"file", "k.key", NULL}};
 	report_add(&r, CAUSE_KEY_ENCRYPTED, SEV_WARNING, w, 1);
-	struct slot f[] = {{"option", "--cafile"}, {"file", "a \"quoted\"\npath\\é"}, {"detail", "line1\nline2\ttab"}};
+	struct slot f[] = {{"option", "--cafile", NULL}, {"file", "a \"quoted\"\npath\\é", NULL}, {"detail", "line1\nline2\ttab", NULL}};
 	report_add(&r, CAUSE_FILE_UNREADABLE, SEV_FATAL, f, 3);
 	report_add(&r, CAUSE_FILE_UNREADABLE, SEV_FATAL, f, 3); /* a duplicate: dropped */
 	report_add(&r, CAUSE_CONNECTION_REFUSED, SEV_FATAL, NULL, 0);
@@ -765,7 +765,7 @@ static void test_report_json_warning_only(void **state)
 	(void)state;
 	struct report r;
 	report_init(&r, "h", 1);
-	struct slot w[] = {{"file", "k.key"}};
+	struct slot w[] = {{"file", "k.key", NULL}};
 	report_add(&r, CAUSE_KEY_ENCRYPTED, SEV_WARNING, w, 1);
 	assert_null(report_primary(&r));
 	cJSON *j = parse_report(&r, STAGE_PREFLIGHT);
