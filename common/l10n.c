@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,8 +35,28 @@ static bool exe_localedir(char *buf, size_t len)
 	return k > 0 && (size_t)k < len && stat(buf, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* The locale LC_MESSAGES takes from the environment (POSIX order), or NULL. */
+static const char *env_messages_locale(void)
+{
+	static const char *const vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = getenv(vars[i]);
+		if (v && *v)
+			return v;
+	}
+	return NULL;
+}
+
 void l10n_init(void)
 {
+	/* Nothing to translate, so nothing to load: the C and POSIX locales
+	 * (gettext ignores LANGUAGE there), and C.UTF-8 and the like unless
+	 * LANGUAGE asks for a language. This keeps a one-shot run's start-up
+	 * as it was without translations. */
+	const char *e = env_messages_locale();
+	const char *language = getenv("LANGUAGE");
+	if (!e || !strcmp(e, "C") || !strcmp(e, "POSIX") || (!strncmp(e, "C.", 2) && !(language && *language)))
+		return;
 	const char *m = setlocale(LC_MESSAGES, "");
 	if (!m || !strcmp(m, "C") || !strcmp(m, "POSIX")) {
 		/* gettext translates nothing in the C locale, whatever LANGUAGE

@@ -415,7 +415,7 @@ static void check_cafile(struct pf *pf)
 	if (sk_X509_num(pf->cas) > 0 && ncas > 0) {
 		char msg[2][512];
 		EACH_LANG(l)
-			snprintf(msg[l], sizeof(msg[l]), LN_(l, N_("--cafile %s: %d CA certificate"), N_("--cafile %s: %d CA certificates"),
+			snprintf(msg[l], sizeof(msg[l]), LN_(l, "--cafile %s: %d CA certificate", "--cafile %s: %d CA certificates",
 					(unsigned long)ncas), path, ncas);
 		report_pass(pf->r, msg[0], msg[1]);
 	}

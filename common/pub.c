@@ -384,7 +384,7 @@ static bool reconnect(struct pub *p)
 {
 	long long deadline = mono_ms() + (long long)p->cfg->connect_timeout * 1000;
 	int backoff = 100;
-	diag_trace(p->d, "mqtt: connection lost with %d message(s) unconfirmed; reconnecting", p->npend);
+	diag_trace(p->d, l10n_trn("mqtt: connection lost with %d message unconfirmed; reconnecting", "mqtt: connection lost with %d messages unconfirmed; reconnecting", (unsigned long)p->npend), p->npend);
 	while (mono_ms() < deadline) {
 		struct timespec ts = {backoff / 1000, (long)(backoff % 1000) * 1000000L};
 		nanosleep(&ts, NULL);
