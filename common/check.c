@@ -37,7 +37,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
 	p->result = result;
 	SSL *ssl = mosquitto_ssl_get(mosq);
 	if (ssl) {
-		snprintf(p->tls, sizeof(p->tls), "%s, cipher %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+		snprintf(p->tls, sizeof(p->tls), _("%s, cipher %s"), SSL_get_version(ssl), SSL_get_cipher_name(ssl));
 		STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
 		size_t used = 0;
 		for (int i = 0; chain && i < sk_X509_num(chain); i++) {
