@@ -354,14 +354,18 @@ static void settle_stage(struct client *c)
 		if (negotiate_is_version_failure(ev) || ev->alert_received == SSL_AD_PROTOCOL_VERSION) {
 			int v = probe_tls_max_version(c->cfg->host, c->port, 2000);
 			ev->broker_versions = v ? 1u << (v & 0xf) : 0;
-			diag_trace(c->diag, "probe: a ClientHello for TLS 1.0-1.3 without certificate: the broker chose %s",
-					v ? tls_version_name(v) : "nothing (no ServerHello)");
+			if (v)
+				diag_trace(c->diag, "probe: a ClientHello for TLS 1.0-1.3 without certificate: the broker chose %s",
+						tls_version_name(v));
+			else
+				diag_trace(c->diag, "probe: a ClientHello for TLS 1.0-1.3 without certificate: the broker chose "
+						"nothing (no ServerHello)");
 			return;
 		}
 		if (!ev->server_hello_seen && !ev->timed_out && ev->alert_received < 0 && ev->verify_error < 0) {
 			ev->probe_tls_answered = probe_speaks_tls(c->cfg->host, c->port, 2000);
-			diag_trace(c->diag, "probe: a TLS ClientHello without certificate %s", ev->probe_tls_answered
-					? "got a ServerHello" : "got no TLS answer");
+			diag_trace(c->diag, ev->probe_tls_answered ? N_("probe: a TLS ClientHello without certificate got a ServerHello")
+					: N_("probe: a TLS ClientHello without certificate got no TLS answer"));
 		}
 		if (!ev->server_hello_seen && !ev->non_tls_reply && !ev->probe_tls_answered && !ev->timed_out
 				&& ev->alert_received < 0 && probe_speaks_mqtt(c->cfg->host, c->port, 2000)) {
@@ -381,8 +385,9 @@ static void settle_stage(struct client *c)
 	}
 	if (!c->have_tls && !ev->timed_out && c->port != 0) {
 		ev->probe_tls_answered = probe_speaks_tls(c->cfg->host, c->port, 2000);
-		diag_trace(c->diag, "probe: a TLS ClientHello without certificate or credentials %s",
-				ev->probe_tls_answered ? "got a ServerHello: a TLS port" : "got no TLS answer");
+		diag_trace(c->diag, ev->probe_tls_answered
+				? N_("probe: a TLS ClientHello without certificate or credentials got a ServerHello: a TLS port")
+				: N_("probe: a TLS ClientHello without certificate or credentials got no TLS answer"));
 	}
 }
 
@@ -585,9 +590,9 @@ static void trace_tls_up(struct client *c)
 	SSL *ssl = mosquitto_ssl_get(c->mosq);
 	if (!d->trace || !ssl)
 		return;
-	diag_trace(d, "tls: negotiated %s, cipher %s, session %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl),
-			SSL_session_reused(ssl) ? "resumed (--tls-resume)" : c->tls.session_offered
-			? "new: the saved session was not resumed and is deleted" : "new (full handshake)");
+	diag_trace(d, SSL_session_reused(ssl) ? N_("tls: negotiated %s, cipher %s, session resumed (--tls-resume)")
+			: c->tls.session_offered ? N_("tls: negotiated %s, cipher %s, session new: the saved session was not resumed and is deleted")
+			: N_("tls: negotiated %s, cipher %s, session new (full handshake)"), SSL_get_version(ssl), SSL_get_cipher_name(ssl));
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
 	for (int i = 0; chain && i < sk_X509_num(chain); i++) {
 		X509 *x = sk_X509_value(chain, i);
@@ -628,11 +633,16 @@ int client_connect(struct client *c)
 		c->ev.attempts++;
 		if (c->have_tls && install_ctx(c, &range))
 			return 1;
-		if (c->have_tls)
-			diag_trace(c->diag, "tls: attempt %d offers %s..%s%s%s", c->ev.attempts, tls_version_name(range.min_version),
-					tls_version_name(range.max_version ? range.max_version : TLS1_3_VERSION),
-					range.fallback_scsv ? " with the fallback SCSV" : "",
-					remembered && c->ev.attempts == 1 ? " (the version remembered for this broker)" : "");
+		if (c->have_tls) {
+			bool rem = remembered && c->ev.attempts == 1;
+			diag_trace(c->diag, range.fallback_scsv
+					? (rem ? N_("tls: attempt %d offers %s..%s with the fallback SCSV (the version remembered for this broker)")
+						: N_("tls: attempt %d offers %s..%s with the fallback SCSV"))
+					: (rem ? N_("tls: attempt %d offers %s..%s (the version remembered for this broker)")
+						: N_("tls: attempt %d offers %s..%s")),
+					c->ev.attempts, tls_version_name(range.min_version),
+					tls_version_name(range.max_version ? range.max_version : TLS1_3_VERSION));
+		}
 		long long t = mono_ms();
 		int rc = connect_once(c, &err);
 		if (rc == MOSQ_ERR_SUCCESS) {
@@ -664,14 +674,16 @@ int client_connect(struct client *c)
 		if (c->ev.stage == STAGE_TLS) {
 			if (!c->ev.server_hello_seen && !c->ev.timed_out && c->ev.alert_received < 0 && c->ev.verify_error < 0) {
 				c->ev.probe_tls_answered = probe_speaks_tls_upto(cfg->host, c->port, TLS1_2_VERSION, 2000);
-				diag_trace(c->diag, "probe: a ClientHello offering at most TLS 1.2, without certificate, %s",
-						c->ev.probe_tls_answered ? "got a ServerHello" : "got no TLS answer");
+				diag_trace(c->diag, c->ev.probe_tls_answered
+						? N_("probe: a ClientHello offering at most TLS 1.2, without certificate, got a ServerHello")
+						: N_("probe: a ClientHello offering at most TLS 1.2, without certificate, got no TLS answer"));
 			}
 			struct tls_range next;
-			diag_trace(c->diag, "tls: attempt %d failed: alert received %s, alert sent %s%s", c->ev.attempts,
+			diag_trace(c->diag, negotiate_is_version_failure(&c->ev)
+					? N_("tls: attempt %d failed: alert received %s, alert sent %s (a version failure)")
+					: N_("tls: attempt %d failed: alert received %s, alert sent %s"), c->ev.attempts,
 					c->ev.alert_received >= 0 ? tls_alert_name(c->ev.alert_received) : "none",
-					c->ev.alert_sent >= 0 ? tls_alert_name(c->ev.alert_sent) : "none",
-					negotiate_is_version_failure(&c->ev) ? " (a version failure)" : "");
+					c->ev.alert_sent >= 0 ? tls_alert_name(c->ev.alert_sent) : "none");
 			if (negotiate_next(&c->ev, &range, requested, &next)) {
 				evidence_reset_attempt(&c->ev);
 				range = next;

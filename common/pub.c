@@ -244,7 +244,10 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosqu
 	struct pub *p = obj;
 	(void)mosq;
 	(void)props;
-	diag_trace(p->d, "mqtt: disconnected (%s)", rc == 0 ? "clean" : mosquitto_strerror(rc));
+	if (rc == 0)
+		diag_trace(p->d, "mqtt: disconnected (clean)");
+	else
+		diag_trace(p->d, "mqtt: disconnected (%s)", mosquitto_strerror(rc));
 	if (rc == 0)
 		p->status = ST_DISCONNECTED;
 }
@@ -294,8 +297,10 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason_co
 		}
 	}
 	if (p->d->trace)
-		diag_trace(p->d, "mqtt: publish mid %d to '%s' %s (QoS %d%s)", mid, p->cfg->topic ? p->cfg->topic : "",
-				p->cfg->qos ? "confirmed by the broker" : "written", p->cfg->qos, p->cfg->retain ? ", retained" : "");
+		diag_trace(p->d, p->cfg->qos ? (p->cfg->retain ? N_("mqtt: publish mid %d to '%s' confirmed by the broker (QoS %d, retained)")
+				: N_("mqtt: publish mid %d to '%s' confirmed by the broker (QoS %d)"))
+				: (p->cfg->retain ? N_("mqtt: publish mid %d to '%s' written (QoS %d, retained)")
+				: N_("mqtt: publish mid %d to '%s' written (QoS %d)")), mid, p->cfg->topic ? p->cfg->topic : "", p->cfg->qos);
 	if (p->cfg->pub_mode == MSG_STDIN_LINE)
 		return; /* the loop decides when everything is confirmed */
 	if (p->publish_count < p->cfg->repeat_count) {

@@ -256,7 +256,10 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosqu
 	struct sub *s = obj;
 	(void)mosq;
 	(void)props;
-	diag_trace(s->d, "mqtt: disconnected (%s)", rc == 0 ? "clean" : mosquitto_strerror(rc));
+	if (rc == 0)
+		diag_trace(s->d, "mqtt: disconnected (clean)");
+	else
+		diag_trace(s->d, "mqtt: disconnected (%s)", mosquitto_strerror(rc));
 }
 
 static bool fatal_rc(int rc)
