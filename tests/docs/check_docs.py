@@ -29,7 +29,12 @@ and for the other pages:
   * every long option these two pages name in bold is in the table;
 and for every page in man/: the smqtt pages it refers to, e.g.
 smqtt-tls(7), exist in man/ in that section, and `mandoc -T lint -W
-warning` and `groff -ww -z -man` print nothing.
+warning` and `groff -ww -z -man` print nothing. The translated pages in
+man/LANG/ (man/zh_CN/smqtt-tls.7) are linted the same way, groff reading
+them as UTF-8 for a terminal as man-db does (`groff -k -Tutf8`), with its
+"break" warnings off (groff 1.22 cannot break a line between Chinese
+characters); a translated smqtt-tls.7 has a CAUSES entry (the id in bold,
+the stage) for every cause id, as the English one.
 
 Usage: check_docs.py --dump PATH/TO/dump_options [--source SOURCE_DIR]
 (or the environment variables SMQTT_DUMP_OPTIONS and SMQTT_SOURCE_DIR).
@@ -349,21 +354,30 @@ def format_sequences(src):
     return cstring("specs"), cstring("escapes")
 
 
+def translated_pages(src):
+    """The man pages in man/LANG/ (translations)."""
+    return sorted(glob.glob(os.path.join(src, "man", "*", "*.[1-9]")))
+
+
 def check_lint(res, src):
     pages = sorted(glob.glob(os.path.join(src, "man", "*.[1-9]")))
+    localized = translated_pages(src)
     for tool, cmd in (("mandoc", ["mandoc", "-T", "lint", "-W", "warning"]),
                       ("groff", ["groff", "-ww", "-z", "-man"])):
         if not shutil.which(tool):
             res.check(f"{tool} lint of man/", [f"{tool} is not installed"])
             continue
-        for page in pages:
-            p = subprocess.run(cmd + [page], capture_output=True, text=True,
+        for page in pages + localized:
+            c = list(cmd)
+            if tool == "groff" and page in localized:
+                c = ["groff", "-k", "-Tutf8", "-ww", "-Wbreak", "-z", "-man"]
+            p = subprocess.run(c + [page], capture_output=True, text=True,
                                timeout=SHELL_TIMEOUT)
             out = (p.stdout + p.stderr).strip()
             problems = out.splitlines() if out else []
             if p.returncode:
                 problems.append(f"exit status {p.returncode}")
-            res.check(f"{' '.join(cmd)} {os.path.relpath(page, src)}", problems)
+            res.check(f"{' '.join(c)} {os.path.relpath(page, src)}", problems)
 
 
 # ---- smqtt-tls(7) and smqtt-profiles(5) --------------------------------
@@ -454,6 +468,24 @@ def check_tls_page(res, src, table):
     res.check(f"{TLS_PAGE} EXIT STATUS",
               [f"EXIT STATUS does not list {c}" for c in sorted(TLS_EXIT_CODES - codes, key=int)])
     check_long_options(res, TLS_PAGE, lines, table)
+
+
+def check_translated_tls_pages(res, src):
+    """Each man/LANG/smqtt-tls.7 has a CAUSES-like entry for every cause id."""
+    causes = cause_catalogue(src)
+    for path in translated_pages(src):
+        if os.path.basename(path) != TLS_PAGE:
+            continue
+        rel = os.path.relpath(path, src)
+        lines, _ = read_page(path)
+        entries = page_entries(lines)
+        problems = []
+        for cid, stage in causes:
+            if cid not in entries:
+                problems.append(f"{cid}: no entry tagged with it in bold")
+            elif not any(re.search(rf"\(\s*{re.escape(stage)}\s*\)", tag) for tag, _ in entries[cid]):
+                problems.append(f"{cid}: its tag does not give its stage as ({stage})")
+        res.check(f"{rel} documents every cause of common/explain.c ({len(causes)} ids)", problems)
 
 
 def check_profiles_page(res, src, table):
@@ -685,6 +717,7 @@ def main():
         for tool in TOOLS:
             check_man(res, src, tool, table[tool])
         check_tls_page(res, src, table)
+        check_translated_tls_pages(res, src)
         check_profiles_page(res, src, table)
         for tool in TOOLS:
             check_completions(res, src, tool, table[tool], specs)

@@ -58,6 +58,7 @@ FILES = {
     "usr/share/man/man1/smqtt_sub.1.gz": "man/smqtt_sub.1",
     "usr/share/man/man5/smqtt-profiles.5.gz": "man/smqtt-profiles.5",
     "usr/share/man/man7/smqtt-tls.7.gz": "man/smqtt-tls.7",
+    "usr/share/man/zh_CN/man7/smqtt-tls.7.gz": "man/zh_CN/smqtt-tls.7",
     "usr/share/locale/zh_CN/LC_MESSAGES/smqtt.mo": "catalogue",
     "usr/share/bash-completion/completions/smqtt_pub": "completions/smqtt.bash",
     "usr/share/bash-completion/completions/smqtt_sub": "completions/smqtt.bash",
@@ -407,6 +408,10 @@ def test_09_installed_man_pages():
                        ("smqtt-profiles", "/usr/share/man/man5/smqtt-profiles.5.gz")):
         rc, out, err = sh(["man", "-w", page], timeout=30, env=user_env())
         expect(rc == 0 and out.strip() == want, "man -w %s finds %s" % (page, want), rc, out, err)
+    # the Chinese troubleshooting guide, by language
+    want = "/usr/share/man/zh_CN/man7/smqtt-tls.7.gz"
+    rc, out, err = sh(["man", "-L", "zh_CN", "-w", "smqtt-tls"], timeout=30, env=user_env())
+    expect(rc == 0 and out.strip() == want, "man -L zh_CN -w smqtt-tls finds %s" % want, rc, out, err)
     rc, out, err = sh(["man", "-P", "cat", "smqtt-tls"], timeout=60, env=user_env(MANWIDTH="80"))
     expect(rc == 0 and "SMQTT-TLS" in out.upper() and len(out) > 2000, "man smqtt-tls renders the page",
            rc, out[:500], err[:1000])

@@ -31,7 +31,8 @@ TMP = None
 
 LINGUAS = ("zh_CN",)   # po/*.po: each compiled catalogue installs under share/locale
 MAN = {"man1/smqtt_pub.1": "smqtt_pub.1", "man1/smqtt_sub.1": "smqtt_sub.1",
-       "man5/smqtt-profiles.5": "smqtt-profiles.5", "man7/smqtt-tls.7": "smqtt-tls.7"}
+       "man5/smqtt-profiles.5": "smqtt-profiles.5", "man7/smqtt-tls.7": "smqtt-tls.7",
+       "zh_CN/man7/smqtt-tls.7": "zh_CN/smqtt-tls.7"}
 
 
 def layout(bash="share/bash-completion/completions", zsh="share/zsh/vendor-completions", aliases=False):
