@@ -111,8 +111,8 @@ static void trace_profile(const struct diag *d, const struct profile *p, const s
 		diag_trace(d, "profile: none applies%s", trial->no_profile ? " (--no-profile)" : "");
 		return;
 	}
-	diag_trace(d, "profile: '%s' from %s:%d (%s)", p->name, p->file, p->line,
-			trial->profile_name ? "chosen by --profile" : "its hosts match the host");
+	diag_trace(d, trial->profile_name ? N_("profile: '%s' from %s:%d (chosen by --profile)")
+			: N_("profile: '%s' from %s:%d (its hosts match the host)"), p->name, p->file, p->line);
 	for (size_t i = 0; i < p->nkv; i++) {
 		char mask[64];
 		const char *v = p->kv[i].value;
@@ -265,15 +265,18 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 	diag_set_trace(d, !cfg->quiet && (cfg->trace || (cfg->tool == TOOL_SUB && cfg->verbose && isatty(STDERR_FILENO))));
 	if (warning)
 		diag_warn(d, "%s", warning);
-	diag_trace(d, "compat: mosquitto %s behaviour%s", cfg->compat == COMPAT_21 ? "2.1" : "2.0",
-			cfg->compat == COMPAT_21 ? "" : " (the default; --compat 2.1 or SMQTT_COMPAT=2.1 for 2.1)");
+	if (cfg->compat == COMPAT_21)
+		diag_trace(d, "compat: mosquitto 2.1 behaviour");
+	else
+		diag_trace(d, "compat: mosquitto 2.0 behaviour (the default; --compat 2.1 or SMQTT_COMPAT=2.1 for 2.1)");
 	if (optfile)
-		diag_trace(d, "options file: %s (-o)%s", optfile, warning ? ", not read" : "");
+		diag_trace(d, warning ? N_("options file: %s (-o), not read") : N_("options file: %s (-o)"), optfile);
 	trace_profile(d, prof, &trial);
 	warn_profile(d, prof);
-	if (cfg->no_tls)
-		diag_trace(d, "tls: off (--no-tls)%s%s", cfg->no_tls_dropped ? "; ignored: " : "",
-				cfg->no_tls_dropped ? cfg->no_tls_dropped : "");
+	if (cfg->no_tls && cfg->no_tls_dropped)
+		diag_trace(d, "tls: off (--no-tls); ignored: %s", cfg->no_tls_dropped);
+	else if (cfg->no_tls)
+		diag_trace(d, "tls: off (--no-tls)");
 	if (cfg->password_file && read_password_file(cfg, d) != 0) {
 		*status = 1;
 		goto out;
