@@ -179,7 +179,7 @@ static const struct cause_info table[CAUSE_COUNT] = {
 	{CAUSE_BROKER_CLOSED, "broker-closed", STAGE_MQTT,
 		"the broker {where} closed the connection without answering CONNECT",
 		"{detail}",
-		"check the broker's log; common reasons are max_connections, an ACL or plugin refusing the client, or a listener for another protocol"},
+		"{fixhint}"},
 	{CAUSE_MQTT_PROTOCOL_ERROR, "mqtt-protocol-error", STAGE_MQTT,
 		"{where} did not answer CONNECT with a valid CONNACK",
 		"{detail}",
@@ -374,7 +374,10 @@ enum cause classify(const struct evidence *ev)
 				return CAUSE_HANDSHAKE_TIMEOUT;
 			if (!ev->used_tls && ev->probe_tls_answered)
 				return CAUSE_PLAIN_TO_TLS_PORT;
-			if (ev->used_tls && ev->alert_received >= 0)
+			/* close_notify after the handshake: the peer ended the
+			 * session cleanly, as a TLS terminator (HAProxy, nginx,
+			 * stunnel) does when the broker behind it is down */
+			if (ev->used_tls && ev->alert_received >= 0 && ev->alert_received != SSL_AD_CLOSE_NOTIFY)
 				return classify_alert(ev, ev->alert_received);
 			return CAUSE_BROKER_CLOSED;
 		}

@@ -25,7 +25,9 @@ then "N passed, N failed" as the last line (exit status 1 on any failure).
 
 Usage: test_explain.py [-k SUBSTRING]... [--list] [--repeat N]
 Only 127.0.0.0/8 is contacted. Python 3 standard library only; needs
-mosquitto, mosquitto_pub, mosquitto_passwd, stunnel4 and openssl.
+mosquitto, mosquitto_pub, mosquitto_passwd, stunnel4 and openssl; the TLS
+terminator scenarios need haproxy, and nginx with libnginx-mod-stream (each
+missing one is reported and its scenarios skipped).
 """
 import argparse
 import os
@@ -41,7 +43,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True   # keep tests/lib free of __pycache__
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
-from lab_peers import Mosquitto, Stunnel, SilentServer, make_revoked, free_port, popen, terminate_on_sigterm  # noqa: E402,E501
+from lab_peers import (Mosquitto, Stunnel, HAProxy, Nginx, SilentServer, make_revoked, free_port, popen,  # noqa: E402
+                       terminate_on_sigterm)
 from harness import binpath, expect, first_line, last_json  # noqa: E402
 
 TIMEOUT = 20          # seconds for any client process
@@ -65,7 +68,8 @@ def norm(text):
 
 class Scenario:
     def __init__(self, name, args, cause, status, host="127.0.0.1", port=None, why_has=(), fix_has=(),
-                 summary_has=(), repeat=1, ref_timeout=None, max_seconds=None, causes=None, stage=None, note=""):
+                 summary_has=(), repeat=1, ref_timeout=None, max_seconds=None, causes=None, stage=None, note="",
+                 needs=None):
         self.name = name
         self.args = args          # callable(ctx) -> argv after -h/-p, or a list
         self.cause = cause        # the expected cause
@@ -81,6 +85,7 @@ class Scenario:
         self.max_seconds = max_seconds
         self.stage = stage        # the JSON stage, when not the catalogue's stage of the cause
         self.note = note
+        self.needs = needs        # a peer that may be missing: "haproxy" or "nginx"
 
 
 class Lab:
@@ -204,6 +209,34 @@ def start_peers(lab, stack):
                         "-t", "lab/hold", "-i", "lab-holder"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     m.wait_for_log(r"New client connected from \S+ as lab-holder ", 5, since=mark)
     lab.closed_port = free_port()
+    start_terminators(lab, stack)
+
+
+def start_terminators(lab, stack):
+    """HAProxy and nginx (stream) terminating TLS in front of the lab's
+    mosquitto, or of a port where nothing listens (the broker is down).
+    A terminator that is not installed leaves lab.missing[name] set: its
+    scenarios are skipped, saying so."""
+    L = lab.f
+    tmp = lab.tmp
+    lab.missing = {}
+    lab.down_port = free_port()
+    pem = os.path.join(tmp, "terminators", "server.pem")
+    os.makedirs(os.path.dirname(pem), exist_ok=True)
+    with open(pem, "w") as f:
+        for part in ("good/server.crt", "good/server.key"):
+            with open(L(part)) as g:
+                f.write(g.read())
+    if not HAProxy.available():
+        lab.missing["haproxy"] = "haproxy is not installed (Debian package haproxy)"
+    else:
+        wd = os.path.join(tmp, "terminators")
+        lab.hap_down = stack(HAProxy(wd, "hap-down", lab.down_port, pem)).start()
+    if not Nginx.available():
+        lab.missing["nginx"] = "nginx's stream module is not installed (Debian packages nginx, libnginx-mod-stream)"
+    else:
+        wd = os.path.join(tmp, "terminators")
+        lab.ngx_down = stack(Nginx(wd, "ngx-down", lab.down_port, L("good/server.crt"), L("good/server.key"))).start()
 
 
 # ---------------------------------------------------------------------------
@@ -289,6 +322,12 @@ SCENARIOS = [
     Scenario("broker cert signed with SHA-1", ca("sha1/ca.crt"), "weak-crypto", 8, port=P("sha1"),
              causes=("weak-crypto", "server-cert-untrusted"), why_has=["digest"], fix_has=["SHA-256"], stage="tls"),
     Scenario("max_connections reached", [], "broker-closed", 7, port=P("maxconn"), fix_has=["max_connections"]),
+
+    # TLS terminators in front of mosquitto
+    Scenario("HAProxy, backend down", ca("good/ca.crt"), "broker-closed", 7, port=lambda lab: lab.hap_down.port,
+             why_has=["close_notify", "TLS terminator"], fix_has=["behind the TLS terminator"], needs="haproxy"),
+    Scenario("nginx stream, backend down", ca("good/ca.crt"), "broker-closed", 7, port=lambda lab: lab.ngx_down.port,
+             why_has=["close_notify", "TLS terminator"], fix_has=["behind the TLS terminator"], needs="nginx"),
 ]
 
 
@@ -400,6 +439,9 @@ def main():
                        check=True, timeout=300)
         start_peers(lab, stack)
         for sc in scenarios:
+            if sc.needs and sc.needs in lab.missing:
+                print("skip %s: %s" % (sc.name, lab.missing[sc.needs]))
+                continue
             try:
                 check_scenario(lab, sc)
                 print("ok", sc.name)

@@ -18,6 +18,7 @@ BUILD_PKGS=(gcc libc6-dev make cmake pkg-config libmosquitto-dev libconfig-dev l
 	libssl-dev libcmocka-dev)
 # What the demo and the tests run against.
 RUN_PKGS=(mosquitto mosquitto-clients openssl python3 procps)
-TEST_PKGS=(valgrind mandoc groff-base bash-completion zsh fish stunnel4 time hyperfine util-linux)
+TEST_PKGS=(valgrind mandoc groff-base bash-completion zsh fish stunnel4 haproxy nginx libnginx-mod-stream time
+	hyperfine util-linux)
 # What only tests/run --full needs on top: the libFuzzer build.
 FULL_TEST_PKGS=(clang libclang-rt-14-dev)
