@@ -56,7 +56,7 @@ SMQTT_ONLY = ("--connect-timeout",)   # options (with a value) mosquitto_pub 2.0
 PSK_KEY = "00112233445566778899aabbccddeeff"
 # the stage each cause belongs to (explain.c)
 STAGE = {
-    "cafile-not-ca": "preflight",
+    "cafile-not-ca": "preflight", "ca-subject-equals-leaf": "preflight",
     "dns-failure": "resolve", "connection-refused": "tcp",
     "broker-closed": "mqtt", "mqtt-auth-failed": "mqtt",
 }
@@ -69,7 +69,7 @@ def norm(text):
 class Scenario:
     def __init__(self, name, args, cause, status, host="127.0.0.1", port=None, why_has=(), fix_has=(),
                  summary_has=(), repeat=1, ref_timeout=None, max_seconds=None, causes=None, stage=None, note="",
-                 needs=None):
+                 needs=None, problems_has=(), err_lacks=()):
         self.name = name
         self.args = args          # callable(ctx) -> argv after -h/-p, or a list
         self.cause = cause        # the expected cause
@@ -86,6 +86,8 @@ class Scenario:
         self.stage = stage        # the JSON stage, when not the catalogue's stage of the cause
         self.note = note
         self.needs = needs        # a peer that may be missing: "haproxy" or "nginx"
+        self.problems_has = problems_has  # (cause, severity) pairs the JSON problems hold
+        self.err_lacks = err_lacks        # text the explanation must not say (the run disproves it)
 
 
 class Lab:
@@ -172,6 +174,7 @@ def start_peers(lab, stack):
     m.listener("good_req", tls("good") + ["require_certificate true"])
     m.listener("crl_req", tls("good") + ["require_certificate true", "crlfile " + crl])
     m.listener("samecn", tls("samecn"))
+    m.listener("samecn_nokeyid_req", tls("samecn-nokeyid") + ["require_certificate true"])
     m.listener("leaf_only", tls("intermediate", ca="root.crt"))
     m.listener("wrongsan", tls("wrongsan"))
     m.listener("good_127_0_0_2", tls("good"), host="127.0.0.2")
@@ -262,6 +265,18 @@ SCENARIOS = [
              note="the broker's v1 leaf CN=127.0.0.1 is issued by a CA also named CN=127.0.0.1"),
     Scenario("server.crt given as cafile", ca("good/server.crt"), "cafile-not-ca", 1, port=P("good"),
              why_has=["CN=localhost", "not a CA"], fix_has=["CN=smqtt lab CA (good)"]),
+    # the broker's own same-name certificate as --cafile: OpenSSL trusts it
+    # (self-signed-looking), so that is a warning; what stops the run is
+    # the broker rejecting the same-name client certificate
+    Scenario("broker's same-name certificate as cafile, same-name client cert",
+             lambda lab: ["--cafile", lab.f("samecn-nokeyid/server.crt"), "--cert", lab.f("samecn-nokeyid/client.crt"),
+                          "--key", lab.f("samecn-nokeyid/client.key")],
+             "ca-subject-equals-leaf", 1, port=P("samecn_nokeyid_req"), why_has=["client.crt", "unknown ca"],
+             fix_has=["distinct Common Name"], problems_has=[("cafile-not-ca", "warning")],
+             err_lacks=["cannot be verified"]),
+    Scenario("broker's same-name certificate as cafile, no client cert (the handshake verifies)",
+             ca("samecn-nokeyid/server.crt"), "client-cert-required", 7, port=P("samecn_nokeyid_req"),
+             why_has=["certificate_required"], err_lacks=["cannot be verified", "cafile-not-ca"], repeat=3),
     Scenario("missing intermediate", ca("intermediate/root.crt"), "server-chain-incomplete", 8,
              port=P("leaf_only"), why_has=["CN=smqtt lab intermediate CA"], fix_has=["intermediate"]),
     Scenario("hostname mismatch (DNS)", ca("wrongsan/ca.crt"), "hostname-mismatch", 8, host="localhost",
@@ -361,6 +376,8 @@ def check_scenario(lab, sc):
         if sc.max_seconds and not os.environ.get("SMQTT_WRAPPER"):
             expect(secs < sc.max_seconds, label + ": gave up in under %d s" % sc.max_seconds, secs)
         t_summary = err.split("\n")[0][len("Error: "):]
+        for s in sc.err_lacks:
+            expect(s not in err, label + ": does not say %r" % s, err)
         # JSON form, several times when the outcome depends on timing
         for i in range(sc.repeat * lab.repeat if sc.repeat > 1 else 1):
             rc, out, jerr, secs = lab.run(lab.argv(exe, sc) + ["--diag-format", "json"])
@@ -390,6 +407,9 @@ def check_scenario(lab, sc):
                 expect(s in j["fix"], lbl + ": fix mentions %r" % s, j["fix"])
             for s in sc.summary_has:
                 expect(s in j["summary"], lbl + ": summary mentions %r" % s, j["summary"])
+            probs = [(p.get("cause"), p.get("severity")) for p in j["problems"]]
+            for pc in sc.problems_has:
+                expect(tuple(pc) in probs, lbl + ": problems hold %s" % (pc,), probs)
             if sc.max_seconds and not os.environ.get("SMQTT_WRAPPER"):
                 expect(secs < sc.max_seconds, lbl + ": gave up in under %d s" % sc.max_seconds, secs)
 

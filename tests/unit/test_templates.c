@@ -741,11 +741,11 @@ out:
 
 static const char *const pf_cafiles[] = {NULL, "good/ca.crt", "good/server.crt", "samecn/server.crt",
 	"selfsigned/server.crt", "nope/ca.crt", "der/ca.der", "garbage/garbage.bin", "noca/ca.crt", "good",
-	"good/client.key", "samecn/ca.crt", "weak/server.crt"};
+	"good/client.key", "samecn/ca.crt", "weak/server.crt", "samecn-nokeyid/server.crt"};
 static const char *const pf_capaths[] = {NULL, "good", "good/ca.crt"};
 static const char *const pf_certs[] = {NULL, "good/client.crt", "ecdsa/client.crt", "expired/client.crt",
 	"notyet/client.crt", "weak/client.crt", "sha1/client.crt", "servereku/client.crt", "samecn/client.crt",
-	"der/client.der", "good/client.key", "other-ca/client.crt", "encrypted/client.crt"};
+	"der/client.der", "good/client.key", "other-ca/client.crt", "encrypted/client.crt", "samecn-nokeyid/client.crt"};
 enum { K_MATCH, K_OTHER, K_ENCRYPTED, K_SWAPPED, K_NONE, K_COUNT };
 
 static char *key_for(const char *cert, int k)
