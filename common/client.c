@@ -177,6 +177,13 @@ int client_port(const struct config *cfg)
 
 int client_preflight(const struct config *cfg, const struct diag *d, struct tls_files *keep)
 {
+	char off[256];
+	if (preflight_tls_off(cfg, client_port(cfg), off, sizeof(off))) {
+		/* mosquitto's behaviour, said once: the files are not used, so
+		 * they are not checked */
+		diag_warn(d, "%s.\n", off);
+		return 0;
+	}
 	if (!preflight_applies(cfg))
 		return 0;
 	struct report r;

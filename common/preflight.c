@@ -708,6 +708,16 @@ out:
 	ERR_clear_error();
 }
 
+const char *preflight_tls_off(const struct config *cfg, int port, char *buf, size_t len)
+{
+	if ((!cfg->certfile && !cfg->keyfile) || tls_wanted(cfg, port))
+		return NULL;
+	const char *given = cfg->certfile && cfg->keyfile ? "--cert and --key are" : cfg->certfile ? "--cert is" : "--key is";
+	snprintf(buf, len, "TLS is off: no --cafile, --capath or --tls-use-os-certs was given, so %s ignored and the "
+			"connection to port %d is plain MQTT", given, port);
+	return buf;
+}
+
 bool preflight_applies(const struct config *cfg)
 {
 	return cfg->cafile || cfg->capath || cfg->certfile || cfg->keyfile;
