@@ -43,12 +43,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True   # keep tests/lib free of __pycache__
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
-from lab_peers import (Mosquitto, Stunnel, HAProxy, Nginx, SilentServer, make_revoked, free_port, popen,  # noqa: E402
-                       terminate_on_sigterm)
+from lab_peers import (Mosquitto, Stunnel, HAProxy, Nginx, SilentServer, ClosingServer, make_revoked,  # noqa: E402
+                       free_port, popen, terminate_on_sigterm)
 from harness import binpath, expect, first_line, last_json  # noqa: E402
 
 TIMEOUT = 20          # seconds for any client process
 REF_PUB = "/usr/bin/mosquitto_pub"
+REF_SUB = "/usr/bin/mosquitto_sub"
 MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
 TOOLS = ("smqtt_pub", "smqtt_sub")
 BARE = ("A TLS error occurred", "The connection was lost")
@@ -69,7 +70,7 @@ def norm(text):
 class Scenario:
     def __init__(self, name, args, cause, status, host="127.0.0.1", port=None, why_has=(), fix_has=(),
                  summary_has=(), repeat=1, ref_timeout=None, max_seconds=None, causes=None, stage=None, note="",
-                 needs=None, problems_has=(), err_lacks=()):
+                 needs=None, problems_has=(), err_lacks=(), sub_status=None, sub_wait=15):
         self.name = name
         self.args = args          # callable(ctx) -> argv after -h/-p, or a list
         self.cause = cause        # the expected cause
@@ -88,6 +89,11 @@ class Scenario:
         self.needs = needs        # a peer that may be missing: "haproxy" or "nginx"
         self.problems_has = problems_has  # (cause, severity) pairs the JSON problems hold
         self.err_lacks = err_lacks        # text the explanation must not say (the run disproves it)
+        # smqtt_sub's status when it differs: 255 where mosquitto_sub retries
+        # until -W (sub_wait seconds) ends it; then mosquitto_sub is run too
+        # and must exit the same way
+        self.sub_status = status if sub_status is None else sub_status
+        self.sub_wait = sub_wait
 
 
 class Lab:
@@ -145,7 +151,12 @@ class Lab:
         if tool == REF_PUB or tool.endswith("smqtt_pub"):
             a += ["-t", "lab/explain", "-m", "x"]
         else:
-            a += ["-t", "lab/explain", "-C", "1", "-W", "15"]
+            if tool == REF_SUB:
+                for opt in SMQTT_ONLY:
+                    while opt in a:
+                        i = a.index(opt)
+                        del a[i:i + 2]
+            a += ["-t", "lab/explain", "-C", "1", "-W", str(sc.sub_wait)]
         return a
 
 
@@ -311,7 +322,8 @@ SCENARIOS = [
              why_has=["certificate_revoked", "revocation"], fix_has=["new client certificate"]),
     Scenario("TLS to a plain port", ca("good/ca.crt"), "tls-to-plain-port", 8, port=P("plain"),
              fix_has=["TLS port"]),
-    Scenario("plain to a TLS port", [], "plain-to-tls-port", 7, port=P("good"), fix_has=["--cafile"]),
+    Scenario("plain to a TLS port", [], "plain-to-tls-port", 7, port=P("good"), fix_has=["--cafile"],
+             sub_status=255, sub_wait=3),
     Scenario("connection refused", [], "connection-refused", 1, port=lambda lab: lab.closed_port,
              why_has=["refused"]),
     Scenario("DNS failure", [], "dns-failure", 1, host="smqtt-lab.invalid", why_has=["resolver"]),
@@ -336,13 +348,16 @@ SCENARIOS = [
              causes=("weak-crypto", "server-cert-untrusted"), why_has=["key too weak"], fix_has=["2048"], stage="tls"),
     Scenario("broker cert signed with SHA-1", ca("sha1/ca.crt"), "weak-crypto", 8, port=P("sha1"),
              causes=("weak-crypto", "server-cert-untrusted"), why_has=["digest"], fix_has=["SHA-256"], stage="tls"),
-    Scenario("max_connections reached", [], "broker-closed", 7, port=P("maxconn"), fix_has=["max_connections"]),
+    Scenario("max_connections reached", [], "broker-closed", 7, port=P("maxconn"), fix_has=["max_connections"],
+             sub_status=255, sub_wait=3),
 
     # TLS terminators in front of mosquitto
     Scenario("HAProxy, backend down", ca("good/ca.crt"), "broker-closed", 7, port=lambda lab: lab.hap_down.port,
-             why_has=["close_notify", "TLS terminator"], fix_has=["behind the TLS terminator"], needs="haproxy"),
+             why_has=["close_notify", "TLS terminator"], fix_has=["behind the TLS terminator"], needs="haproxy",
+             sub_status=255, sub_wait=5),
     Scenario("nginx stream, backend down", ca("good/ca.crt"), "broker-closed", 7, port=lambda lab: lab.ngx_down.port,
-             why_has=["close_notify", "TLS terminator"], fix_has=["behind the TLS terminator"], needs="nginx"),
+             why_has=["close_notify", "TLS terminator"], fix_has=["behind the TLS terminator"], needs="nginx",
+             sub_status=255, sub_wait=3),
 ]
 
 
@@ -359,15 +374,22 @@ def check_scenario(lab, sc):
         row["ref"] = "%s (exit %d)" % (first_line(err) or "(nothing)", rc)
     expect(rc != 0, "mosquitto_pub really fails", rc, out, err)
 
+    if sc.sub_status != sc.status:
+        # mosquitto_sub retries: -W ends it, and smqtt_sub must end the same way
+        rc, out, err, secs = lab.run(lab.argv(REF_SUB, sc), timeout=sc.sub_wait + 10)
+        expect(rc == sc.sub_status and out == "", "mosquitto_sub exits %d after -W %d" % (sc.sub_status, sc.sub_wait),
+               rc, out, err)
     for tool in TOOLS:
         exe = binpath(tool)
         label = "%s [%s]" % (tool, sc.name)
+        status = sc.status if tool == "smqtt_pub" else sc.sub_status
         # text form
         rc, out, err, secs = lab.run(lab.argv(exe, sc))
         if tool == "smqtt_pub":
             row["smqtt"] = "%s (exit %s)" % (first_line(err), rc)
-        expect(rc == sc.status, label + ": exit status %d" % sc.status, rc, err)
+        expect(rc == status, label + ": exit status %d" % status, rc, err)
         expect(out == "", label + ": nothing on stdout", out)
+        expect(err.count(err.split("\n")[0] + "\n") == 1, label + ": explained once (a retry adds no line)", err)
         expect(err.startswith("Error: "), label + ": stderr starts with 'Error: '", err)
         expect("\n  why: " in err and "\n  fix: " in err, label + ": why and fix lines", err)
         for bare in BARE:
@@ -382,7 +404,7 @@ def check_scenario(lab, sc):
         for i in range(sc.repeat * lab.repeat if sc.repeat > 1 else 1):
             rc, out, jerr, secs = lab.run(lab.argv(exe, sc) + ["--diag-format", "json"])
             lbl = label + " json" + (" (run %d)" % (i + 1) if sc.repeat > 1 else "")
-            expect(rc == sc.status, lbl + ": exit status %d" % sc.status, rc, jerr)
+            expect(rc == status, lbl + ": exit status %d" % status, rc, jerr)
             j = last_json(jerr)
             cause = j.get("cause")
             if tool == "smqtt_pub" and i == 0:
@@ -412,6 +434,93 @@ def check_scenario(lab, sc):
                 expect(tuple(pc) in probs, lbl + ": problems hold %s" % (pc,), probs)
             if sc.max_seconds and not os.environ.get("SMQTT_WRAPPER"):
                 expect(secs < sc.max_seconds, lbl + ": gave up in under %d s" % sc.max_seconds, secs)
+
+
+def sub_side_by_side(lab, port, wait, extra=(), topic="lab/retry"):
+    """smqtt_sub and mosquitto_sub started together against port; returns
+    the two Popen objects (stdout and stderr piped)."""
+    procs = []
+    for exe in (binpath("smqtt_sub"), REF_SUB):
+        argv = [exe, "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-C", "1", "-W", str(wait)] + list(extra)
+        wrapper = os.environ.get("SMQTT_WRAPPER")
+        if wrapper and exe != REF_SUB:
+            argv = wrapper.split() + argv
+        procs.append(subprocess.Popen(argv, env=lab.env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, cwd=lab.tmp))
+    return procs
+
+
+def check_sub_retry_until_up(lab, stack):
+    """HAProxy whose broker is down, then comes up: smqtt_sub and
+    mosquitto_sub both keep retrying, then both receive the message; the
+    same exit code and stdout. smqtt_sub explained the failure once and said
+    once that it connected."""
+    backend = free_port()
+    wd = os.path.join(lab.tmp, "terminators")
+    hap = stack(HAProxy(wd, "hap-retry", backend, os.path.join(wd, "server.pem"))).start()
+    procs = sub_side_by_side(lab, hap.port, 40, ["--cafile", lab.f("good/ca.crt")])
+    broker = None
+    try:
+        time.sleep(5)   # HAProxy closes after its connect retries (~3 s): at least one failed attempt each
+        for p in procs:
+            expect(p.poll() is None, "both subscribers still retrying after 5 s", p.args, p.poll())
+        broker = stack(Mosquitto(os.path.join(lab.tmp, "backend"), "backend"))
+        broker.listener("plain", ["allow_anonymous true"])
+        broker.ports = {}
+        # the port HAProxy forwards to
+        broker._write_conf = _fixed_port_conf(broker, backend)
+        broker.start()
+        broker.wait_for_log(r"(?s)New client connected.*New client connected", 20)
+        subprocess.run([REF_PUB, "-h", "127.0.0.1", "-p", str(backend), "-t", "lab/retry", "-m", "hello"],
+                       check=True, timeout=10, capture_output=True)
+        res = [p.communicate(timeout=20) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    (s_out, s_err), (r_out, r_err) = [(o.decode(errors="replace"), e.decode(errors="replace")) for o, e in res]
+    expect(procs[0].returncode == procs[1].returncode == 0, "both exit 0", procs[0].returncode,
+           procs[1].returncode, s_err, r_err)
+    expect(s_out == r_out == "hello\n", "the same stdout", s_out, r_out)
+    lines = s_err.splitlines()
+    expect(s_err.count("\n  why: ") == 1 and lines[0].startswith("Error: "), "explained once", s_err)
+    expect(len(lines) == 4 and re.match(r"smqtt_sub: connected to 127\.0\.0\.1:%d at attempt [2-9]" % hap.port, lines[3]),
+           "then one line when connected", s_err)
+
+
+def _fixed_port_conf(m, port):
+    def write():
+        out = ["user root", "persistence false", "log_dest file %s" % m.log_path, "log_type all",
+               "connection_messages true", "listener %d 127.0.0.1" % port, "allow_anonymous true", ""]
+        m.ports = {"plain": port}
+        with open(m.conf_path, "w") as f:
+            f.write("\n".join(out))
+    return write
+
+
+def check_sub_retry_timing(lab):
+    """Against a peer that accepts and closes at once (as a broker at
+    max_connections): both subscribers reconnect once a second until -W 5
+    ends them with 255, printing nothing on stdout; the same number of
+    connections, the same intervals."""
+    lab.retry_counts = []
+    for i, exe in enumerate((binpath("smqtt_sub"), REF_SUB)):
+        with ClosingServer() as peer:
+            argv = [exe, "-h", "127.0.0.1", "-p", str(peer.port), "-t", "lab/retry", "-W", "5"]
+            rc, out, err, secs = lab.run(argv, timeout=20)
+            accepts = list(peer.accepts)
+        expect(rc == 255 and out == "", "%s: exit 255 and no stdout after -W 5" % exe, rc, out, err)
+        expect(4.5 < secs < 7 or os.environ.get("SMQTT_WRAPPER"), "%s: -W 5 ends it after 5 s" % exe, secs)
+        if i == 0:
+            expect(err.count("\n  why: ") == 1 and "connected to" not in err, "smqtt_sub: one explanation", err)
+        if i == 0 and len(accepts) > 1 and accepts[1] - accepts[0] < 0.5:
+            del accepts[1]   # smqtt's post-mortem probe of the first failure (a TLS ClientHello), not a retry
+        gaps = [b - a for a, b in zip(accepts, accepts[1:])]
+        lab.retry_counts.append((len(accepts), gaps))
+    (n_s, g_s), (n_r, g_r) = lab.retry_counts
+    expect(n_r >= 4 and abs(n_s - n_r) <= 1, "as many connections (smqtt_sub, mosquitto_sub)", n_s, n_r)
+    expect(all(0.9 < g < 1.6 for g in g_s), "smqtt_sub reconnects a second after each close", g_s, g_r)
 
 
 def md(s):
@@ -472,6 +581,29 @@ def main():
                     traceback.print_exc()
                 failed += 1
             sys.stdout.flush()
+        extra = [("smqtt_sub retries once a second until -W, as mosquitto_sub", lambda: check_sub_retry_timing(lab))]
+        if "haproxy" not in lab.missing:
+            extra.append(("smqtt_sub retries until the broker behind HAProxy is up, as mosquitto_sub",
+                          lambda: check_sub_retry_until_up(lab, stack)))
+        else:
+            print("skip smqtt_sub retries behind HAProxy: %s" % lab.missing["haproxy"])
+        for name, fn in extra:
+            if opts.k and not any(k in name for k in opts.k):
+                continue
+            try:
+                fn()
+                print("ok", name)
+                passed += 1
+            except Exception as e:  # noqa: BLE001
+                print("FAIL %s: %s" % (name, e))
+                if not isinstance(e, AssertionError):
+                    traceback.print_exc()
+                failed += 1
+            sys.stdout.flush()
+        if getattr(lab, "retry_counts", None) and len(lab.retry_counts) == 2:
+            print("connections in -W 5 to a peer that closes at once: smqtt_sub %d (gaps %s), mosquitto_sub %d (gaps %s)"
+                  % (lab.retry_counts[0][0], " ".join("%.2f" % g for g in lab.retry_counts[0][1]),
+                     lab.retry_counts[1][0], " ".join("%.2f" % g for g in lab.retry_counts[1][1])))
         # the lab itself must have stayed up
         if not lab.m.alive() or not lab.req12.alive() or not lab.cipher12.alive():
             print("FAIL peers: a peer died during the run")

@@ -391,6 +391,50 @@ class Nginx(_Logged):
         return self
 
 
+class ClosingServer:
+    """Accepts TCP connections and closes each at once (in-process), as a
+    broker at max_connections does; keeps the time of every accept."""
+
+    def __init__(self, host="127.0.0.1"):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((loopback(host), 0))
+        self.sock.listen(16)
+        self.host = host
+        self.port = self.sock.getsockname()[1]
+        self.accepts = []
+        self.stopping = False
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        while not self.stopping:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepts.append(time.monotonic())
+            c.close()
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.stopping = True
+        try:
+            socket.create_connection((self.host, self.port), timeout=1).close()
+        except OSError:
+            pass
+        self.thread.join(5)
+        self.sock.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
 class SilentServer:
     """Accepts TCP connections and never sends a byte (in-process)."""
 
