@@ -583,6 +583,14 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 		break;
 	case CAUSE_CLIENT_CERT_REQUIRED:
 		put(&f, "alert", "%s (%d)", tls_alert_name(ev->alert_received), ev->alert_received);
+		if (ev->alert_received == SSL_AD_CLOSE_NOTIFY)
+			put(&f, "detail", "the broker asked for a client certificate during the handshake, this run sent none, and "
+					"it ended the session (close_notify) without a CONNACK, as a TLS terminator that requires one does "
+					"(nginx: ssl_verify_client on)");
+		else
+			put(&f, "detail", "the broker sent alert %s (%d): it requires a client certificate (mosquitto: "
+					"require_certificate true; HAProxy: verify required) and this run sent none",
+					tls_alert_name(ev->alert_received), ev->alert_received);
 		break;
 	case CAUSE_CLIENT_CERT_UNKNOWN_CA: case CAUSE_CLIENT_CERT_REJECTED:
 		fill_rejected(&f, c, ev, cfg);

@@ -97,7 +97,7 @@ static const struct cause_info table[CAUSE_COUNT] = {
 
 	{CAUSE_CLIENT_CERT_REQUIRED, "client-cert-required", STAGE_TLS,
 		"the broker {where} requires a client certificate",
-		"the broker sent alert {alert}: it has require_certificate set and this run sent no certificate",
+		"{detail}",
 		"give the client certificate and key: --cert client.crt --key client.key"},
 	{CAUSE_CLIENT_CERT_UNKNOWN_CA, "client-cert-unknown-ca", STAGE_TLS,
 		"the broker {where} does not trust the client certificate {subject}",
@@ -127,6 +127,13 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		"the broker {where} does not speak ALPN protocol {alpn}",
 		"the broker answered alert no_application_protocol (120)",
 		"remove --tls-alpn, or give a protocol the broker accepts"},
+	{CAUSE_SNI_REJECTED, "sni-rejected", STAGE_TLS,
+		"{where} does not accept the host name {host} (TLS SNI)",
+		"it answered the ClientHello, which named {host} (the server name indication, taken from -h), with alert "
+		"unrecognized_name (112): a TLS terminator or load balancer that routes by name (HAProxy with strict-sni, "
+		"nginx, a cloud load balancer) has no certificate or route for that name",
+		"connect by a name it routes (-h <that name>; map it to the address in /etc/hosts if DNS does not), or add "
+		"{host} to its configuration (HAProxy: a crt or crt-list entry for it)"},
 	{CAUSE_LEGACY_RENEGOTIATION, "legacy-renegotiation", STAGE_TLS,
 		"the broker {where} does not support secure renegotiation",
 		"OpenSSL 3 refuses servers without RFC 5746 support (unsafe legacy renegotiation disabled)",
@@ -317,6 +324,7 @@ static enum cause classify_alert(const struct evidence *ev, int alert)
 	case SSL_AD_PROTOCOL_VERSION: return CAUSE_PROTOCOL_VERSION_MISMATCH;
 	case SSL_AD_INAPPROPRIATE_FALLBACK: return CAUSE_INAPPROPRIATE_FALLBACK;
 	case SSL_AD_NO_APPLICATION_PROTOCOL: return CAUSE_ALPN_MISMATCH;
+	case SSL_AD_UNRECOGNIZED_NAME: return CAUSE_SNI_REJECTED;
 	case SSL_AD_CERTIFICATE_REQUIRED: return CAUSE_CLIENT_CERT_REQUIRED;
 	case SSL_AD_UNKNOWN_CA: return CAUSE_CLIENT_CERT_UNKNOWN_CA;
 	case SSL_AD_BAD_CERTIFICATE:
@@ -379,6 +387,10 @@ enum cause classify(const struct evidence *ev)
 			 * stunnel) does when the broker behind it is down */
 			if (ev->used_tls && ev->alert_received >= 0 && ev->alert_received != SSL_AD_CLOSE_NOTIFY)
 				return classify_alert(ev, ev->alert_received);
+			/* it asked for a certificate, got none and ended the session:
+			 * nginx's ssl_verify_client on does that without an alert */
+			if (ev->used_tls && ev->alert_received == SSL_AD_CLOSE_NOTIFY && ev->cert_requested && !ev->sent_client_cert)
+				return CAUSE_CLIENT_CERT_REQUIRED;
 			return CAUSE_BROKER_CLOSED;
 		}
 		switch (ev->connack) {

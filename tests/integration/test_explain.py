@@ -246,11 +246,32 @@ def start_terminators(lab, stack):
     else:
         wd = os.path.join(tmp, "terminators")
         lab.hap_down = stack(HAProxy(wd, "hap-down", lab.down_port, pem)).start()
+    if "haproxy" not in lab.missing:
+        # the broker is up but slow: a port that accepts and never answers
+        lab.hap_slow = stack(HAProxy(wd, "hap-slow", lab.silent.port, pem)).start()
+        # a client certificate required (verify required): TLS 1.3 alert certificate_required
+        lab.hap_req = stack(HAProxy(wd, "hap-req", lab.m.port("plain"), pem,
+                                    bind_opts="verify required ca-file " + L("good/ca.crt"))).start()
+        # only the leaf of a certificate issued by an intermediate CA
+        leaf_pem = os.path.join(wd, "leaf-only.pem")
+        with open(leaf_pem, "w") as f:
+            for part in ("intermediate/server.crt", "intermediate/server.key"):
+                with open(L(part)) as g:
+                    f.write(g.read())
+        lab.hap_leaf = stack(HAProxy(wd, "hap-leaf", lab.m.port("plain"), leaf_pem)).start()
+        # SNI: only "localhost" is served (strict-sni): any other name is refused
+        lab.hap_sni = stack(HAProxy(wd, "hap-sni", lab.m.port("plain"), pem, bind_opts="strict-sni")).start()
     if not Nginx.available():
         lab.missing["nginx"] = "nginx's stream module is not installed (Debian packages nginx, libnginx-mod-stream)"
     else:
         wd = os.path.join(tmp, "terminators")
         lab.ngx_down = stack(Nginx(wd, "ngx-down", lab.down_port, L("good/server.crt"), L("good/server.key"))).start()
+        lab.ngx_slow = stack(Nginx(wd, "ngx-slow", lab.silent.port, L("good/server.crt"), L("good/server.key"))).start()
+        lab.ngx_req = stack(Nginx(wd, "ngx-req", lab.m.port("plain"), L("good/server.crt"), L("good/server.key"),
+                                  server=["ssl_verify_client on;",
+                                          "ssl_client_certificate %s;" % L("good/ca.crt")])).start()
+        lab.ngx_leaf = stack(Nginx(wd, "ngx-leaf", lab.m.port("plain"), L("intermediate/server.crt"),
+                                   L("intermediate/server.key"))).start()
 
 
 # ---------------------------------------------------------------------------
@@ -355,6 +376,27 @@ SCENARIOS = [
     Scenario("HAProxy, backend down", ca("good/ca.crt"), "broker-closed", 7, port=lambda lab: lab.hap_down.port,
              why_has=["close_notify", "TLS terminator"], fix_has=["behind the TLS terminator"], needs="haproxy",
              sub_status=255, sub_wait=5),
+    Scenario("HAProxy, backend slow to answer", lambda lab: ["--cafile", lab.f("good/ca.crt"), "--connect-timeout", "2"],
+             "handshake-timeout", 27, port=lambda lab: lab.hap_slow.port, why_has=["no CONNACK"],
+             fix_has=["--connect-timeout"], ref_timeout=3, max_seconds=6, needs="haproxy"),
+    Scenario("HAProxy requires a client certificate", ca("good/ca.crt"), "client-cert-required", 7,
+             port=lambda lab: lab.hap_req.port, why_has=["certificate_required"], fix_has=["--cert", "--key"],
+             needs="haproxy", repeat=3),
+    Scenario("HAProxy sends only its leaf certificate", ca("intermediate/root.crt"), "server-chain-incomplete", 8,
+             port=lambda lab: lab.hap_leaf.port, why_has=["CN=smqtt lab intermediate CA"], fix_has=["intermediate"],
+             needs="haproxy"),
+    Scenario("HAProxy SNI routing rejects an unknown name", ca("good/ca.crt"), "sni-rejected", 8,
+             port=lambda lab: lab.hap_sni.port, why_has=["unrecognized_name", "127.0.0.1"], fix_has=["-h"],
+             needs="haproxy"),
+    Scenario("nginx stream, backend slow to answer", lambda lab: ["--cafile", lab.f("good/ca.crt"), "--connect-timeout", "2"],
+             "handshake-timeout", 27, port=lambda lab: lab.ngx_slow.port, why_has=["no CONNACK"],
+             fix_has=["--connect-timeout"], ref_timeout=3, max_seconds=6, needs="nginx"),
+    Scenario("nginx stream requires a client certificate", ca("good/ca.crt"), "client-cert-required", 7,
+             port=lambda lab: lab.ngx_req.port, why_has=["ssl_verify_client", "sent none"], fix_has=["--cert", "--key"],
+             needs="nginx", sub_status=255, sub_wait=3),
+    Scenario("nginx stream sends only its leaf certificate", ca("intermediate/root.crt"), "server-chain-incomplete", 8,
+             port=lambda lab: lab.ngx_leaf.port, why_has=["CN=smqtt lab intermediate CA"], fix_has=["intermediate"],
+             needs="nginx"),
     Scenario("nginx stream, backend down", ca("good/ca.crt"), "broker-closed", 7, port=lambda lab: lab.ngx_down.port,
              why_has=["close_notify", "TLS terminator"], fix_has=["behind the TLS terminator"], needs="nginx",
              sub_status=255, sub_wait=3),

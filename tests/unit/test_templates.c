@@ -500,6 +500,8 @@ EV(unavail, e->stage = STAGE_MQTT; e->connack = 3)
 EV(refused_other, e->stage = STAGE_MQTT; e->connack = 151)
 EV(refused_unknown, e->stage = STAGE_MQTT; e->connack = 250)
 EV(closed, e->stage = STAGE_MQTT)
+EV(sni, e->stage = STAGE_TLS; TLS_; e->alert_received = SSL_AD_UNRECOGNIZED_NAME)
+EV(cert_required_notify, e->stage = STAGE_MQTT; TLS_; e->server_hello_seen = true; e->handshake_done = true; e->cert_requested = true; e->alert_received = SSL_AD_CLOSE_NOTIFY)
 EV(closed_tls, e->stage = STAGE_MQTT; TLS_; e->server_hello_seen = true; e->handshake_done = true)
 EV(closed_notify, e->stage = STAGE_MQTT; TLS_; e->server_hello_seen = true; e->handshake_done = true; e->alert_received = SSL_AD_CLOSE_NOTIFY)
 EV(mqtt_http, e->stage = STAGE_MQTT; memcpy(e->reply, "HTTP/1.1", 8); e->reply_len = 8)
@@ -559,6 +561,8 @@ static const struct wire_row wire_rows[] = {
 	W(refused_other, "mqtt-refused", D_PROTO),
 	W(refused_unknown, "mqtt-refused", D_PROTO),
 	W(closed, "broker-closed", D_HOST | D_PORT),
+	W(sni, "sni-rejected", D_TRUST | D_HOST | D_CERT),
+	W(cert_required_notify, "client-cert-required", D_TRUST | D_HOST),
 	W(closed_tls, "broker-closed", D_TRUST | D_HOST),
 	W(closed_notify, "broker-closed", D_TRUST | D_HOST | D_CERT),
 	W(mqtt_http, "mqtt-protocol-error", D_HOST | D_PORT),
