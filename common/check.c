@@ -94,7 +94,10 @@ int check_run(struct config *cfg, const struct diag *d)
 
 	struct tls_files files;
 	tls_files_init(&files);
-	if (preflight_applies(cfg)) {
+	char off[256];
+	if (preflight_tls_off(cfg, port, off, sizeof(off))) {
+		diag_check_note(d, "  warn  %s\n", off);
+	} else if (preflight_applies(cfg)) {
 		preflight_run(cfg, isatty(STDIN_FILENO), &r, &files);
 		for (size_t i = 0; i < r.n; i++)
 			diag_check_line(d, &r.v[i]);

@@ -67,7 +67,7 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		"check this machine's network and routes to {host}"},
 
 	{CAUSE_SERVER_CERT_UNTRUSTED, "server-cert-untrusted", STAGE_TLS,
-		"the broker {where} presented a certificate that --cafile does not trust",
+		"the broker {where} presented a certificate not trusted by {trust}",
 		"{detail}",
 		"{fixhint}"},
 	{CAUSE_SERVER_CERT_SELF_SIGNED, "server-cert-self-signed", STAGE_TLS,
@@ -75,7 +75,7 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		"{detail}",
 		"{fixhint}"},
 	{CAUSE_SERVER_CHAIN_INCOMPLETE, "server-chain-incomplete", STAGE_TLS,
-		"the broker {where} sent a certificate whose issuer --cafile does not hold",
+		"the broker {where} sent a certificate whose issuer is not in {trust}",
 		"{detail}",
 		"{fixhint}"},
 	{CAUSE_HOSTNAME_MISMATCH, "hostname-mismatch", STAGE_TLS,
@@ -97,7 +97,7 @@ static const struct cause_info table[CAUSE_COUNT] = {
 
 	{CAUSE_CLIENT_CERT_REQUIRED, "client-cert-required", STAGE_TLS,
 		"the broker {where} requires a client certificate",
-		"the broker sent alert {alert}: it has require_certificate set and this run sent no certificate",
+		"{detail}",
 		"give the client certificate and key: --cert client.crt --key client.key"},
 	{CAUSE_CLIENT_CERT_UNKNOWN_CA, "client-cert-unknown-ca", STAGE_TLS,
 		"the broker {where} does not trust the client certificate {subject}",
@@ -113,7 +113,7 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		"{fixhint}"},
 	{CAUSE_INAPPROPRIATE_FALLBACK, "inappropriate-fallback", STAGE_TLS,
 		"the broker {where} refused a lower TLS version (inappropriate_fallback)",
-		"a first attempt at a higher version failed, but the broker says it supports a higher version than the retry offered: something between this client and the broker broke the first handshake (a middlebox), or someone is trying a downgrade attack",
+		"a first attempt at a higher version failed, but the broker says it supports more than the retry offered: something between this client and the broker broke the first handshake (a middlebox), or someone is trying a downgrade attack",
 		"nothing was sent; check what sits between this machine and the broker, then retry; smqtt will not connect at a lower version silently"},
 	{CAUSE_NO_SHARED_CIPHER, "no-shared-cipher", STAGE_TLS,
 		"the broker {where} and this client have no cipher in common",
@@ -127,6 +127,13 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		"the broker {where} does not speak ALPN protocol {alpn}",
 		"the broker answered alert no_application_protocol (120)",
 		"remove --tls-alpn, or give a protocol the broker accepts"},
+	{CAUSE_SNI_REJECTED, "sni-rejected", STAGE_TLS,
+		"{where} does not accept the host name {host} (TLS SNI)",
+		"it answered the ClientHello, which named {host} (the server name indication, taken from -h), with alert "
+		"unrecognized_name (112): a TLS terminator or load balancer that routes by name (HAProxy with strict-sni, "
+		"nginx, a cloud load balancer) has no certificate or route for that name",
+		"connect by a name it routes (-h <that name>; map it to the address in /etc/hosts if DNS does not), or add "
+		"{host} to its configuration (HAProxy: a crt or crt-list entry for it)"},
 	{CAUSE_LEGACY_RENEGOTIATION, "legacy-renegotiation", STAGE_TLS,
 		"the broker {where} does not support secure renegotiation",
 		"OpenSSL 3 refuses servers without RFC 5746 support (unsafe legacy renegotiation disabled)",
@@ -134,7 +141,7 @@ static const struct cause_info table[CAUSE_COUNT] = {
 	{CAUSE_TLS_TO_PLAIN_PORT, "tls-to-plain-port", STAGE_TLS,
 		"{where} does not speak TLS",
 		"{detail}",
-		"use the broker's TLS port (often 8883) with -p, or drop --cafile/--cert/--key/--psk to connect without TLS"},
+		"{fixhint}"},
 	{CAUSE_PLAIN_TO_TLS_PORT, "plain-to-tls-port", STAGE_TLS,
 		"{where} expects TLS, but this run connected without it",
 		"{detail}",
@@ -179,7 +186,7 @@ static const struct cause_info table[CAUSE_COUNT] = {
 	{CAUSE_BROKER_CLOSED, "broker-closed", STAGE_MQTT,
 		"the broker {where} closed the connection without answering CONNECT",
 		"{detail}",
-		"check the broker's log; common reasons are max_connections, an ACL or plugin refusing the client, or a listener for another protocol"},
+		"{fixhint}"},
 	{CAUSE_MQTT_PROTOCOL_ERROR, "mqtt-protocol-error", STAGE_MQTT,
 		"{where} did not answer CONNECT with a valid CONNACK",
 		"{detail}",
@@ -317,6 +324,7 @@ static enum cause classify_alert(const struct evidence *ev, int alert)
 	case SSL_AD_PROTOCOL_VERSION: return CAUSE_PROTOCOL_VERSION_MISMATCH;
 	case SSL_AD_INAPPROPRIATE_FALLBACK: return CAUSE_INAPPROPRIATE_FALLBACK;
 	case SSL_AD_NO_APPLICATION_PROTOCOL: return CAUSE_ALPN_MISMATCH;
+	case SSL_AD_UNRECOGNIZED_NAME: return CAUSE_SNI_REJECTED;
 	case SSL_AD_CERTIFICATE_REQUIRED: return CAUSE_CLIENT_CERT_REQUIRED;
 	case SSL_AD_UNKNOWN_CA: return CAUSE_CLIENT_CERT_UNKNOWN_CA;
 	case SSL_AD_BAD_CERTIFICATE:
@@ -374,8 +382,15 @@ enum cause classify(const struct evidence *ev)
 				return CAUSE_HANDSHAKE_TIMEOUT;
 			if (!ev->used_tls && ev->probe_tls_answered)
 				return CAUSE_PLAIN_TO_TLS_PORT;
-			if (ev->used_tls && ev->alert_received >= 0)
+			/* close_notify after the handshake: the peer ended the
+			 * session cleanly, as a TLS terminator (HAProxy, nginx,
+			 * stunnel) does when the broker behind it is down */
+			if (ev->used_tls && ev->alert_received >= 0 && ev->alert_received != SSL_AD_CLOSE_NOTIFY)
 				return classify_alert(ev, ev->alert_received);
+			/* it asked for a certificate, got none and ended the session:
+			 * nginx's ssl_verify_client on does that without an alert */
+			if (ev->used_tls && ev->alert_received == SSL_AD_CLOSE_NOTIFY && ev->cert_requested && !ev->sent_client_cert)
+				return CAUSE_CLIENT_CERT_REQUIRED;
 			return CAUSE_BROKER_CLOSED;
 		}
 		switch (ev->connack) {

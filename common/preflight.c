@@ -339,6 +339,29 @@ static bool matches_host(X509 *x, const char *host)
 	return n > 0 && !strcasecmp(cn, host);
 }
 
+/* Would OpenSSL accept x, presented by the broker as it is, with cas as
+ * the trust store? A certificate that names itself as its issuer without
+ * key identifiers to tell it from its CA is taken for self-signed, found
+ * in the store, and trusted as an anchor (whose signature and CA flag
+ * OpenSSL does not check). */
+static bool accepted_as_anchor(const struct pf *pf, X509 *x)
+{
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	bool ok = false;
+	for (int i = 0; store && i < sk_X509_num(pf->cas); i++)
+		X509_STORE_add_cert(store, sk_X509_value(pf->cas, i));
+	if (store && ctx && X509_STORE_CTX_init(ctx, store, x, NULL)) {
+		X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+		X509_VERIFY_PARAM_set_auth_level(X509_STORE_CTX_get0_param(ctx), pf->level);
+		ok = X509_verify_cert(ctx) == 1;
+	}
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	ERR_clear_error();
+	return ok;
+}
+
 static void check_cafile(struct pf *pf)
 {
 	const char *path = pf->cfg->cafile;
@@ -360,7 +383,7 @@ static void check_cafile(struct pf *pf)
 		return;
 	}
 	add_file_evidence(pf, "--cafile", path, pf->cas);
-	int ncas = 0;
+	int ncas = 0, ncas_anchor = 0;
 	for (int i = 0; i < sk_X509_num(pf->cas); i++) {
 		X509 *x = sk_X509_value(pf->cas, i);
 		/* a CA, or the broker's own self-signed certificate pinned as it is */
@@ -382,17 +405,32 @@ static void check_cafile(struct pf *pf)
 		else if ((X509_get_extension_flags(x) & EXFLAG_XKUSAGE) && (xku & XKU_SSL_CLIENT))
 			what = "a client certificate";
 		char detail[1024];
-		snprintf(detail, sizeof(detail), "%s is %s (issued by %s), not a CA: it has no basicConstraints CA:TRUE / keyCertSign. "
-				"OpenSSL only accepts CA certificates from --cafile as trust anchors, so the broker's certificate cannot be verified",
-				subject, what, issuer);
+		/* the broker's own certificate, named like its CA: OpenSSL trusts
+		 * it as it is (a CA:FALSE certificate that really signed itself
+		 * stays fatal: it is not what a broker presents) */
+		bool anchor = X509_self_signed(x, 1) != 1 && (X509_get_extension_flags(x) & EXFLAG_SI)
+			&& (matches_host(x, pf->cfg->host) || ((X509_get_extension_flags(x) & EXFLAG_XKUSAGE) && (xku & XKU_SSL_SERVER)))
+			&& accepted_as_anchor(pf, x);
+		if (anchor)
+			snprintf(detail, sizeof(detail), "%s is %s (issued by %s), not a CA. It names itself as its issuer and has no key "
+					"identifiers that tell it from that CA, so OpenSSL takes it for self-signed and accepts it as a trust "
+					"anchor: a broker that presents exactly this certificate is verified, a renewed one will not be",
+					subject, what, issuer);
+		else
+			snprintf(detail, sizeof(detail), "%s is %s (issued by %s), not a CA: it has no basicConstraints CA:TRUE / keyCertSign. "
+					"OpenSSL only accepts CA certificates from --cafile as trust anchors, so the broker's certificate cannot be verified",
+					subject, what, issuer);
 		struct slot s[] = {{"option", "--cafile"}, {"file", path}, {"subject", subject}, {"issuer", issuer},
 			{"what", what}, {"detail", detail}};
-		/* fatal when nothing usable is left in the file */
-		report_add(pf->r, CAUSE_CAFILE_NOT_CA, SEV_FATAL, s, 6);
+		/* fatal when nothing usable is left in the file; a warning when
+		 * OpenSSL would trust it anyway (the run would disprove a stop) */
+		report_add(pf->r, CAUSE_CAFILE_NOT_CA, anchor ? SEV_WARNING : SEV_FATAL, s, 6);
+		if (anchor)
+			ncas_anchor++;
 		free(subject);
 		free(issuer);
 	}
-	if (ncas > 0 && (size_t)ncas < (size_t)sk_X509_num(pf->cas)) {
+	if (ncas + ncas_anchor > 0 && (size_t)ncas < (size_t)sk_X509_num(pf->cas)) {
 		/* some usable CAs remain: the leaves are a warning only */
 		for (size_t i = 0; i < pf->r->n; i++)
 			if (pf->r->v[i].cause == CAUSE_CAFILE_NOT_CA)
@@ -562,8 +600,7 @@ static void check_same_name(struct pf *pf)
 		if (reason)
 			snprintf(detail, sizeof(detail),
 					"%s names %s as both its subject and its issuer, but it is not self-signed%s. Since %s, OpenSSL - on the broker too - "
-					"takes it for a self-signed certificate and rejects it: the broker logs 'tlsv1 alert unknown ca' and mosquitto_pub says only "
-					"'A TLS error occurred'",
+					"takes it for a self-signed certificate and rejects it (the broker logs 'tlsv1 alert unknown ca')",
 					pf->cfg->certfile, subject, signer, reason);
 		else
 			snprintf(detail, sizeof(detail),
@@ -580,10 +617,10 @@ static void check_same_name(struct pf *pf)
 			char *subject = dn(X509_get_subject_name(ca));
 			char detail[1400];
 			snprintf(detail, sizeof(detail),
-					"the CA certificate in %s and the client certificate %s are different certificates with the same subject %s. "
+					"the %s in %s and the client certificate %s are different certificates with the same subject %s. "
 					"A verifier that meets the client certificate looks for its issuer by name and finds the certificate itself, "
 					"so it takes it for self-signed; the broker rejects it with 'unknown ca'",
-					cafile, pf->cfg->certfile, subject);
+					X509_check_ca(ca) ? "CA certificate" : "certificate", cafile, pf->cfg->certfile, subject);
 			struct slot s[] = {{"file", cafile}, {"subject", subject}, {"detail", detail}};
 			/* fatal only when key identifiers cannot tell them apart */
 			report_add(pf->r, CAUSE_CA_SUBJECT_EQUALS_LEAF, same_name_reason(x) ? SEV_FATAL : SEV_WARNING, s, 3);
@@ -669,6 +706,16 @@ out:
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
 	ERR_clear_error();
+}
+
+const char *preflight_tls_off(const struct config *cfg, int port, char *buf, size_t len)
+{
+	if ((!cfg->certfile && !cfg->keyfile) || tls_wanted(cfg, port))
+		return NULL;
+	const char *given = cfg->certfile && cfg->keyfile ? "--cert and --key are" : cfg->certfile ? "--cert is" : "--key is";
+	snprintf(buf, len, "TLS is off: no --cafile, --capath or --tls-use-os-certs was given, so %s ignored and the "
+			"connection to port %d is plain MQTT", given, port);
+	return buf;
 }
 
 bool preflight_applies(const struct config *cfg)

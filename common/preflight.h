@@ -11,6 +11,12 @@
 /* Does this run use TLS material that preflight can check? */
 bool preflight_applies(const struct config *cfg);
 
+/* --cert / --key given without --cafile, --capath, --tls-use-os-certs (or
+ * --psk, or port 8883): libmosquitto then connects without TLS and ignores
+ * them. The one-line warning that says so (in buf), or NULL when TLS is on
+ * or no client certificate was given. */
+const char *preflight_tls_off(const struct config *cfg, int port, char *buf, size_t len);
+
 struct tls_files;
 
 /* Run every check; findings go to r (passes too, for --check). interactive:
