@@ -4,6 +4,7 @@
 #include "check.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,10 @@ struct probe {
 	char tls[256];
 	char chain[4096];
 	char names[1024];
+	cJSON *chain_json;      /* the broker's chain, for the JSON line */
+	int min_days;           /* the fewest days left of a certificate in it */
+	char min_subject[256];
+	char min_not_after[64];
 };
 
 static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags, const mosquitto_property *props)
@@ -41,13 +46,23 @@ static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
 		size_t used = 0;
 		for (int i = 0; chain && i < sk_X509_num(chain); i++) {
 			X509 *x = sk_X509_value(chain, i);
-			char s[256], is[256], na[64] = "?";
+			char s[256], is[256], na[64] = "?", left[32];
 			struct tm tm;
 			X509_NAME_oneline(X509_get_subject_name(x), s, sizeof(s));
 			X509_NAME_oneline(X509_get_issuer_name(x), is, sizeof(is));
 			if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
 				strftime(na, sizeof(na), "%Y-%m-%d", &tm);
-			int n = snprintf(p->chain + used, sizeof(p->chain) - used, "        %d: %s -> %s (valid until %s)\n", i, s, is, na);
+			int days = preflight_days_left(x);
+			preflight_days_text(days, left, sizeof(left));
+			if (days < p->min_days) {
+				p->min_days = days;
+				snprintf(p->min_subject, sizeof(p->min_subject), "%s", s);
+				snprintf(p->min_not_after, sizeof(p->min_not_after), "%s", na);
+			}
+			if (p->chain_json)
+				cJSON_AddItemToArray(p->chain_json, preflight_cert_json(x));
+			int n = snprintf(p->chain + used, sizeof(p->chain) - used, "        %d: %s -> %s (valid until %s, %s left)\n",
+					i, s, is, na, left);
 			if (n < 0 || (size_t)n >= sizeof(p->chain) - used)
 				break;
 			used += (size_t)n;
@@ -115,6 +130,8 @@ int check_run(struct config *cfg, const struct diag *d)
 
 	struct probe p;
 	memset(&p, 0, sizeof(p));
+	p.min_days = INT_MAX;
+	p.chain_json = cJSON_CreateArray();
 	cfg_set_str(&cfg->save_profile, NULL);
 	cfg->tls_resume = false; /* a check verifies the broker's chain now: always a full handshake */
 	if (client_init_checked(&p.client, cfg, d, &p, &files)) {
@@ -142,6 +159,17 @@ int check_run(struct config *cfg, const struct diag *d)
 	if (p.tls[0]) {
 		diag_check_note(d, "  pass  TLS %s\n", p.tls);
 		diag_check_note(d, "        broker chain (subject -> issuer):\n%s", p.chain);
+		if (p.min_days < PREFLIGHT_EXPIRY_WARN_DAYS) {
+			char where[300], left[32], fix[600];
+			snprintf(where, sizeof(where), "sent by %s:%d", cfg->host, port);
+			preflight_days_text(p.min_days, left, sizeof(left));
+			snprintf(fix, sizeof(fix), "the broker's certificates must be renewed before %s: tell whoever runs %s",
+					p.min_not_after, cfg->host);
+			struct slot w[] = {{"role", "broker"}, {"file", where}, {"subject", p.min_subject},
+				{"not_after", p.min_not_after}, {"days", left}, {"fixhint", fix}};
+			report_add(&r, CAUSE_CERT_EXPIRING, SEV_WARNING, w, 6);
+			diag_check_line(d, &r.v[r.n - 1]);
+		}
 		if (cfg->insecure)
 			diag_check_note(d, "  warn  hostname not checked (--insecure)\n");
 		else
@@ -161,6 +189,15 @@ int check_run(struct config *cfg, const struct diag *d)
 		ok = false;
 	}
 	diag_check_note(d, "result: %s\n", ok ? "all checks passed" : "a check failed");
+	if (ok && cfg->diag_json) {
+		/* the dates of every certificate involved, for monitoring */
+		if (!r.evidence)
+			r.evidence = cJSON_CreateObject();
+		cJSON_AddItemToObject(r.evidence, "broker_chain", p.chain_json);
+		p.chain_json = NULL;
+		diag_report_json(d, &r, STAGE_MQTT);
+	}
+	cJSON_Delete(p.chain_json);
 	client_free(&p.client);
 	report_free(&r);
 	return ok ? 0 : (status ? status : 1);

@@ -643,7 +643,9 @@ static void trace_tls_up(struct client *c)
 			strftime(nb, sizeof(nb), "%Y-%m-%d", &tm);
 		if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
 			strftime(na, sizeof(na), "%Y-%m-%d", &tm);
-		diag_trace(d, "tls:   broker chain %d: %s -> %s (valid %s to %s)", i, s, is, nb, na);
+		char left[32];
+		preflight_days_text(preflight_days_left(x), left, sizeof(left));
+		diag_trace(d, "tls:   broker chain %d: %s -> %s (valid %s to %s, %s left)", i, s, is, nb, na, left);
 	}
 	if (!c->tls.check_host)
 		diag_trace(d, "tls: host name NOT checked (%s)", c->cfg->insecure ? "--insecure" : "unix socket");

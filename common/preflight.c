@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,8 +88,27 @@ static void fingerprint(X509 *x, char *buf, size_t len)
 		snprintf(buf + i * 3, len - i * 3, "%02X%s", md[i], i + 1 < n ? ":" : "");
 }
 
-static cJSON *cert_json(X509 *x)
+int preflight_days_left(const X509 *x)
 {
+	int days = 0, secs = 0;
+	if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)))
+		return INT_MIN;
+	return days;
+}
+
+void preflight_days_text(int days, char *buf, size_t len)
+{
+	if (days >= 2)
+		snprintf(buf, len, "%d days", days);
+	else if (days == 1)
+		snprintf(buf, len, "1 day");
+	else
+		snprintf(buf, len, "less than a day");
+}
+
+cJSON *preflight_cert_json(const X509 *cx)
+{
+	X509 *x = (X509 *)cx;
 	cJSON *o = cJSON_CreateObject();
 	char *s = dn(X509_get_subject_name(x)), *i = dn(X509_get_issuer_name(x));
 	char nb[64], na[64], fp[128];
@@ -99,6 +119,9 @@ static cJSON *cert_json(X509 *x)
 	cJSON_AddStringToObject(o, "issuer", i ? i : "");
 	cJSON_AddStringToObject(o, "not_before", nb);
 	cJSON_AddStringToObject(o, "not_after", na);
+	int days = preflight_days_left(x);
+	if (days != INT_MIN)
+		cJSON_AddNumberToObject(o, "days_left", days);
 	cJSON_AddStringToObject(o, "sha256", fp);
 	cJSON_AddBoolToObject(o, "ca", X509_check_ca(x) != 0);
 	free(s);
@@ -282,7 +305,7 @@ static void add_file_evidence(struct pf *pf, const char *option, const char *pat
 	if (certs) {
 		cJSON *a = cJSON_AddArrayToObject(f, "certs");
 		for (int i = 0; i < sk_X509_num(certs); i++)
-			cJSON_AddItemToArray(a, cert_json(sk_X509_value(certs, i)));
+			cJSON_AddItemToArray(a, preflight_cert_json(sk_X509_value(certs, i)));
 	}
 	cJSON_AddItemToArray(pf->files, f);
 }
@@ -295,10 +318,29 @@ static void check_validity(struct pf *pf, X509 *x, const char *role, const char 
 	char *subject = dn(X509_get_subject_name(x));
 	struct slot s[] = {{"role", role}, {"option", option}, {"file", file}, {"subject", subject},
 		{"not_before", nb}, {"not_after", na}, {"now", pf->now}};
-	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
+	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0) {
 		report_add(pf->r, CAUSE_CERT_EXPIRED, SEV_FATAL, s, 7);
-	else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
+	} else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
 		report_add(pf->r, CAUSE_CERT_NOT_YET_VALID, SEV_FATAL, s, 7);
+	} else {
+		/* valid: how long for, a warning within PREFLIGHT_EXPIRY_WARN_DAYS */
+		char left[32];
+		int days = preflight_days_left(x);
+		preflight_days_text(days, left, sizeof(left));
+		if (days < PREFLIGHT_EXPIRY_WARN_DAYS) {
+			char fix[768];
+			snprintf(fix, sizeof(fix), "issue a new certificate for %s before %s and point %s at it",
+					subject ? subject : file, na, option);
+			struct slot w[] = {{"role", role}, {"file", file}, {"subject", subject}, {"not_after", na},
+				{"days", left}, {"fixhint", fix}};
+			report_add(pf->r, CAUSE_CERT_EXPIRING, SEV_WARNING, w, 6);
+		} else {
+			char pass[768];
+			snprintf(pass, sizeof(pass), "%s certificate %s (%s) is valid until %s: %s left", role, file,
+					subject ? subject : "?", na, left);
+			report_pass(pf->r, pass);
+		}
+	}
 	free(subject);
 }
 

@@ -7,7 +7,7 @@
 #   server.crt / server.key   CN localhost, SAN DNS:localhost + IP:127.0.0.1,
 #                             EKU serverAuth
 #   client.crt / client.key   CN smqtt-client, EKU clientAuth
-# RSA-2048, SHA-256, valid for 30 days. Every scenario has its own CA.
+# RSA-2048, SHA-256, valid for 365 days. Every scenario has its own CA.
 #
 # Scenarios:
 #   good          the reference set, as described above.
@@ -75,18 +75,18 @@ if [ $# -ne 1 ]; then
 	exit 2
 fi
 
-VERSION=2
-DAYS=30
+VERSION=3
+DAYS=365
 out=$1
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-SCENARIOS="good ecdsa other-ca samecn samecn-keyid samecn-nokeyid intermediate expired notyet nosan wrongsan weak sha1 selfsigned noca servereku encrypted der garbage"
+SCENARIOS="good ecdsa other-ca samecn samecn-keyid samecn-nokeyid intermediate expired expiring notyet nosan wrongsan weak sha1 selfsigned noca servereku encrypted der garbage"
 
 # Certificates that must be currently valid (not expired, not in the future).
 VALID_CERTS="good/ca.crt good/server.crt good/client.crt ecdsa/client.crt other-ca/client.crt
 samecn/ca.crt samecn/server.crt samecn/client.crt samecn-keyid/client.crt samecn-nokeyid/server.crt intermediate/root.crt intermediate/server.crt
-intermediate/client.crt expired/ca.crt notyet/ca.crt nosan/server.crt wrongsan/server.crt
+intermediate/client.crt expired/ca.crt expiring/ca.crt expiring/server.crt expiring/client.crt notyet/ca.crt nosan/server.crt wrongsan/server.crt
 weak/client.crt sha1/client.crt selfsigned/server.crt noca/client.crt servereku/client.crt
 encrypted/client.crt"
 
@@ -351,6 +351,13 @@ cp "$d/root.key" "$d/ca.key"
 mkca "$g/expired" "smqtt lab CA (expired)"
 dated "$g/expired" server localhost "$work/server.ext" 20200101000000Z 20200102000000Z
 dated "$g/expired" client smqtt-client "$work/client.ext" 20200101000000Z 20200102000000Z
+
+# expiring: server and client certificates valid, ending in 10 days (--check
+# warns within 30 days)
+mkca "$g/expiring" "smqtt lab CA (expiring)"
+soon=$(date -u -d '+10 days' +%Y%m%d%H%M%SZ)
+dated "$g/expiring" server localhost "$work/server.ext" 20200101000000Z "$soon"
+dated "$g/expiring" client smqtt-client "$work/client.ext" 20200101000000Z "$soon"
 
 # notyet: validity starts a year from now
 y=$(( $(date -u +%Y) + 1 ))

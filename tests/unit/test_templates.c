@@ -748,7 +748,7 @@ static const char *const pf_cafiles[] = {NULL, "good/ca.crt", "good/server.crt",
 	"good/client.key", "samecn/ca.crt", "weak/server.crt", "samecn-nokeyid/server.crt"};
 static const char *const pf_capaths[] = {NULL, "good", "good/ca.crt"};
 static const char *const pf_certs[] = {NULL, "good/client.crt", "ecdsa/client.crt", "expired/client.crt",
-	"notyet/client.crt", "weak/client.crt", "sha1/client.crt", "servereku/client.crt", "samecn/client.crt",
+	"notyet/client.crt", "expiring/client.crt", "weak/client.crt", "sha1/client.crt", "servereku/client.crt", "samecn/client.crt",
 	"der/client.der", "good/client.key", "other-ca/client.crt", "encrypted/client.crt", "samecn-nokeyid/client.crt"};
 enum { K_MATCH, K_OTHER, K_ENCRYPTED, K_SWAPPED, K_NONE, K_COUNT };
 
