@@ -4,6 +4,7 @@
 #include "check.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,10 @@ struct probe {
 	char tls[256];
 	char chain[4096];
 	char names[1024];
+	cJSON *chain_json;      /* the broker's chain, for the JSON line */
+	int min_days;           /* the fewest days left of a certificate in it */
+	char min_subject[256];
+	char min_not_after[64];
 };
 
 static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags, const mosquitto_property *props)
@@ -42,13 +47,23 @@ static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
 		size_t used = 0;
 		for (int i = 0; chain && i < sk_X509_num(chain); i++) {
 			X509 *x = sk_X509_value(chain, i);
-			char s[256], is[256], na[64] = "?";
+			char s[256], is[256], na[64] = "?", left[64];
 			struct tm tm;
 			X509_NAME_oneline(X509_get_subject_name(x), s, sizeof(s));
 			X509_NAME_oneline(X509_get_issuer_name(x), is, sizeof(is));
 			if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
 				strftime(na, sizeof(na), "%Y-%m-%d", &tm);
-			int n = snprintf(p->chain + used, sizeof(p->chain) - used, _("        %d: %s -> %s (valid until %s)\n"), i, s, is, na);
+			int days = preflight_days_left(x);
+			preflight_days_text(days, 1, left, sizeof(left));
+			if (days < p->min_days) {
+				p->min_days = days;
+				snprintf(p->min_subject, sizeof(p->min_subject), "%s", s);
+				snprintf(p->min_not_after, sizeof(p->min_not_after), "%s", na);
+			}
+			if (p->chain_json)
+				cJSON_AddItemToArray(p->chain_json, preflight_cert_json(x));
+			int n = snprintf(p->chain + used, sizeof(p->chain) - used, _("        %d: %s -> %s (valid until %s, %s left)\n"),
+					i, s, is, na, left);
 			if (n < 0 || (size_t)n >= sizeof(p->chain) - used)
 				break;
 			used += (size_t)n;
@@ -95,7 +110,10 @@ int check_run(struct config *cfg, const struct diag *d)
 
 	struct tls_files files;
 	tls_files_init(&files);
-	if (preflight_applies(cfg)) {
+	char off[512];
+	if (preflight_tls_off(cfg, port, off, sizeof(off))) {
+		diag_check_note(d, "  warn  %s\n", off);
+	} else if (preflight_applies(cfg)) {
 		preflight_run(cfg, isatty(STDIN_FILENO), &r, &files);
 		for (size_t i = 0; i < r.n; i++)
 			diag_check_line(d, &r.v[i]);
@@ -116,6 +134,8 @@ int check_run(struct config *cfg, const struct diag *d)
 
 	struct probe p;
 	memset(&p, 0, sizeof(p));
+	p.min_days = INT_MAX;
+	p.chain_json = cJSON_CreateArray();
 	cfg_set_str(&cfg->save_profile, NULL);
 	cfg->tls_resume = false; /* a check verifies the broker's chain now: always a full handshake */
 	if (client_init_checked(&p.client, cfg, d, &p, &files)) {
@@ -143,6 +163,19 @@ int check_run(struct config *cfg, const struct diag *d)
 	if (p.tls[0]) {
 		diag_check_note(d, "  pass  TLS %s\n", p.tls);
 		diag_check_note(d, "        broker chain (subject -> issuer):\n%s", p.chain);
+		if (p.min_days < PREFLIGHT_EXPIRY_WARN_DAYS) {
+			char where[2][300], left[2][64], fix[2][600];
+			EACH_LANG(l) {
+				snprintf(where[l], sizeof(where[l]), L_(l, N_("sent by %s:%d")), cfg->host, port);
+				preflight_days_text(p.min_days, l, left[l], sizeof(left[l]));
+				snprintf(fix[l], sizeof(fix[l]), L_(l, N_("the broker's certificates must be renewed before %s: tell whoever runs %s")),
+						p.min_not_after, cfg->host);
+			}
+			struct slot w[] = {{"role", "broker", _("broker")}, {"file", where[0], where[1]}, {"subject", p.min_subject, NULL},
+				{"not_after", p.min_not_after, NULL}, {"days", left[0], left[1]}, {"fixhint", fix[0], fix[1]}};
+			report_add(&r, CAUSE_CERT_EXPIRING, SEV_WARNING, w, 6);
+			diag_check_line(d, &r.v[r.n - 1]);
+		}
 		if (cfg->insecure)
 			diag_check_note(d, "  warn  hostname not checked (--insecure)\n");
 		else if (p.names[0])
@@ -166,6 +199,15 @@ int check_run(struct config *cfg, const struct diag *d)
 		diag_check_note(d, "result: all checks passed\n");
 	else
 		diag_check_note(d, "result: a check failed\n");
+	if (ok && cfg->diag_json) {
+		/* the dates of every certificate involved, for monitoring */
+		if (!r.evidence)
+			r.evidence = cJSON_CreateObject();
+		cJSON_AddItemToObject(r.evidence, "broker_chain", p.chain_json);
+		p.chain_json = NULL;
+		diag_report_json(d, &r, STAGE_MQTT);
+	}
+	cJSON_Delete(p.chain_json);
 	client_free(&p.client);
 	report_free(&r);
 	return ok ? 0 : (status ? status : 1);

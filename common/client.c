@@ -206,6 +206,13 @@ int client_port(const struct config *cfg)
 
 int client_preflight(const struct config *cfg, const struct diag *d, struct tls_files *keep)
 {
+	char off[512];
+	if (preflight_tls_off(cfg, client_port(cfg), off, sizeof(off))) {
+		/* mosquitto's behaviour, said once: the files are not used, so
+		 * they are not checked */
+		diag_warn(d, "%s.\n", off);
+		return 0;
+	}
 	if (!preflight_applies(cfg))
 		return 0;
 	struct report r;
@@ -431,8 +438,46 @@ int client_finish(struct client *c, int rc, int connack)
 		return rc;
 	}
 	c->ev.mqtt_rc = rc;
-	settle_stage(c);
+	if (!c->settled)
+		settle_stage(c);
 	return explain_failure(c, failure_status(c, rc == MOSQ_ERR_TLS ? MOSQ_ERR_CONN_LOST : rc));
+}
+
+bool client_should_retry(struct client *c, int rc)
+{
+	if (c->connack_seen || c->ev.connack >= 0 || rc == MOSQ_ERR_TIMEOUT || c->ev.timed_out)
+		return false;
+	if (rc != MOSQ_ERR_CONN_LOST && rc != MOSQ_ERR_NO_CONN && rc != MOSQ_ERR_ERRNO && rc != MOSQ_ERR_TLS)
+		return false;
+	c->ev.mqtt_rc = rc;
+	if (!c->retrying || c->ev.alert_received >= 0 || c->ev.reply_len > 0) {
+		/* the first failure, or a later one that is not a plain close:
+		 * settle it (with its probes) and see what it is */
+		settle_stage(c);
+		c->settled = true;
+		/* what mosquitto_sub retries: a close, not an alert (nginx's
+		 * ssl_verify_client ends with close_notify: explained as
+		 * client-cert-required, retried all the same) */
+		enum cause k = classify(&c->ev);
+		bool closed = c->ev.stage == STAGE_MQTT && c->ev.alert_received == SSL_AD_CLOSE_NOTIFY;
+		if (k != CAUSE_BROKER_CLOSED && k != CAUSE_PLAIN_TO_TLS_PORT && !closed)
+			return false;
+	}
+	if (!c->retrying)
+		explain_failure(c, 0);
+	c->retrying = true;
+	return true;
+}
+
+void client_prepare_reconnect(struct client *c)
+{
+	bool tls = c->ev.used_tls, psk = c->ev.used_psk; /* set when the context was built: it is reused */
+	evidence_reset_attempt(&c->ev);
+	c->ev.used_tls = tls;
+	c->ev.used_psk = psk;
+	c->ev.attempts++;
+	c->settled = false;
+	c->deadline_ms = mono_ms() + (long long)c->cfg->connect_timeout * 1000;
 }
 
 void client_note_connack(struct client *c, int result)
@@ -604,7 +649,9 @@ static void trace_tls_up(struct client *c)
 			strftime(nb, sizeof(nb), "%Y-%m-%d", &tm);
 		if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
 			strftime(na, sizeof(na), "%Y-%m-%d", &tm);
-		diag_trace(d, "tls:   broker chain %d: %s -> %s (valid %s to %s)", i, s, is, nb, na);
+		char left[64];
+		preflight_days_text(preflight_days_left(x), 1, left, sizeof(left));
+		diag_trace(d, "tls:   broker chain %d: %s -> %s (valid %s to %s, %s left)", i, s, is, nb, na, left);
 	}
 	if (!c->tls.check_host)
 		diag_trace(d, "tls: host name NOT checked (%s)", c->cfg->insecure ? "--insecure" : "unix socket");
@@ -665,6 +712,13 @@ int client_connect(struct client *c)
 		if (!note_failure(c, rc, err)) {
 			diag_compat(c->diag, "Unable to connect (%s).\n", mosquitto_strerror(rc));
 			return 1;
+		}
+		if (c->retry_unanswered && c->ev.stage == STAGE_MQTT
+				&& (c->ev.alert_received < 0 || c->ev.alert_received == SSL_AD_CLOSE_NOTIFY)) {
+			/* closed right after the handshake, without a CONNACK: the
+			 * caller's loop finds the connection gone and retries */
+			diag_trace(c->diag, "tls: handshake done, then the peer closed the connection");
+			return 0;
 		}
 		if (c->ev.stage == STAGE_MQTT && c->ev.alert_received >= 0) {
 			diag_trace(c->diag, "tls: handshake done, then the broker answered alert %s to our certificate",

@@ -29,6 +29,9 @@ struct client {
 	bulk_message_fn bulk_fn;    /* NULL: libmosquitto reads everything */
 	void *bulk_obj;
 	bool connack_seen;
+	bool settled;     /* settle_stage ran for this failure (its probes are not repeated) */
+	bool retrying;    /* smqtt_sub: closed before the first CONNACK, explained, retrying */
+	bool retry_unanswered; /* set by smqtt_sub: such a close is retried (client_should_retry) */
 	long long deadline_ms; /* --connect-timeout, until the CONNACK */
 };
 
@@ -75,6 +78,17 @@ void client_note_connack(struct client *c, int result);
  * was up is explained from the evidence; one after it keeps mosquitto's
  * "Error: ..." line. Returns the exit status (mosquitto's codes). */
 int client_finish(struct client *c, int rc, int connack);
+
+/* smqtt_sub, before its first CONNACK, when the loop ended with rc: true
+ * when mosquitto_sub would reconnect, i.e. the connection was closed
+ * without a CONNACK and without a TLS alert (a broker at max_connections,
+ * a TLS terminator whose broker is down, plain MQTT to a TLS port). The
+ * first time, the failure is explained then (once per run); later ones
+ * are not. False: client_finish explains and ends the run. */
+bool client_should_retry(struct client *c, int rc);
+
+/* Before each reconnect: a fresh attempt's evidence and timeout. */
+void client_prepare_reconnect(struct client *c);
 
 /* The exit status once the run is over: status, or 1 when --save-profile
  * failed on an otherwise successful run. */

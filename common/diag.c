@@ -123,12 +123,19 @@ void diag_print_report(const struct diag *d, const struct report *r, bool json, 
 	for (size_t i = 0; i < r->n; i++)
 		if (r->v[i].sev == SEV_WARNING)
 			print_finding(d->err, "Warning: ", &r->v[i]);
-	if (json) {
-		char *s = report_json(r, stage);
-		if (s)
-			fprintf(d->err, "%s\n", s);
-		free(s);
-	}
+	if (json)
+		diag_report_json(d, r, stage);
+	fflush(d->err);
+}
+
+void diag_report_json(const struct diag *d, const struct report *r, enum stage stage)
+{
+	if (d->quiet)
+		return;
+	char *s = report_json(r, stage);
+	if (s)
+		fprintf(d->err, "%s\n", s);
+	free(s);
 	fflush(d->err);
 }
 

@@ -47,6 +47,9 @@ void diag_info(const struct diag *d, const char *fmt, ...)
  * object as the last line. */
 void diag_print_report(const struct diag *d, const struct report *r, bool json, enum stage stage);
 
+/* Only the single-line JSON object of a report (--check's, on success). */
+void diag_report_json(const struct diag *d, const struct report *r, enum stage stage);
+
 /* --check output on stdout: one line per check, with why/fix for problems. */
 void diag_check_line(const struct diag *d, const struct finding *f);
 void diag_check_note(const struct diag *d, const char *fmt, ...)

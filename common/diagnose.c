@@ -116,11 +116,7 @@ static void say(struct facts *f, int lang, const char *name, const char *fmt, ..
 static void cafile_subjects(const struct config *cfg, int l, char *buf, size_t len)
 {
 	buf[0] = '\0';
-	if (!cfg->cafile) {
-		snprintf(buf, len, "%s", cfg->capath ? L_(l, N_("the CAs in --capath")) : L_(l, N_("the system's CA store")));
-		return;
-	}
-	FILE *fp = fopen(cfg->cafile, "r");
+	FILE *fp = cfg->cafile ? fopen(cfg->cafile, "r") : NULL;
 	X509 *x;
 	size_t used = 0;
 	while (fp && (x = PEM_read_X509(fp, NULL, NULL, NULL)) && used + 1 < len) {
@@ -134,6 +130,45 @@ static void cafile_subjects(const struct config *cfg, int l, char *buf, size_t l
 	ERR_clear_error();
 	if (!buf[0])
 		snprintf(buf, len, "%s", L_(l, N_("nothing usable")));
+}
+
+/* Whether OpenSSL's default CA store is in use: --tls-use-os-certs, or (as
+ * libmosquitto does) TLS without --cafile, --capath or --psk. */
+static bool uses_system_store(const struct config *cfg)
+{
+	return cfg->tls_use_os_certs || (!cfg->cafile && !cfg->capath && !cfg->psk);
+}
+
+/* The trust anchors this run gave, named as the run gave them:
+ * "--cafile F", "--capath D", "the system's CA store", joined with ", "
+ * and "and". held: the --cafile part also says which CAs the file holds. */
+static void trust_names(const struct config *cfg, int l, bool held, char *buf, size_t len)
+{
+	char parts[3][1400];
+	int n = 0;
+	if (cfg->cafile) {
+		if (held) {
+			char cas[1200];
+			cafile_subjects(cfg, l, cas, sizeof(cas));
+			snprintf(parts[n++], sizeof(parts[0]), L_(l, N_("--cafile %s (which holds %s)")), cfg->cafile, cas);
+		} else {
+			snprintf(parts[n++], sizeof(parts[0]), "--cafile %s", cfg->cafile);
+		}
+	}
+	if (cfg->capath)
+		snprintf(parts[n++], sizeof(parts[0]), "--capath %s", cfg->capath);
+	if (uses_system_store(cfg))
+		snprintf(parts[n++], sizeof(parts[0]), "%s", cfg->tls_use_os_certs
+				? L_(l, N_("the system's CA store (--tls-use-os-certs)")) : L_(l, N_("the system's CA store")));
+	size_t used = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < n && used < len; i++) {
+		int k = snprintf(buf + used, len - used, "%s%s", i == 0 ? "" : i == n - 1 ? L_(l, N_(" and ")) : L_(l, N_(", ")),
+				parts[i]);
+		if (k < 0)
+			break;
+		used += (size_t)k;
+	}
 }
 
 static void client_cert_names(const struct config *cfg, char *subject, char *issuer, size_t len, bool *same_name)
@@ -245,7 +280,7 @@ static bool same_name_other_key(const struct config *cfg, const struct tls *t)
 static void fill_tls_verify(struct facts *f, enum cause c, const struct evidence *ev, const struct tls *t,
 		const struct config *cfg)
 {
-	char chain[2][1200], cas[2][1200], subject[300] = "?", issuer[300] = "?", nb[64] = "?", na[64] = "?", now[64];
+	char chain[2][1200], trust[2][1600], held[2][2800], subject[300] = "?", issuer[300] = "?", nb[64] = "?", na[64] = "?", now[64];
 	X509 *leaf = leaf_of(t);
 	time_t tt = time(NULL);
 	struct tm tm;
@@ -253,7 +288,8 @@ static void fill_tls_verify(struct facts *f, enum cause c, const struct evidence
 	strftime(now, sizeof(now), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	EACH_LANG(l) {
 		chain_text(t, l, chain[l], sizeof(chain[l]));
-		cafile_subjects(cfg, l, cas[l], sizeof(cas[l]));
+		trust_names(cfg, l, false, trust[l], sizeof(trust[l]));
+		trust_names(cfg, l, true, held[l], sizeof(held[l]));
 	}
 	if (leaf) {
 		name_of(X509_get_subject_name(leaf), subject, sizeof(subject));
@@ -274,7 +310,7 @@ static void fill_tls_verify(struct facts *f, enum cause c, const struct evidence
 	put(f, "not_after", "%s", na);
 	put(f, "now", "%s", now);
 	EACH_LANG(l) {
-	const char *cafile = cfg->cafile ? cfg->cafile : cfg->capath ? cfg->capath : L_(l, N_("the system CA store"));
+	say(f, l, "trust", "%s", trust[l]);
 	switch (c) {
 	case CAUSE_HOSTNAME_MISMATCH: {
 		const char *h = cfg->host ? cfg->host : "localhost";
@@ -288,7 +324,7 @@ static void fill_tls_verify(struct facts *f, enum cause c, const struct evidence
 			snprintf(first, sizeof(first), "%.*s", (int)strcspn(p, ", "), p);
 		}
 		say(f, l, "names", "%s", names);
-		say(f, l, "suggest", "%s", first[0] ? first : L_(l, N_("<a name the certificate holds>")));
+		say(f, l, "suggest", "%s", first[0] ? first : L_(l, N_("<name>")));
 		if (!l)
 			put(f, "sanhint", "%s:%s", strspn(h, "0123456789.") == strlen(h) || strchr(h, ':') ? "IP" : "DNS", h);
 		break;
@@ -297,20 +333,20 @@ static void fill_tls_verify(struct facts *f, enum cause c, const struct evidence
 		if (ev->leaf_self_issued) {
 			say(f, l, "detail", L_(l, N_("the broker's certificate %s names itself as its issuer but is not self-signed: it was signed by a CA "
 					"with the same name, and it has no key identifiers that tell them apart, so OpenSSL takes it for a "
-					"self-signed certificate that --cafile %s does not hold (the same-name mistake; the broker logs "
-					"'tlsv1 alert unknown ca')")), subject, cafile);
+					"self-signed certificate that %s does not hold (the same-name mistake; the broker logs "
+					"'tlsv1 alert unknown ca')")), subject, trust[l]);
 			say(f, l, "fixhint", "%s", L_(l, N_("re-create the CA with a distinct Common Name (e.g. -subj '/CN=My MQTT CA') and reissue the broker "
 					"certificate from it with subjectKeyIdentifier and authorityKeyIdentifier extensions")));
 		} else {
-			say(f, l, "detail", L_(l, N_("%s signed itself and is not in --cafile %s, which holds: %s")), subject, cafile, cas[l]);
+			say(f, l, "detail", L_(l, N_("%s signed itself and is not in %s")), subject, held[l]);
 			say(f, l, "fixhint", "%s", L_(l, N_("if you trust this broker, give its certificate as the CA: --cafile <broker.crt>; better, issue "
 					"the broker a certificate from a CA and give that CA")));
 		}
 		break;
 	case CAUSE_SERVER_CHAIN_INCOMPLETE:
-		say(f, l, "detail", L_(l, N_("the broker sent only %s; --cafile %s holds %s, but not %s. Either %s is an intermediate CA "
-				"that the broker should send with its certificate, or --cafile is not the CA that issued the broker's "
-				"certificate")), chain[l], cafile, cas[l], issuer, issuer);
+		say(f, l, "detail", L_(l, N_("the broker sent only %s; %s is not in %s. Either %s is an intermediate CA that the broker should "
+				"send with its certificate, or %s does not hold the CA that issued the broker's certificate")),
+				chain[l], issuer, held[l], issuer, trust[l]);
 		say(f, l, "fixhint", L_(l, N_("give the CA certificate of %s: --cafile <%s's certificate>; if %s is an intermediate, have the "
 				"broker send it too (its certfile = cat server.crt intermediate.crt)")), issuer, issuer, issuer);
 		break;
@@ -321,7 +357,7 @@ static void fill_tls_verify(struct facts *f, enum cause c, const struct evidence
 		say(f, l, "role", "%s", L_(l, N_("broker")));
 		if (!l) {
 			put(f, "file", "%s", subject);
-			put(f, "level", "%d", SSL_CTX_get_security_level(t->ctx));
+			put(f, "level", "%d", t && t->ctx ? SSL_CTX_get_security_level(t->ctx) : 2);
 		}
 		say(f, l, "detail", L_(l, N_("OpenSSL rejected the broker's certificate: %s (at depth %d of the chain it sent: %s)")),
 				X509_verify_cert_error_string(ev->verify_error >= 0 ? ev->verify_error : 0), ev->verify_depth, chain[l]);
@@ -329,16 +365,21 @@ static void fill_tls_verify(struct facts *f, enum cause c, const struct evidence
 				"smqtt does not lower the security level for you")));
 		break;
 	default: /* untrusted */
-		if (same_name_other_key(cfg, t))
+		if (same_name_other_key(cfg, t)) {
+			char cas[1200];
+			cafile_subjects(cfg, l, cas, sizeof(cas));
 			say(f, l, "detail", L_(l, N_("the broker sent %s. --cafile %s holds a CA with that same name, %s, but it is a different CA "
 					"(another key): it did not sign the broker's certificate. Two CAs were made with one name, e.g. the "
-					"PKI was generated again on one side only")), chain[l], cafile, cas[l]);
+					"PKI was generated again on one side only")), chain[l], cfg->cafile, cas);
+		} else {
+			say(f, l, "detail", L_(l, N_("the broker sent %s; OpenSSL found no path from it to a CA in %s (OpenSSL: %s, at depth %d)")),
+					chain[l], held[l], X509_verify_cert_error_string(ev->verify_error >= 0 ? ev->verify_error : 0),
+					ev->verify_depth);
+		}
+		if (leaf)
+			say(f, l, "fixhint", L_(l, N_("give the CA that issued the broker's certificate, %s: --cafile <that CA's certificate>")), issuer);
 		else
-			say(f, l, "detail", L_(l, N_("the broker sent %s; OpenSSL found no path from it to a CA in --cafile %s, which holds %s "
-					"(OpenSSL: %s, at depth %d)")), chain[l], cafile, cas[l],
-					X509_verify_cert_error_string(ev->verify_error >= 0 ? ev->verify_error : 0), ev->verify_depth);
-		say(f, l, "fixhint", L_(l, N_("give the CA that issued the broker's certificate (%s) - the one the broker's certificate was signed "
-				"with: --cafile <that CA's certificate>")), issuer);
+			say(f, l, "fixhint", "%s", L_(l, N_("give the CA that issued the broker's certificate: --cafile <that CA's certificate>")));
 		break;
 	}
 	}
@@ -444,6 +485,9 @@ static void fill_mqtt(struct facts *f, enum cause c, const struct evidence *ev, 
 	int rc = ev->connack;
 	const char *reason = rc < 0 ? "no CONNACK" : cfg->protocol_version == MQTT_PROTOCOL_V5
 		? mosquitto_reason_string(rc) : mosquitto_connack_string(rc);
+	/* "refused the connection: Connection Refused: not authorised." */
+	if (!strncmp(reason, "Connection Refused: ", 20))
+		reason += 20;
 	put(f, "reason", "%s", reason);
 	put(f, "protocol", "%s", cfg->protocol_version == MQTT_PROTOCOL_V5 ? "MQTT v5"
 			: cfg->protocol_version == MQTT_PROTOCOL_V31 ? "MQTT v3.1" : "MQTT v3.1.1");
@@ -452,16 +496,23 @@ static void fill_mqtt(struct facts *f, enum cause c, const struct evidence *ev, 
 	case CAUSE_MQTT_AUTH_FAILED:
 		if (!cfg->username && !cfg->password)
 			say(f, l, "detail", "%s", L_(l, N_("this run sent no username or password, and the broker requires them (allow_anonymous false)")));
+		else if (!cfg->username)
+			say(f, l, "detail", "%s", L_(l, N_("this run sent a password without a username, which the broker does not accept")));
+		else if ((rc == 4 || rc == MQTT_RC_BAD_USERNAME_OR_PASSWORD) && cfg->password)
+			say(f, l, "detail", L_(l, N_("the broker does not accept the username '%s' with this password")), cfg->username);
 		else if (rc == 4 || rc == MQTT_RC_BAD_USERNAME_OR_PASSWORD)
-			say(f, l, "detail", L_(l, N_("the broker does not accept the username '%s' with this password")), cfg->username ? cfg->username : "");
+			say(f, l, "detail", L_(l, N_("the broker does not accept the username '%s' with no password")), cfg->username);
 		else
 			say(f, l, "detail", L_(l, N_("the broker refused '%s': the password is wrong, or the user may not connect (mosquitto "
-					"answers 'not authorised' for both)")), cfg->username ? cfg->username : L_(l, N_("(anonymous)")));
-		if (!cfg->username && !cfg->password)
+					"answers 'not authorised' for both)")), cfg->username);
+		if (!cfg->username)
 			say(f, l, "fixhint", "%s", L_(l, N_("give credentials: -u <user> -P <password>, or --password-file <file>")));
 		else if (cfg->password_file)
 			say(f, l, "fixhint", L_(l, N_("check -u and the password in %s (--password-file) against the broker's password_file "
 					"(mosquitto_passwd) and its ACLs")), cfg->password_file);
+		else if (!cfg->password)
+			say(f, l, "fixhint", L_(l, N_("give the password of '%s' (-P or --password-file), and check the user against the broker's "
+					"password_file (mosquitto_passwd) and its ACLs")), cfg->username);
 		else
 			say(f, l, "fixhint", "%s", L_(l, N_("check -u and -P against the broker's password_file (mosquitto_passwd) and its ACLs")));
 		break;
@@ -469,9 +520,21 @@ static void fill_mqtt(struct facts *f, enum cause c, const struct evidence *ev, 
 		say(f, l, "detail", L_(l, N_("the broker does not accept the client id %s")), cfg->id ? cfg->id : L_(l, N_("(generated by libmosquitto)")));
 		break;
 	case CAUSE_BROKER_CLOSED:
-		say(f, l, "detail", "%s", ev->used_tls
-				? L_(l, N_("the TCP and TLS connection was made and CONNECT was sent, then the broker closed it without a CONNACK"))
-				: L_(l, N_("the TCP connection was made and CONNECT was sent, then the broker closed it without a CONNACK")));
+		if (ev->used_tls && ev->alert_received == SSL_AD_CLOSE_NOTIFY) {
+			say(f, l, "detail", "%s", L_(l, N_("the TCP and TLS connection was made, then the peer ended the TLS session (close_notify) "
+					"without a CONNACK. A TLS terminator in front of the broker (HAProxy, nginx, stunnel) does this "
+					"when it cannot reach the broker behind it")));
+			say(f, l, "fixhint", "%s", L_(l, N_("check that the broker behind the TLS terminator is running and reachable from it (the "
+					"terminator's backend address and its log); if nothing sits in front of the broker, check the "
+					"broker's log (max_connections, an ACL or plugin refusing the client)")));
+		} else {
+			say(f, l, "detail", "%s", ev->used_tls
+					? L_(l, N_("the TCP and TLS connection was made, then the broker closed it without a CONNACK"))
+					: L_(l, N_("the TCP connection was made, then the broker closed it without a CONNACK")));
+			say(f, l, "fixhint", "%s", L_(l, N_("check the broker's log; common reasons are max_connections, an ACL or plugin refusing "
+					"the client, or a listener for another protocol; behind a TLS terminator or load balancer, a "
+					"broker it cannot reach")));
+		}
 		break;
 	case CAUSE_PLAIN_TO_TLS_PORT:
 		if (ev->reply_len > 0) {
@@ -572,6 +635,16 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 		break;
 	case CAUSE_CLIENT_CERT_REQUIRED:
 		put(&f, "alert", "%s (%d)", tls_alert_name(ev->alert_received), ev->alert_received);
+		EACH_LANG(l) {
+			if (ev->alert_received == SSL_AD_CLOSE_NOTIFY)
+				say(&f, l, "detail", "%s", L_(l, N_("the broker asked for a client certificate during the handshake, this run sent none, and "
+						"it ended the session (close_notify) without a CONNACK, as a TLS terminator that requires one does "
+						"(nginx: ssl_verify_client on)")));
+			else
+				say(&f, l, "detail", L_(l, N_("the broker sent alert %s (%d): it requires a client certificate (mosquitto: "
+						"require_certificate true; HAProxy: verify required) and this run sent none")),
+						tls_alert_name(ev->alert_received), ev->alert_received);
+		}
 		break;
 	case CAUSE_CLIENT_CERT_UNKNOWN_CA: case CAUSE_CLIENT_CERT_REJECTED:
 		fill_rejected(&f, c, ev, cfg);
@@ -588,22 +661,45 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 		}
 		break;
 	case CAUSE_PSK_MISMATCH:
-		put(&f, "identity", "%s", cfg->psk_identity ? cfg->psk_identity : "");
+		EACH_LANG(l)
+			say(&f, l, "identity", "%s", cfg->psk_identity ? cfg->psk_identity : L_(l, N_("(none given)")));
 		put(&f, "alert", "%s (%d)", tls_alert_name(ev->alert_received >= 0 ? ev->alert_received : ev->alert_sent),
 				ev->alert_received >= 0 ? ev->alert_received : ev->alert_sent);
 		break;
 	case CAUSE_ALPN_MISMATCH:
-		put(&f, "alpn", "%s", cfg->tls_alpn ? cfg->tls_alpn : "");
-		break;
-	case CAUSE_TLS_TO_PLAIN_PORT:
 		EACH_LANG(l)
+			say(&f, l, "alpn", "%s", cfg->tls_alpn ? cfg->tls_alpn : L_(l, N_("(none given)")));
+		break;
+	case CAUSE_TLS_TO_PLAIN_PORT: {
+		/* the options that turned TLS on, as this run gave them */
+		const char *opts[6];
+		size_t n = 0;
+		if (cfg->cafile) opts[n++] = "--cafile";
+		if (cfg->capath) opts[n++] = "--capath";
+		if (cfg->tls_use_os_certs) opts[n++] = "--tls-use-os-certs";
+		if (cfg->psk) opts[n++] = "--psk";
+		if (cfg->certfile) opts[n++] = "--cert";
+		if (cfg->keyfile) opts[n++] = "--key";
+		EACH_LANG(l) {
 			say(&f, l, "detail", L_(l, N_("the TLS ClientHello got %s%s")), ev->non_tls_reply ? L_(l, N_("an answer that is not TLS"))
 					: L_(l, N_("no TLS answer: the peer closed the connection")),
 					ev->probe_tls_answered ? "" : L_(l, N_("; a plain MQTT listener behaves like this")));
+			char list[160] = "";
+			for (size_t i = 0; i < n; i++)
+				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+						i == 0 ? "" : i + 1 == n ? L_(l, N_(" and ")) : L_(l, N_(", ")), opts[i]);
+			if (n)
+				say(&f, l, "fixhint", L_(l, N_("use the broker's TLS port (often 8883) with -p, or drop %s to connect without TLS")), list);
+			else
+				say(&f, l, "fixhint", "%s", L_(l, N_("use the broker's TLS port with -p; port 8883 turns TLS on by itself, so give the broker's plain "
+						"port (often 1883) to connect without TLS")));
+		}
 		break;
+	}
 	case CAUSE_HANDSHAKE_TIMEOUT:
 		EACH_LANG(l)
-			say(&f, l, "detail", L_(l, N_("the TCP connection was accepted, but %s")), ev->used_tls ? (ev->server_hello_seen
+			say(&f, l, "detail", L_(l, N_("the TCP connection was accepted, but %s")), ev->used_tls ? (ev->handshake_done
+					? L_(l, N_("after the TLS handshake no CONNACK came back")) : ev->server_hello_seen
 					? L_(l, N_("the TLS handshake did not finish")) : L_(l, N_("no TLS ServerHello came back")))
 					: L_(l, N_("no CONNACK came back")));
 		break;

@@ -33,6 +33,10 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		N_("{role} certificate {file} is not valid until {not_before}"),
 		N_("{subject} is valid from {not_before} to {not_after}; it is now {now} on this machine: either the certificate was issued with a future start date or this machine's clock is wrong"),
 		N_("check this machine's clock (timedatectl), or reissue the certificate with a start date in the past")},
+	{CAUSE_CERT_EXPIRING, "cert-expiring", PF,
+		N_("{role} certificate {file} expires in {days}, on {not_after}"),
+		N_("{subject} is valid until {not_after}; after that connections that use it fail"),
+		"{fixhint}"},
 	{CAUSE_KEY_MISMATCH, "key-mismatch", PF,
 		N_("--key {file} does not belong to --cert {cert}"),
 		N_("the public key in {cert} ({subject}) is not the public half of the private key in {file}"),
@@ -68,7 +72,7 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		N_("check this machine's network and routes to {host}")},
 
 	{CAUSE_SERVER_CERT_UNTRUSTED, "server-cert-untrusted", STAGE_TLS,
-		N_("the broker {where} presented a certificate that --cafile does not trust"),
+		N_("the broker {where} presented a certificate not trusted by {trust}"),
 		"{detail}",
 		"{fixhint}"},
 	{CAUSE_SERVER_CERT_SELF_SIGNED, "server-cert-self-signed", STAGE_TLS,
@@ -76,7 +80,7 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		"{detail}",
 		"{fixhint}"},
 	{CAUSE_SERVER_CHAIN_INCOMPLETE, "server-chain-incomplete", STAGE_TLS,
-		N_("the broker {where} sent a certificate whose issuer --cafile does not hold"),
+		N_("the broker {where} sent a certificate whose issuer is not in {trust}"),
 		"{detail}",
 		"{fixhint}"},
 	{CAUSE_HOSTNAME_MISMATCH, "hostname-mismatch", STAGE_TLS,
@@ -98,7 +102,7 @@ static const struct cause_info table[CAUSE_COUNT] = {
 
 	{CAUSE_CLIENT_CERT_REQUIRED, "client-cert-required", STAGE_TLS,
 		N_("the broker {where} requires a client certificate"),
-		N_("the broker sent alert {alert}: it has require_certificate set and this run sent no certificate"),
+		"{detail}",
 		N_("give the client certificate and key: --cert client.crt --key client.key")},
 	{CAUSE_CLIENT_CERT_UNKNOWN_CA, "client-cert-unknown-ca", STAGE_TLS,
 		N_("the broker {where} does not trust the client certificate {subject}"),
@@ -114,7 +118,7 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		"{fixhint}"},
 	{CAUSE_INAPPROPRIATE_FALLBACK, "inappropriate-fallback", STAGE_TLS,
 		N_("the broker {where} refused a lower TLS version (inappropriate_fallback)"),
-		N_("a first attempt at a higher version failed, but the broker says it supports a higher version than the retry offered: something between this client and the broker broke the first handshake (a middlebox), or someone is trying a downgrade attack"),
+		N_("a first attempt at a higher version failed, but the broker says it supports more than the retry offered: something between this client and the broker broke the first handshake (a middlebox), or someone is trying a downgrade attack"),
 		N_("nothing was sent; check what sits between this machine and the broker, then retry; smqtt will not connect at a lower version silently")},
 	{CAUSE_NO_SHARED_CIPHER, "no-shared-cipher", STAGE_TLS,
 		N_("the broker {where} and this client have no cipher in common"),
@@ -128,6 +132,13 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		N_("the broker {where} does not speak ALPN protocol {alpn}"),
 		N_("the broker answered alert no_application_protocol (120)"),
 		N_("remove --tls-alpn, or give a protocol the broker accepts")},
+	{CAUSE_SNI_REJECTED, "sni-rejected", STAGE_TLS,
+		N_("{where} does not accept the host name {host} (TLS SNI)"),
+		N_("it answered the ClientHello, which named {host} (the server name indication, taken from -h), with alert "
+		"unrecognized_name (112): a TLS terminator or load balancer that routes by name (HAProxy with strict-sni, "
+		"nginx, a cloud load balancer) has no certificate or route for that name"),
+		N_("connect by a name it routes (-h <that name>; map it to the address in /etc/hosts if DNS does not), or add "
+		"{host} to its configuration (HAProxy: a crt or crt-list entry for it)")},
 	{CAUSE_LEGACY_RENEGOTIATION, "legacy-renegotiation", STAGE_TLS,
 		N_("the broker {where} does not support secure renegotiation"),
 		N_("OpenSSL 3 refuses servers without RFC 5746 support (unsafe legacy renegotiation disabled)"),
@@ -135,7 +146,7 @@ static const struct cause_info table[CAUSE_COUNT] = {
 	{CAUSE_TLS_TO_PLAIN_PORT, "tls-to-plain-port", STAGE_TLS,
 		N_("{where} does not speak TLS"),
 		"{detail}",
-		N_("use the broker's TLS port (often 8883) with -p, or drop --cafile/--cert/--key/--psk to connect without TLS")},
+		"{fixhint}"},
 	{CAUSE_PLAIN_TO_TLS_PORT, "plain-to-tls-port", STAGE_TLS,
 		N_("{where} expects TLS, but this run connected without it"),
 		"{detail}",
@@ -180,7 +191,7 @@ static const struct cause_info table[CAUSE_COUNT] = {
 	{CAUSE_BROKER_CLOSED, "broker-closed", STAGE_MQTT,
 		N_("the broker {where} closed the connection without answering CONNECT"),
 		"{detail}",
-		N_("check the broker's log; common reasons are max_connections, an ACL or plugin refusing the client, or a listener for another protocol")},
+		"{fixhint}"},
 	{CAUSE_MQTT_PROTOCOL_ERROR, "mqtt-protocol-error", STAGE_MQTT,
 		N_("{where} did not answer CONNECT with a valid CONNACK"),
 		"{detail}",
@@ -328,6 +339,7 @@ static enum cause classify_alert(const struct evidence *ev, int alert)
 	case SSL_AD_PROTOCOL_VERSION: return CAUSE_PROTOCOL_VERSION_MISMATCH;
 	case SSL_AD_INAPPROPRIATE_FALLBACK: return CAUSE_INAPPROPRIATE_FALLBACK;
 	case SSL_AD_NO_APPLICATION_PROTOCOL: return CAUSE_ALPN_MISMATCH;
+	case SSL_AD_UNRECOGNIZED_NAME: return CAUSE_SNI_REJECTED;
 	case SSL_AD_CERTIFICATE_REQUIRED: return CAUSE_CLIENT_CERT_REQUIRED;
 	case SSL_AD_UNKNOWN_CA: return CAUSE_CLIENT_CERT_UNKNOWN_CA;
 	case SSL_AD_BAD_CERTIFICATE:
@@ -385,8 +397,15 @@ enum cause classify(const struct evidence *ev)
 				return CAUSE_HANDSHAKE_TIMEOUT;
 			if (!ev->used_tls && ev->probe_tls_answered)
 				return CAUSE_PLAIN_TO_TLS_PORT;
-			if (ev->used_tls && ev->alert_received >= 0)
+			/* close_notify after the handshake: the peer ended the
+			 * session cleanly, as a TLS terminator (HAProxy, nginx,
+			 * stunnel) does when the broker behind it is down */
+			if (ev->used_tls && ev->alert_received >= 0 && ev->alert_received != SSL_AD_CLOSE_NOTIFY)
 				return classify_alert(ev, ev->alert_received);
+			/* it asked for a certificate, got none and ended the session:
+			 * nginx's ssl_verify_client on does that without an alert */
+			if (ev->used_tls && ev->alert_received == SSL_AD_CLOSE_NOTIFY && ev->cert_requested && !ev->sent_client_cert)
+				return CAUSE_CLIENT_CERT_REQUIRED;
 			return CAUSE_BROKER_CLOSED;
 		}
 		switch (ev->connack) {

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,8 +89,25 @@ static void fingerprint(X509 *x, char *buf, size_t len)
 		snprintf(buf + i * 3, len - i * 3, "%02X%s", md[i], i + 1 < n ? ":" : "");
 }
 
-static cJSON *cert_json(X509 *x)
+int preflight_days_left(const X509 *x)
 {
+	int days = 0, secs = 0;
+	if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)))
+		return INT_MIN;
+	return days;
+}
+
+void preflight_days_text(int days, int lang, char *buf, size_t len)
+{
+	if (days >= 1)
+		snprintf(buf, len, LN_(lang, "%d day", "%d days", (unsigned long)days), days);
+	else
+		snprintf(buf, len, "%s", L_(lang, N_("less than a day")));
+}
+
+cJSON *preflight_cert_json(const X509 *cx)
+{
+	X509 *x = (X509 *)cx;
 	cJSON *o = cJSON_CreateObject();
 	char *s = dn(X509_get_subject_name(x)), *i = dn(X509_get_issuer_name(x));
 	char nb[64], na[64], fp[128];
@@ -100,6 +118,9 @@ static cJSON *cert_json(X509 *x)
 	cJSON_AddStringToObject(o, "issuer", i ? i : "");
 	cJSON_AddStringToObject(o, "not_before", nb);
 	cJSON_AddStringToObject(o, "not_after", na);
+	int days = preflight_days_left(x);
+	if (days != INT_MIN)
+		cJSON_AddNumberToObject(o, "days_left", days);
 	cJSON_AddStringToObject(o, "sha256", fp);
 	cJSON_AddBoolToObject(o, "ca", X509_check_ca(x) != 0);
 	free(s);
@@ -290,7 +311,7 @@ static void add_file_evidence(struct pf *pf, const char *option, const char *pat
 	if (certs) {
 		cJSON *a = cJSON_AddArrayToObject(f, "certs");
 		for (int i = 0; i < sk_X509_num(certs); i++)
-			cJSON_AddItemToArray(a, cert_json(sk_X509_value(certs, i)));
+			cJSON_AddItemToArray(a, preflight_cert_json(sk_X509_value(certs, i)));
 	}
 	cJSON_AddItemToArray(pf->files, f);
 }
@@ -303,10 +324,32 @@ static void check_validity(struct pf *pf, X509 *x, const char *role, const char 
 	char *subject = dn(X509_get_subject_name(x));
 	struct slot s[] = {{"role", role, _(role)}, {"option", option, NULL}, {"file", file, NULL}, {"subject", subject, NULL},
 		{"not_before", nb, NULL}, {"not_after", na, NULL}, {"now", pf->now, NULL}};
-	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
+	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0) {
 		report_add(pf->r, CAUSE_CERT_EXPIRED, SEV_FATAL, s, 7);
-	else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
+	} else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
 		report_add(pf->r, CAUSE_CERT_NOT_YET_VALID, SEV_FATAL, s, 7);
+	} else {
+		/* valid: how long for, a warning within PREFLIGHT_EXPIRY_WARN_DAYS */
+		char left[2][64];
+		int days = preflight_days_left(x);
+		EACH_LANG(l)
+			preflight_days_text(days, l, left[l], sizeof(left[l]));
+		if (days < PREFLIGHT_EXPIRY_WARN_DAYS) {
+			char fix[2][768];
+			EACH_LANG(l)
+				snprintf(fix[l], sizeof(fix[l]), L_(l, N_("issue a new certificate for %s before %s and point %s at it")),
+						subject ? subject : file, na, option);
+			struct slot w[] = {{"role", role, _(role)}, {"file", file, NULL}, {"subject", subject, NULL}, {"not_after", na, NULL},
+				{"days", left[0], left[1]}, {"fixhint", fix[0], fix[1]}};
+			report_add(pf->r, CAUSE_CERT_EXPIRING, SEV_WARNING, w, 6);
+		} else {
+			char pass[2][768];
+			EACH_LANG(l)
+				snprintf(pass[l], sizeof(pass[l]), L_(l, N_("%s certificate %s (%s) is valid until %s: %s left")), L_(l, role), file,
+						subject ? subject : "?", na, left[l]);
+			report_pass(pf->r, pass[0], pass[1]);
+		}
+	}
 	free(subject);
 }
 
@@ -352,6 +395,29 @@ static bool matches_host(X509 *x, const char *host)
 	return n > 0 && !strcasecmp(cn, host);
 }
 
+/* Would OpenSSL accept x, presented by the broker as it is, with cas as
+ * the trust store? A certificate that names itself as its issuer without
+ * key identifiers to tell it from its CA is taken for self-signed, found
+ * in the store, and trusted as an anchor (whose signature and CA flag
+ * OpenSSL does not check). */
+static bool accepted_as_anchor(const struct pf *pf, X509 *x)
+{
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	bool ok = false;
+	for (int i = 0; store && i < sk_X509_num(pf->cas); i++)
+		X509_STORE_add_cert(store, sk_X509_value(pf->cas, i));
+	if (store && ctx && X509_STORE_CTX_init(ctx, store, x, NULL)) {
+		X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+		X509_VERIFY_PARAM_set_auth_level(X509_STORE_CTX_get0_param(ctx), pf->level);
+		ok = X509_verify_cert(ctx) == 1;
+	}
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	ERR_clear_error();
+	return ok;
+}
+
 static void check_cafile(struct pf *pf)
 {
 	const char *path = pf->cfg->cafile;
@@ -373,7 +439,7 @@ static void check_cafile(struct pf *pf)
 		return;
 	}
 	add_file_evidence(pf, "--cafile", path, pf->cas);
-	int ncas = 0;
+	int ncas = 0, ncas_anchor = 0;
 	for (int i = 0; i < sk_X509_num(pf->cas); i++) {
 		X509 *x = sk_X509_value(pf->cas, i);
 		/* a CA, or the broker's own self-signed certificate pinned as it is */
@@ -395,18 +461,34 @@ static void check_cafile(struct pf *pf)
 		else if ((X509_get_extension_flags(x) & EXFLAG_XKUSAGE) && (xku & XKU_SSL_CLIENT))
 			what = N_("a client certificate");
 		char detail[2][1024];
-		EACH_LANG(l)
-			snprintf(detail[l], sizeof(detail[l]), L_(l, N_("%s is %s (issued by %s), not a CA: it has no basicConstraints CA:TRUE / keyCertSign. "
-					"OpenSSL only accepts CA certificates from --cafile as trust anchors, so the broker's certificate cannot be verified")),
-					subject, L_(l, what), issuer);
+		/* the broker's own certificate, named like its CA: OpenSSL trusts
+		 * it as it is (a CA:FALSE certificate that really signed itself
+		 * stays fatal: it is not what a broker presents) */
+		bool anchor = X509_self_signed(x, 1) != 1 && (X509_get_extension_flags(x) & EXFLAG_SI)
+			&& (matches_host(x, pf->cfg->host) || ((X509_get_extension_flags(x) & EXFLAG_XKUSAGE) && (xku & XKU_SSL_SERVER)))
+			&& accepted_as_anchor(pf, x);
+		EACH_LANG(l) {
+			if (anchor)
+				snprintf(detail[l], sizeof(detail[l]), L_(l, N_("%s is %s (issued by %s), not a CA. It names itself as its issuer and has no key "
+						"identifiers that tell it from that CA, so OpenSSL takes it for self-signed and accepts it as a trust "
+						"anchor: a broker that presents exactly this certificate is verified, a renewed one will not be")),
+						subject, L_(l, what), issuer);
+			else
+				snprintf(detail[l], sizeof(detail[l]), L_(l, N_("%s is %s (issued by %s), not a CA: it has no basicConstraints CA:TRUE / keyCertSign. "
+						"OpenSSL only accepts CA certificates from --cafile as trust anchors, so the broker's certificate cannot be verified")),
+						subject, L_(l, what), issuer);
+		}
 		struct slot s[] = {{"option", "--cafile", NULL}, {"file", path, NULL}, {"subject", subject, NULL}, {"issuer", issuer, NULL},
 			{"what", what, _(what)}, {"detail", detail[0], detail[1]}};
-		/* fatal when nothing usable is left in the file */
-		report_add(pf->r, CAUSE_CAFILE_NOT_CA, SEV_FATAL, s, 6);
+		/* fatal when nothing usable is left in the file; a warning when
+		 * OpenSSL would trust it anyway (the run would disprove a stop) */
+		report_add(pf->r, CAUSE_CAFILE_NOT_CA, anchor ? SEV_WARNING : SEV_FATAL, s, 6);
+		if (anchor)
+			ncas_anchor++;
 		free(subject);
 		free(issuer);
 	}
-	if (ncas > 0 && (size_t)ncas < (size_t)sk_X509_num(pf->cas)) {
+	if (ncas + ncas_anchor > 0 && (size_t)ncas < (size_t)sk_X509_num(pf->cas)) {
 		/* some usable CAs remain: the leaves are a warning only */
 		for (size_t i = 0; i < pf->r->n; i++)
 			if (pf->r->v[i].cause == CAUSE_CAFILE_NOT_CA)
@@ -585,8 +667,7 @@ static void check_same_name(struct pf *pf)
 			if (reason)
 				snprintf(detail[l], sizeof(detail[l]),
 						L_(l, N_("%s names %s as both its subject and its issuer, but it is not self-signed%s. Since %s, OpenSSL - on the broker too - "
-						"takes it for a self-signed certificate and rejects it: the broker logs 'tlsv1 alert unknown ca' and mosquitto_pub says only "
-						"'A TLS error occurred'")),
+						"takes it for a self-signed certificate and rejects it (the broker logs 'tlsv1 alert unknown ca')")),
 						pf->cfg->certfile, subject, signer, L_(l, reason));
 			else
 				snprintf(detail[l], sizeof(detail[l]),
@@ -603,12 +684,20 @@ static void check_same_name(struct pf *pf)
 		if (x && X509_cmp(ca, x) != 0 && !X509_NAME_cmp(X509_get_subject_name(ca), X509_get_subject_name(x))) {
 			char *subject = dn(X509_get_subject_name(ca));
 			char detail[2][1400];
-			EACH_LANG(l)
-				snprintf(detail[l], sizeof(detail[l]),
-						L_(l, N_("the CA certificate in %s and the client certificate %s are different certificates with the same subject %s. "
-						"A verifier that meets the client certificate looks for its issuer by name and finds the certificate itself, "
-						"so it takes it for self-signed; the broker rejects it with 'unknown ca'")),
-						cafile, pf->cfg->certfile, subject);
+			EACH_LANG(l) {
+				if (X509_check_ca(ca))
+					snprintf(detail[l], sizeof(detail[l]),
+							L_(l, N_("the CA certificate in %s and the client certificate %s are different certificates with the same subject %s. "
+							"A verifier that meets the client certificate looks for its issuer by name and finds the certificate itself, "
+							"so it takes it for self-signed; the broker rejects it with 'unknown ca'")),
+							cafile, pf->cfg->certfile, subject);
+				else
+					snprintf(detail[l], sizeof(detail[l]),
+							L_(l, N_("the certificate in %s and the client certificate %s are different certificates with the same subject %s. "
+							"A verifier that meets the client certificate looks for its issuer by name and finds the certificate itself, "
+							"so it takes it for self-signed; the broker rejects it with 'unknown ca'")),
+							cafile, pf->cfg->certfile, subject);
+			}
 			struct slot s[] = {{"file", cafile, NULL}, {"subject", subject, NULL}, {"detail", detail[0], detail[1]}};
 			/* fatal only when key identifiers cannot tell them apart */
 			report_add(pf->r, CAUSE_CA_SUBJECT_EQUALS_LEAF, same_name_reason(x) ? SEV_FATAL : SEV_WARNING, s, 3);
@@ -696,6 +785,22 @@ out:
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
 	ERR_clear_error();
+}
+
+const char *preflight_tls_off(const struct config *cfg, int port, char *buf, size_t len)
+{
+	if ((!cfg->certfile && !cfg->keyfile) || tls_wanted(cfg, port))
+		return NULL;
+	/* text only (a warning, a --check line): in the user's language */
+	const char *fmt = cfg->certfile && cfg->keyfile
+		? N_("TLS is off: no --cafile, --capath or --tls-use-os-certs was given, so --cert and --key are ignored and the "
+			"connection to port %d is plain MQTT")
+		: cfg->certfile ? N_("TLS is off: no --cafile, --capath or --tls-use-os-certs was given, so --cert is ignored and the "
+			"connection to port %d is plain MQTT")
+		: N_("TLS is off: no --cafile, --capath or --tls-use-os-certs was given, so --key is ignored and the "
+			"connection to port %d is plain MQTT");
+	snprintf(buf, len, _(fmt), port);
+	return buf;
 }
 
 bool preflight_applies(const struct config *cfg)

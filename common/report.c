@@ -60,6 +60,13 @@ void report_add(struct report *r, enum cause c, enum severity sev, const struct 
 	all[n++] = (struct slot){"host", r->host ? r->host : "localhost", NULL};
 	all[n++] = (struct slot){"port", port, NULL};
 	all[n++] = (struct slot){"where", where[0], where[1]};
+	for (size_t i = 0; i < n && !r->empty_slot; i++) {
+		char used[80];
+		snprintf(used, sizeof(used), "{%s}", all[i].name);
+		if (((all[i].value && !all[i].value[0]) || (all[i].local && !all[i].local[0]))
+				&& (strstr(ci->summary, used) || strstr(ci->why, used) || strstr(ci->fix, used)))
+			r->empty_slot = all[i].name;
+	}
 	char *summary = explain_expand(ci->summary, all, n);
 	for (size_t i = 0; summary && i < r->n; i++) {
 		if (r->v[i].cause == c && r->v[i].summary && !strcmp(r->v[i].summary, summary)) {

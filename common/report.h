@@ -28,6 +28,7 @@ struct report {
 	struct finding *v;
 	size_t n;
 	cJSON *evidence; /* an object; modules add what they saw */
+	const char *empty_slot; /* a slot a template used but given as "": a bug (tests look) */
 };
 
 void report_init(struct report *r, const char *host, int port);

@@ -92,6 +92,8 @@ struct sub {
 	struct fmt_opts fmt;
 	bool connack_received;
 	int connack_result;
+	long long t0_ms;        /* the start of the run: -W counts from here */
+	int retries;            /* reconnects before the first CONNACK */
 	bool process_messages;
 	bool disconnect_requested;
 	int msg_count;
@@ -216,6 +218,9 @@ static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
 	s->connack_result = result;
 	client_note_connack(&s->client, result);
 	if (!result) {
+		if (s->retries)
+			diag_info(s->d, "connected to %s:%d at attempt %d, %.1f s after the start\n", cfg->host, s->client.port,
+					s->retries + 1, (double)(mono_ms() - s->t0_ms) / 1000.0);
 		client_connack_ok(&s->client);
 		mosquitto_subscribe_multiple(mosq, NULL, cfg->topic_count, cfg->topics, cfg->qos,
 				cfg->sub_opts, cfg->subscribe_props);
@@ -304,7 +309,7 @@ static void rate_report(struct sub *s, bool now)
 
 static int run_loop(struct sub *s, const sigset_t *waitmask, bool *timed_out, bool *abort_run)
 {
-	long long deadline = s->cfg->timeout ? mono_ms() + (long long)s->cfg->timeout * 1000 : 0;
+	long long deadline = s->cfg->timeout ? s->t0_ms + (long long)s->cfg->timeout * 1000 : 0;
 	bool stopping = false;
 	int rc;
 	for (;;) {
@@ -330,9 +335,12 @@ static int run_loop(struct sub *s, const sigset_t *waitmask, bool *timed_out, bo
 		}
 		if (rc == MOSQ_ERR_SUCCESS)
 			continue;
-		/* Before the first CONNACK a lost connection is a failure to
-		 * connect, explained at once; mosquitto_sub would retry forever. */
-		if (fatal_rc(rc) || rc == MOSQ_ERR_TIMEOUT || !s->connack_received)
+		/* Before the first CONNACK: a connection closed without a CONNACK
+		 * (or a TLS alert) is explained once, then retried every second
+		 * like mosquitto_sub does, for ever or until -W; anything else is
+		 * a failure to connect, explained at once. */
+		bool retry = !s->connack_received && client_should_retry(&s->client, rc);
+		if (!retry && (fatal_rc(rc) || rc == MOSQ_ERR_TIMEOUT || !s->connack_received))
 			return rc;
 		if (s->disconnect_requested)
 			return MOSQ_ERR_SUCCESS;
@@ -346,10 +354,16 @@ static int run_loop(struct sub *s, const sigset_t *waitmask, bool *timed_out, bo
 				sigprocmask(SIG_SETMASK, waitmask, &old);
 				nanosleep(&ts, NULL);
 				sigprocmask(SIG_SETMASK, &old, NULL);
+				rate_report(s, false); /* --message-rate counts on while reconnecting */
+				write_out(s);
 				if ((*abort_run = handle_stop(s, deadline, timed_out, &stopping)))
 					return rc;
 				if (s->disconnect_requested)
 					return MOSQ_ERR_SUCCESS;
+			}
+			if (!s->connack_received) {
+				s->retries++;
+				client_prepare_reconnect(&s->client);
 			}
 			if (mosquitto_reconnect(s->client.mosq) == MOSQ_ERR_SUCCESS)
 				break;
@@ -370,6 +384,7 @@ int sub_run(struct config *cfg, const struct diag *d)
 		cfg->watch = false;
 	s.fmt = (struct fmt_opts){cfg->format, cfg->verbose, cfg->eol, cfg->pretty, cfg->compat == COMPAT_21};
 	outbuf_init(&s.out);
+	s.t0_ms = mono_ms();
 	clock_gettime(CLOCK_REALTIME, &seed);
 	srandom((unsigned)seed.tv_nsec);
 
@@ -391,6 +406,7 @@ int sub_run(struct config *cfg, const struct diag *d)
 		outbuf_printf(&s.out, "\033[2J\033[1;1HBroker: %s\n", cfg->host);
 		write_out(&s);
 	}
+	s.client.retry_unanswered = true;
 	int crc = client_connect(&s.client);
 	if (crc) {
 		client_free(&s.client);

@@ -25,7 +25,9 @@ then "N passed, N failed" as the last line (exit status 1 on any failure).
 
 Usage: test_explain.py [-k SUBSTRING]... [--list] [--repeat N]
 Only 127.0.0.0/8 is contacted. Python 3 standard library only; needs
-mosquitto, mosquitto_pub, mosquitto_passwd, stunnel4 and openssl.
+mosquitto, mosquitto_pub, mosquitto_passwd, stunnel4 and openssl; the TLS
+terminator scenarios need haproxy, and nginx with libnginx-mod-stream (each
+missing one is reported and its scenarios skipped).
 """
 import argparse
 import os
@@ -41,11 +43,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True   # keep tests/lib free of __pycache__
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
-from lab_peers import Mosquitto, Stunnel, SilentServer, make_revoked, free_port, popen, terminate_on_sigterm  # noqa: E402,E501
+from lab_peers import (Mosquitto, Stunnel, HAProxy, Nginx, SilentServer, ClosingServer, make_revoked,  # noqa: E402
+                       free_port, popen, terminate_on_sigterm)
 from harness import binpath, expect, first_line, last_json  # noqa: E402
 
 TIMEOUT = 20          # seconds for any client process
 REF_PUB = "/usr/bin/mosquitto_pub"
+REF_SUB = "/usr/bin/mosquitto_sub"
 MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
 TOOLS = ("smqtt_pub", "smqtt_sub")
 BARE = ("A TLS error occurred", "The connection was lost")
@@ -53,7 +57,7 @@ SMQTT_ONLY = ("--connect-timeout",)   # options (with a value) mosquitto_pub 2.0
 PSK_KEY = "00112233445566778899aabbccddeeff"
 # the stage each cause belongs to (explain.c)
 STAGE = {
-    "cafile-not-ca": "preflight",
+    "cafile-not-ca": "preflight", "ca-subject-equals-leaf": "preflight",
     "dns-failure": "resolve", "connection-refused": "tcp",
     "broker-closed": "mqtt", "mqtt-auth-failed": "mqtt",
 }
@@ -65,7 +69,8 @@ def norm(text):
 
 class Scenario:
     def __init__(self, name, args, cause, status, host="127.0.0.1", port=None, why_has=(), fix_has=(),
-                 summary_has=(), repeat=1, ref_timeout=None, max_seconds=None, causes=None, stage=None, note=""):
+                 summary_has=(), repeat=1, ref_timeout=None, max_seconds=None, causes=None, stage=None, note="",
+                 needs=None, problems_has=(), err_lacks=(), sub_status=None, sub_wait=15):
         self.name = name
         self.args = args          # callable(ctx) -> argv after -h/-p, or a list
         self.cause = cause        # the expected cause
@@ -81,6 +86,14 @@ class Scenario:
         self.max_seconds = max_seconds
         self.stage = stage        # the JSON stage, when not the catalogue's stage of the cause
         self.note = note
+        self.needs = needs        # a peer that may be missing: "haproxy" or "nginx"
+        self.problems_has = problems_has  # (cause, severity) pairs the JSON problems hold
+        self.err_lacks = err_lacks        # text the explanation must not say (the run disproves it)
+        # smqtt_sub's status when it differs: 255 where mosquitto_sub retries
+        # until -W (sub_wait seconds) ends it; then mosquitto_sub is run too
+        # and must exit the same way
+        self.sub_status = status if sub_status is None else sub_status
+        self.sub_wait = sub_wait
 
 
 class Lab:
@@ -138,7 +151,12 @@ class Lab:
         if tool == REF_PUB or tool.endswith("smqtt_pub"):
             a += ["-t", "lab/explain", "-m", "x"]
         else:
-            a += ["-t", "lab/explain", "-C", "1", "-W", "15"]
+            if tool == REF_SUB:
+                for opt in SMQTT_ONLY:
+                    while opt in a:
+                        i = a.index(opt)
+                        del a[i:i + 2]
+            a += ["-t", "lab/explain", "-C", "1", "-W", str(sc.sub_wait)]
         return a
 
 
@@ -167,6 +185,7 @@ def start_peers(lab, stack):
     m.listener("good_req", tls("good") + ["require_certificate true"])
     m.listener("crl_req", tls("good") + ["require_certificate true", "crlfile " + crl])
     m.listener("samecn", tls("samecn"))
+    m.listener("samecn_nokeyid_req", tls("samecn-nokeyid") + ["require_certificate true"])
     m.listener("leaf_only", tls("intermediate", ca="root.crt"))
     m.listener("wrongsan", tls("wrongsan"))
     m.listener("good_127_0_0_2", tls("good"), host="127.0.0.2")
@@ -204,6 +223,55 @@ def start_peers(lab, stack):
                         "-t", "lab/hold", "-i", "lab-holder"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     m.wait_for_log(r"New client connected from \S+ as lab-holder ", 5, since=mark)
     lab.closed_port = free_port()
+    start_terminators(lab, stack)
+
+
+def start_terminators(lab, stack):
+    """HAProxy and nginx (stream) terminating TLS in front of the lab's
+    mosquitto, or of a port where nothing listens (the broker is down).
+    A terminator that is not installed leaves lab.missing[name] set: its
+    scenarios are skipped, saying so."""
+    L = lab.f
+    tmp = lab.tmp
+    lab.missing = {}
+    lab.down_port = free_port()
+    pem = os.path.join(tmp, "terminators", "server.pem")
+    os.makedirs(os.path.dirname(pem), exist_ok=True)
+    with open(pem, "w") as f:
+        for part in ("good/server.crt", "good/server.key"):
+            with open(L(part)) as g:
+                f.write(g.read())
+    if not HAProxy.available():
+        lab.missing["haproxy"] = "haproxy is not installed (Debian package haproxy)"
+    else:
+        wd = os.path.join(tmp, "terminators")
+        lab.hap_down = stack(HAProxy(wd, "hap-down", lab.down_port, pem)).start()
+    if "haproxy" not in lab.missing:
+        # the broker is up but slow: a port that accepts and never answers
+        lab.hap_slow = stack(HAProxy(wd, "hap-slow", lab.silent.port, pem)).start()
+        # a client certificate required (verify required): TLS 1.3 alert certificate_required
+        lab.hap_req = stack(HAProxy(wd, "hap-req", lab.m.port("plain"), pem,
+                                    bind_opts="verify required ca-file " + L("good/ca.crt"))).start()
+        # only the leaf of a certificate issued by an intermediate CA
+        leaf_pem = os.path.join(wd, "leaf-only.pem")
+        with open(leaf_pem, "w") as f:
+            for part in ("intermediate/server.crt", "intermediate/server.key"):
+                with open(L(part)) as g:
+                    f.write(g.read())
+        lab.hap_leaf = stack(HAProxy(wd, "hap-leaf", lab.m.port("plain"), leaf_pem)).start()
+        # SNI: only "localhost" is served (strict-sni): any other name is refused
+        lab.hap_sni = stack(HAProxy(wd, "hap-sni", lab.m.port("plain"), pem, bind_opts="strict-sni")).start()
+    if not Nginx.available():
+        lab.missing["nginx"] = "nginx's stream module is not installed (Debian packages nginx, libnginx-mod-stream)"
+    else:
+        wd = os.path.join(tmp, "terminators")
+        lab.ngx_down = stack(Nginx(wd, "ngx-down", lab.down_port, L("good/server.crt"), L("good/server.key"))).start()
+        lab.ngx_slow = stack(Nginx(wd, "ngx-slow", lab.silent.port, L("good/server.crt"), L("good/server.key"))).start()
+        lab.ngx_req = stack(Nginx(wd, "ngx-req", lab.m.port("plain"), L("good/server.crt"), L("good/server.key"),
+                                  server=["ssl_verify_client on;",
+                                          "ssl_client_certificate %s;" % L("good/ca.crt")])).start()
+        lab.ngx_leaf = stack(Nginx(wd, "ngx-leaf", lab.m.port("plain"), L("intermediate/server.crt"),
+                                   L("intermediate/server.key"))).start()
 
 
 # ---------------------------------------------------------------------------
@@ -229,6 +297,18 @@ SCENARIOS = [
              note="the broker's v1 leaf CN=127.0.0.1 is issued by a CA also named CN=127.0.0.1"),
     Scenario("server.crt given as cafile", ca("good/server.crt"), "cafile-not-ca", 1, port=P("good"),
              why_has=["CN=localhost", "not a CA"], fix_has=["CN=smqtt lab CA (good)"]),
+    # the broker's own same-name certificate as --cafile: OpenSSL trusts it
+    # (self-signed-looking), so that is a warning; what stops the run is
+    # the broker rejecting the same-name client certificate
+    Scenario("broker's same-name certificate as cafile, same-name client cert",
+             lambda lab: ["--cafile", lab.f("samecn-nokeyid/server.crt"), "--cert", lab.f("samecn-nokeyid/client.crt"),
+                          "--key", lab.f("samecn-nokeyid/client.key")],
+             "ca-subject-equals-leaf", 1, port=P("samecn_nokeyid_req"), why_has=["client.crt", "unknown ca"],
+             fix_has=["distinct Common Name"], problems_has=[("cafile-not-ca", "warning")],
+             err_lacks=["cannot be verified"]),
+    Scenario("broker's same-name certificate as cafile, no client cert (the handshake verifies)",
+             ca("samecn-nokeyid/server.crt"), "client-cert-required", 7, port=P("samecn_nokeyid_req"),
+             why_has=["certificate_required"], err_lacks=["cannot be verified", "cafile-not-ca"], repeat=3),
     Scenario("missing intermediate", ca("intermediate/root.crt"), "server-chain-incomplete", 8,
              port=P("leaf_only"), why_has=["CN=smqtt lab intermediate CA"], fix_has=["intermediate"]),
     Scenario("hostname mismatch (DNS)", ca("wrongsan/ca.crt"), "hostname-mismatch", 8, host="localhost",
@@ -263,7 +343,8 @@ SCENARIOS = [
              why_has=["certificate_revoked", "revocation"], fix_has=["new client certificate"]),
     Scenario("TLS to a plain port", ca("good/ca.crt"), "tls-to-plain-port", 8, port=P("plain"),
              fix_has=["TLS port"]),
-    Scenario("plain to a TLS port", [], "plain-to-tls-port", 7, port=P("good"), fix_has=["--cafile"]),
+    Scenario("plain to a TLS port", [], "plain-to-tls-port", 7, port=P("good"), fix_has=["--cafile"],
+             sub_status=255, sub_wait=3),
     Scenario("connection refused", [], "connection-refused", 1, port=lambda lab: lab.closed_port,
              why_has=["refused"]),
     Scenario("DNS failure", [], "dns-failure", 1, host="smqtt-lab.invalid", why_has=["resolver"]),
@@ -288,7 +369,37 @@ SCENARIOS = [
              causes=("weak-crypto", "server-cert-untrusted"), why_has=["key too weak"], fix_has=["2048"], stage="tls"),
     Scenario("broker cert signed with SHA-1", ca("sha1/ca.crt"), "weak-crypto", 8, port=P("sha1"),
              causes=("weak-crypto", "server-cert-untrusted"), why_has=["digest"], fix_has=["SHA-256"], stage="tls"),
-    Scenario("max_connections reached", [], "broker-closed", 7, port=P("maxconn"), fix_has=["max_connections"]),
+    Scenario("max_connections reached", [], "broker-closed", 7, port=P("maxconn"), fix_has=["max_connections"],
+             sub_status=255, sub_wait=3),
+
+    # TLS terminators in front of mosquitto
+    Scenario("HAProxy, backend down", ca("good/ca.crt"), "broker-closed", 7, port=lambda lab: lab.hap_down.port,
+             why_has=["close_notify", "TLS terminator"], fix_has=["behind the TLS terminator"], needs="haproxy",
+             sub_status=255, sub_wait=5),
+    Scenario("HAProxy, backend slow to answer", lambda lab: ["--cafile", lab.f("good/ca.crt"), "--connect-timeout", "2"],
+             "handshake-timeout", 27, port=lambda lab: lab.hap_slow.port, why_has=["no CONNACK"],
+             fix_has=["--connect-timeout"], ref_timeout=3, max_seconds=6, needs="haproxy"),
+    Scenario("HAProxy requires a client certificate", ca("good/ca.crt"), "client-cert-required", 7,
+             port=lambda lab: lab.hap_req.port, why_has=["certificate_required"], fix_has=["--cert", "--key"],
+             needs="haproxy", repeat=3),
+    Scenario("HAProxy sends only its leaf certificate", ca("intermediate/root.crt"), "server-chain-incomplete", 8,
+             port=lambda lab: lab.hap_leaf.port, why_has=["CN=smqtt lab intermediate CA"], fix_has=["intermediate"],
+             needs="haproxy"),
+    Scenario("HAProxy SNI routing rejects an unknown name", ca("good/ca.crt"), "sni-rejected", 8,
+             port=lambda lab: lab.hap_sni.port, why_has=["unrecognized_name", "127.0.0.1"], fix_has=["-h"],
+             needs="haproxy"),
+    Scenario("nginx stream, backend slow to answer", lambda lab: ["--cafile", lab.f("good/ca.crt"), "--connect-timeout", "2"],
+             "handshake-timeout", 27, port=lambda lab: lab.ngx_slow.port, why_has=["no CONNACK"],
+             fix_has=["--connect-timeout"], ref_timeout=3, max_seconds=6, needs="nginx"),
+    Scenario("nginx stream requires a client certificate", ca("good/ca.crt"), "client-cert-required", 7,
+             port=lambda lab: lab.ngx_req.port, why_has=["ssl_verify_client", "sent none"], fix_has=["--cert", "--key"],
+             needs="nginx", sub_status=255, sub_wait=3),
+    Scenario("nginx stream sends only its leaf certificate", ca("intermediate/root.crt"), "server-chain-incomplete", 8,
+             port=lambda lab: lab.ngx_leaf.port, why_has=["CN=smqtt lab intermediate CA"], fix_has=["intermediate"],
+             needs="nginx"),
+    Scenario("nginx stream, backend down", ca("good/ca.crt"), "broker-closed", 7, port=lambda lab: lab.ngx_down.port,
+             why_has=["close_notify", "TLS terminator"], fix_has=["behind the TLS terminator"], needs="nginx",
+             sub_status=255, sub_wait=3),
 ]
 
 
@@ -305,15 +416,22 @@ def check_scenario(lab, sc):
         row["ref"] = "%s (exit %d)" % (first_line(err) or "(nothing)", rc)
     expect(rc != 0, "mosquitto_pub really fails", rc, out, err)
 
+    if sc.sub_status != sc.status:
+        # mosquitto_sub retries: -W ends it, and smqtt_sub must end the same way
+        rc, out, err, secs = lab.run(lab.argv(REF_SUB, sc), timeout=sc.sub_wait + 10)
+        expect(rc == sc.sub_status and out == "", "mosquitto_sub exits %d after -W %d" % (sc.sub_status, sc.sub_wait),
+               rc, out, err)
     for tool in TOOLS:
         exe = binpath(tool)
         label = "%s [%s]" % (tool, sc.name)
+        status = sc.status if tool == "smqtt_pub" else sc.sub_status
         # text form
         rc, out, err, secs = lab.run(lab.argv(exe, sc))
         if tool == "smqtt_pub":
             row["smqtt"] = "%s (exit %s)" % (first_line(err), rc)
-        expect(rc == sc.status, label + ": exit status %d" % sc.status, rc, err)
+        expect(rc == status, label + ": exit status %d" % status, rc, err)
         expect(out == "", label + ": nothing on stdout", out)
+        expect(err.count(err.split("\n")[0] + "\n") == 1, label + ": explained once (a retry adds no line)", err)
         expect(err.startswith("Error: "), label + ": stderr starts with 'Error: '", err)
         expect("\n  why: " in err and "\n  fix: " in err, label + ": why and fix lines", err)
         for bare in BARE:
@@ -322,11 +440,13 @@ def check_scenario(lab, sc):
         if sc.max_seconds and not os.environ.get("SMQTT_WRAPPER"):
             expect(secs < sc.max_seconds, label + ": gave up in under %d s" % sc.max_seconds, secs)
         t_summary = err.split("\n")[0][len("Error: "):]
+        for s in sc.err_lacks:
+            expect(s not in err, label + ": does not say %r" % s, err)
         # JSON form, several times when the outcome depends on timing
         for i in range(sc.repeat * lab.repeat if sc.repeat > 1 else 1):
             rc, out, jerr, secs = lab.run(lab.argv(exe, sc) + ["--diag-format", "json"])
             lbl = label + " json" + (" (run %d)" % (i + 1) if sc.repeat > 1 else "")
-            expect(rc == sc.status, lbl + ": exit status %d" % sc.status, rc, jerr)
+            expect(rc == status, lbl + ": exit status %d" % status, rc, jerr)
             j = last_json(jerr)
             cause = j.get("cause")
             if tool == "smqtt_pub" and i == 0:
@@ -351,8 +471,98 @@ def check_scenario(lab, sc):
                 expect(s in j["fix"], lbl + ": fix mentions %r" % s, j["fix"])
             for s in sc.summary_has:
                 expect(s in j["summary"], lbl + ": summary mentions %r" % s, j["summary"])
+            probs = [(p.get("cause"), p.get("severity")) for p in j["problems"]]
+            for pc in sc.problems_has:
+                expect(tuple(pc) in probs, lbl + ": problems hold %s" % (pc,), probs)
             if sc.max_seconds and not os.environ.get("SMQTT_WRAPPER"):
                 expect(secs < sc.max_seconds, lbl + ": gave up in under %d s" % sc.max_seconds, secs)
+
+
+def sub_side_by_side(lab, port, wait, extra=(), topic="lab/retry"):
+    """smqtt_sub and mosquitto_sub started together against port; returns
+    the two Popen objects (stdout and stderr piped)."""
+    procs = []
+    for exe in (binpath("smqtt_sub"), REF_SUB):
+        argv = [exe, "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-C", "1", "-W", str(wait)] + list(extra)
+        wrapper = os.environ.get("SMQTT_WRAPPER")
+        if wrapper and exe != REF_SUB:
+            argv = wrapper.split() + argv
+        procs.append(subprocess.Popen(argv, env=lab.env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, cwd=lab.tmp))
+    return procs
+
+
+def check_sub_retry_until_up(lab, stack):
+    """HAProxy whose broker is down, then comes up: smqtt_sub and
+    mosquitto_sub both keep retrying, then both receive the message; the
+    same exit code and stdout. smqtt_sub explained the failure once and said
+    once that it connected."""
+    backend = free_port()
+    wd = os.path.join(lab.tmp, "terminators")
+    hap = stack(HAProxy(wd, "hap-retry", backend, os.path.join(wd, "server.pem"))).start()
+    procs = sub_side_by_side(lab, hap.port, 40, ["--cafile", lab.f("good/ca.crt")])
+    broker = None
+    try:
+        time.sleep(5)   # HAProxy closes after its connect retries (~3 s): at least one failed attempt each
+        for p in procs:
+            expect(p.poll() is None, "both subscribers still retrying after 5 s", p.args, p.poll())
+        broker = stack(Mosquitto(os.path.join(lab.tmp, "backend"), "backend"))
+        broker.listener("plain", ["allow_anonymous true"])
+        broker.ports = {}
+        # the port HAProxy forwards to
+        broker._write_conf = _fixed_port_conf(broker, backend)
+        broker.start()
+        broker.wait_for_log(r"(?s)New client connected.*New client connected", 20)
+        subprocess.run([REF_PUB, "-h", "127.0.0.1", "-p", str(backend), "-t", "lab/retry", "-m", "hello"],
+                       check=True, timeout=10, capture_output=True)
+        res = [p.communicate(timeout=20) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    (s_out, s_err), (r_out, r_err) = [(o.decode(errors="replace"), e.decode(errors="replace")) for o, e in res]
+    expect(procs[0].returncode == procs[1].returncode == 0, "both exit 0", procs[0].returncode,
+           procs[1].returncode, s_err, r_err)
+    expect(s_out == r_out == "hello\n", "the same stdout", s_out, r_out)
+    lines = s_err.splitlines()
+    expect(s_err.count("\n  why: ") == 1 and lines[0].startswith("Error: "), "explained once", s_err)
+    expect(len(lines) == 4 and re.match(r"smqtt_sub: connected to 127\.0\.0\.1:%d at attempt [2-9]" % hap.port, lines[3]),
+           "then one line when connected", s_err)
+
+
+def _fixed_port_conf(m, port):
+    def write():
+        out = ["user root", "persistence false", "log_dest file %s" % m.log_path, "log_type all",
+               "connection_messages true", "listener %d 127.0.0.1" % port, "allow_anonymous true", ""]
+        m.ports = {"plain": port}
+        with open(m.conf_path, "w") as f:
+            f.write("\n".join(out))
+    return write
+
+
+def check_sub_retry_timing(lab):
+    """Against a peer that accepts and closes at once (as a broker at
+    max_connections): both subscribers reconnect once a second until -W 5
+    ends them with 255, printing nothing on stdout; the same number of
+    connections, the same intervals."""
+    lab.retry_counts = []
+    for i, exe in enumerate((binpath("smqtt_sub"), REF_SUB)):
+        with ClosingServer() as peer:
+            argv = [exe, "-h", "127.0.0.1", "-p", str(peer.port), "-t", "lab/retry", "-W", "5"]
+            rc, out, err, secs = lab.run(argv, timeout=20)
+            accepts = list(peer.accepts)
+        expect(rc == 255 and out == "", "%s: exit 255 and no stdout after -W 5" % exe, rc, out, err)
+        expect(4.5 < secs < 7 or os.environ.get("SMQTT_WRAPPER"), "%s: -W 5 ends it after 5 s" % exe, secs)
+        if i == 0:
+            expect(err.count("\n  why: ") == 1 and "connected to" not in err, "smqtt_sub: one explanation", err)
+        if i == 0 and len(accepts) > 1 and accepts[1] - accepts[0] < 0.5:
+            del accepts[1]   # smqtt's post-mortem probe of the first failure (a TLS ClientHello), not a retry
+        gaps = [b - a for a, b in zip(accepts, accepts[1:])]
+        lab.retry_counts.append((len(accepts), gaps))
+    (n_s, g_s), (n_r, g_r) = lab.retry_counts
+    expect(n_r >= 4 and abs(n_s - n_r) <= 1, "as many connections (smqtt_sub, mosquitto_sub)", n_s, n_r)
+    expect(all(0.9 < g < 1.6 for g in g_s), "smqtt_sub reconnects a second after each close", g_s, g_r)
 
 
 def md(s):
@@ -400,6 +610,9 @@ def main():
                        check=True, timeout=300)
         start_peers(lab, stack)
         for sc in scenarios:
+            if sc.needs and sc.needs in lab.missing:
+                print("skip %s: %s" % (sc.name, lab.missing[sc.needs]))
+                continue
             try:
                 check_scenario(lab, sc)
                 print("ok", sc.name)
@@ -410,6 +623,29 @@ def main():
                     traceback.print_exc()
                 failed += 1
             sys.stdout.flush()
+        extra = [("smqtt_sub retries once a second until -W, as mosquitto_sub", lambda: check_sub_retry_timing(lab))]
+        if "haproxy" not in lab.missing:
+            extra.append(("smqtt_sub retries until the broker behind HAProxy is up, as mosquitto_sub",
+                          lambda: check_sub_retry_until_up(lab, stack)))
+        else:
+            print("skip smqtt_sub retries behind HAProxy: %s" % lab.missing["haproxy"])
+        for name, fn in extra:
+            if opts.k and not any(k in name for k in opts.k):
+                continue
+            try:
+                fn()
+                print("ok", name)
+                passed += 1
+            except Exception as e:  # noqa: BLE001
+                print("FAIL %s: %s" % (name, e))
+                if not isinstance(e, AssertionError):
+                    traceback.print_exc()
+                failed += 1
+            sys.stdout.flush()
+        if getattr(lab, "retry_counts", None) and len(lab.retry_counts) == 2:
+            print("connections in -W 5 to a peer that closes at once: smqtt_sub %d (gaps %s), mosquitto_sub %d (gaps %s)"
+                  % (lab.retry_counts[0][0], " ".join("%.2f" % g for g in lab.retry_counts[0][1]),
+                     lab.retry_counts[1][0], " ".join("%.2f" % g for g in lab.retry_counts[1][1])))
         # the lab itself must have stayed up
         if not lab.m.alive() or not lab.req12.alive() or not lab.cipher12.alive():
             print("FAIL peers: a peer died during the run")

@@ -408,6 +408,46 @@ def test_check_samecn_fails_without_connecting(c):
 
 
 # ---------------------------------------------------------------------------
+# --cert / --key without --cafile, --capath or --tls-use-os-certs: TLS is off
+# (mosquitto's behaviour, kept), said in one warning line before connecting
+
+REF_SUB = "/usr/bin/mosquitto_sub"
+
+
+def test_cert_without_trust_option_warns(c):
+    b = c.good
+    pair = good_pair(c)
+    warn = "Warning: TLS is off: no --cafile, --capath or --tls-use-os-certs was given, so --cert and --key are ignored"
+    for port, what in ((b.port, "plain port"), (b.tls_req_port, "TLS port")):
+        ref = c.run([REF_PUB, "-h", HOST, "-p", str(port), "-t", "preflight/off", "-m", "x"] + pair)
+        rc, out, err = c.run([binpath("smqtt_pub"), "--no-profile", "-h", HOST, "-p", str(port),
+                              "-t", "preflight/off", "-m", "x"] + pair)
+        expect(rc == ref[0], "smqtt_pub on the %s: mosquitto_pub's exit %d" % (what, ref[0]), rc, err)
+        expect(out == ref[1], "smqtt_pub on the %s: the same stdout" % what, out, ref[1])
+        lines = err.splitlines()
+        expect(lines and lines[0].startswith(warn), "smqtt_pub on the %s: the warning first" % what, err)
+        expect(sum(1 for ln in lines if ln.startswith("Warning:")) == 1, "one warning line", err)
+        if port == b.port:
+            expect(rc == 0 and len(lines) == 1, "plain port: connects without TLS, only the warning", rc, err)
+        else:
+            expect("plain-to-tls-port" in c.run([binpath("smqtt_pub"), "--no-profile", "-h", HOST, "-p", str(port),
+                                                "-t", "preflight/off", "-m", "x", "--diag-format", "json"]
+                                               + pair)[2], "TLS port: explained as plain-to-tls-port", err)
+    # smqtt_sub: the same line once, then mosquitto_sub's behaviour (-W ends it)
+    ref = c.run([REF_SUB, "-h", HOST, "-p", str(b.port), "-t", "preflight/off", "-W", "1"] + pair)
+    rc, out, err = c.run([binpath("smqtt_sub"), "--no-profile", "-h", HOST, "-p", str(b.port),
+                          "-t", "preflight/off", "-W", "1"] + pair)
+    expect(rc == ref[0] and out == ref[1], "smqtt_sub: mosquitto_sub's exit %d and stdout" % ref[0], rc, out, err)
+    expect(err.startswith(warn) and err.count("Warning:") == 1, "smqtt_sub: the warning once", err)
+    # --quiet silences it; a trust option turns TLS on and the warning off
+    rc, out, err = c.run([binpath("smqtt_pub"), "--no-profile", "--quiet", "-h", HOST, "-p", str(b.port),
+                          "-t", "preflight/off", "-m", "x"] + pair)
+    expect(rc == 0 and err == "", "--quiet: no warning", rc, err)
+    rc, out, err = c.run([binpath("smqtt_pub"), "--no-profile", "--check", "-h", HOST, "-p", str(b.port)] + pair)
+    expect(rc == 0 and "  warn  TLS is off" in out, "--check: a warn line, exit 0", rc, out, err)
+
+
+# ---------------------------------------------------------------------------
 # sound material is not flagged: preflight passes, the run goes on to
 # the network (a closed port on 127.0.0.1, so --check reports a failed
 # connection, not a failed local check)

@@ -5,6 +5,7 @@ no secret appears, smqtt_sub -v stays quiet when stderr is not a terminal and
 traces when it is (run under a pseudo-terminal with script(1)).
 Last line: "N passed, N failed".
 """
+import json
 import os
 import re
 import shutil
@@ -194,6 +195,61 @@ def test_tls_resume_broken_file_explained(b, pki, tmp):
     expect(p.returncode == 1, "fails as preflight fails: exit 1", p.returncode, err)
     expect(mine + "/ca.crt" in err and "--cafile" in err, "names the broken --cafile", err)
     expect("fix:" in err, "with a fix line", err)
+
+
+def test_days_left_shown(b, pki, tmp):
+    """-v and --check show the days left of every certificate involved; the
+    --check JSON carries the dates (issue 17, finding 6)."""
+    args = ["-h", "localhost", "-p", str(b.tls_req_port), "--cafile", os.path.join(pki, "ca.crt"),
+            "--cert", os.path.join(pki, "client.crt"), "--key", os.path.join(pki, "client.key"), "-t", "trace/d"]
+    p = subprocess.run([binpath("smqtt_pub"), "-v", "-m", "x"] + args, capture_output=True, timeout=TIMEOUT,
+                       env=env(tmp))
+    err = p.stderr.decode()
+    expect(p.returncode == 0, "published", p.returncode, err)
+    steps_in_order(err, "smqtt_pub", [
+        r"preflight: pass CA certificate .*ca\.crt \(CN=smqtt test CA\) is valid until \d{4}-\d\d-\d\d .*: 36[45] days left",
+        r"preflight: pass client certificate .*client\.crt \(CN=smqtt-client\) is valid until .*: 36[45] days left",
+        r"tls:   broker chain 0: /CN=localhost -> /CN=smqtt test CA \(valid \S+ to \S+, 36[45] days left\)"])
+    p = subprocess.run([binpath("smqtt_sub"), "--check", "--diag-format", "json"] + args, capture_output=True,
+                       timeout=TIMEOUT, env=env(tmp))
+    out, err = p.stdout.decode(), p.stderr.decode()
+    expect(p.returncode == 0 and "result: all checks passed" in out, "--check passes", p.returncode, out, err)
+    expect(re.search(r"0: /CN=localhost -> /CN=smqtt test CA \(valid until \d{4}-\d\d-\d\d, 36[45] days left\)", out),
+           "--check shows the broker chain's days left", out)
+    j = json.loads(err.strip().splitlines()[-1])
+    certs = [c for f in j["evidence"]["files"] for c in f.get("certs", [])]
+    expect(len(certs) == 2 and all(c["days_left"] in (364, 365) and c["not_after"] for c in certs),
+           "the JSON carries the CA's and the client certificate's dates", certs)
+    chain = j["evidence"]["broker_chain"]
+    expect(len(chain) >= 1 and chain[0]["subject"] == "CN=localhost" and chain[0]["days_left"] in (364, 365)
+           and chain[0]["not_before"] and chain[0]["not_after"], "and the broker chain's", chain)
+    expect(j["cause"] == "none" and j["problems"] == [], "nothing wrong", j)
+
+
+def test_expiring_certificates_warn(b, pki, tmp):
+    """Certificates ending within 30 days: --check warns for each, client and
+    broker, and still exits 0; a normal run goes on quietly."""
+    soon = os.path.join(tmp, "pki-soon")
+    subprocess.run(["bash", os.path.join(REPO, "tests", "lib", "mkpki.sh"), soon], check=True,
+                   env=dict(os.environ, MKPKI_LEAF_DAYS="10"))
+    with Broker(plain=False, pki_dir=soon, tls=False) as b2:
+        args = ["-h", "localhost", "-p", str(b2.tls_req_port), "--cafile", os.path.join(soon, "ca.crt"),
+                "--cert", os.path.join(soon, "client.crt"), "--key", os.path.join(soon, "client.key"), "-t", "trace/e"]
+        p = subprocess.run([binpath("smqtt_pub"), "--check", "--diag-format", "json"] + args, capture_output=True,
+                           timeout=TIMEOUT, env=env(tmp))
+        out, err = p.stdout.decode(), p.stderr.decode()
+        expect(p.returncode == 0 and "result: all checks passed" in out, "--check still exits 0", p.returncode, out, err)
+        expect(re.search(r"^  warn  client certificate .*client\.crt expires in (9|10) days, on ", out, re.M),
+               "a warn line for the client certificate", out)
+        expect(re.search(r"^  warn  broker certificate sent by localhost:%d expires in (9|10) days, on " % b2.tls_req_port,
+                         out, re.M), "a warn line for the broker's certificate", out)
+        expect("fix: the broker's certificates must be renewed before" in out, "the broker's fix", out)
+        j = json.loads(err.strip().splitlines()[-1])
+        probs = [(x["cause"], x["severity"]) for x in j["problems"]]
+        expect(probs == [("cert-expiring", "warning")] * 2, "two cert-expiring warnings in the JSON", j["problems"])
+        expect(j["evidence"]["broker_chain"][0]["days_left"] in (9, 10), "days_left in the JSON", j["evidence"])
+        p = subprocess.run([binpath("smqtt_pub"), "-m", "x"] + args, capture_output=True, timeout=TIMEOUT, env=env(tmp))
+        expect(p.returncode == 0 and p.stderr == b"", "a normal run publishes without a word", p.returncode, p.stderr)
 
 
 def main():

@@ -33,7 +33,8 @@ BUILD_PKGS=(gcc libc6-dev make cmake pkg-config libmosquitto-dev libconfig-dev l
 RUN_PKGS=(mosquitto mosquitto-clients openssl python3 procps)
 # dpkg-dev (dpkg-shlibdeps) and file: cpack's DEB generator; lintian and man-db:
 # the package test (tests/packaging); locales: localedef for zh_CN.UTF-8.
-TEST_PKGS=(valgrind mandoc groff-base bash-completion zsh fish stunnel4 time hyperfine util-linux
-	dpkg-dev file lintian man-db locales)
+# haproxy, nginx: TLS terminators in the lab.
+TEST_PKGS=(valgrind mandoc groff-base bash-completion zsh fish stunnel4 haproxy nginx libnginx-mod-stream time
+	hyperfine util-linux dpkg-dev file lintian man-db locales)
 # What only tests/run --full needs on top: the libFuzzer build.
 FULL_TEST_PKGS=(clang libclang-rt-14-dev)

@@ -1,7 +1,8 @@
 """Real peers for the scenario lab (stdlib only): a mosquitto broker with
-hand-written listeners (any address in 127.0.0.0/8), stunnel in front of a
-plain port, a TCP server that accepts and never answers, and a revoked
-client certificate with its CRL.
+hand-written listeners (any address in 127.0.0.0/8), stunnel, HAProxy and
+nginx's stream module terminating TLS in front of a plain port, a TCP server
+that accepts and never answers, and a revoked client certificate with its
+CRL.
 
     from lab_peers import Mosquitto, Stunnel, SilentServer, make_revoked
     with Mosquitto(workdir) as m:
@@ -26,6 +27,9 @@ import time
 
 MOSQUITTO = os.environ.get("SMQTT_TEST_MOSQUITTO", "/usr/sbin/mosquitto")
 STUNNEL = os.environ.get("SMQTT_TEST_STUNNEL", "/usr/bin/stunnel4")
+HAPROXY = os.environ.get("SMQTT_TEST_HAPROXY", "/usr/sbin/haproxy")
+NGINX = os.environ.get("SMQTT_TEST_NGINX", "/usr/sbin/nginx")
+NGINX_STREAM = os.environ.get("SMQTT_TEST_NGINX_STREAM", "/usr/lib/nginx/modules/ngx_stream_module.so")
 
 
 class PeerError(RuntimeError):
@@ -250,6 +254,185 @@ class Stunnel(_Logged):
 
     def __enter__(self):
         return self
+
+
+def wait_listening(proc_alive, host, port, timeout):
+    """True once host:port accepts a TCP connection (closed at once)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc_alive():
+            return False
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.02)
+    return False
+
+
+class HAProxy(_Logged):
+    """HAProxy in mode tcp terminating TLS on 127.0.0.1:port in front of
+    connect_port (which may have nothing listening: a broker that is down).
+    bind_opts are added to the bind line (e.g. "verify required ca-file F",
+    "crt-list F"); frontend/backend are extra lines for those sections. In
+    the foreground (-db), its pid file and log in workdir."""
+
+    def __init__(self, workdir, name, connect_port, crt, bind_opts="", frontend=(), backend=(),
+                 defaults=()):
+        self.workdir = workdir
+        self.name = name
+        os.makedirs(workdir, exist_ok=True)
+        self.conf_path = os.path.join(workdir, name + ".cfg")
+        self.log_path = os.path.join(workdir, name + ".log")
+        self.pid_path = os.path.join(workdir, name + ".pid")
+        self.connect_port = connect_port
+        self.crt = crt
+        self.bind_opts = bind_opts
+        self.frontend = list(frontend)
+        self.backend = list(backend)
+        self.defaults = list(defaults)
+        self.port = None
+
+    @staticmethod
+    def available():
+        return os.access(HAPROXY, os.X_OK)
+
+    def start(self, timeout=10.0):
+        last = ""
+        for _ in range(3):
+            if os.path.exists(self.log_path):
+                os.unlink(self.log_path)
+            self.port = free_port()
+            lines = ["global", "    log stdout format raw local0 info", "    pidfile " + self.pid_path,
+                     "defaults", "    mode tcp", "    log global", "    option tcplog",
+                     "    timeout connect 2s", "    timeout client 30s", "    timeout server 30s"]
+            lines += ["    " + x for x in self.defaults]
+            lines += ["frontend fe", "    bind 127.0.0.1:%d ssl crt %s %s" % (self.port, self.crt, self.bind_opts)]
+            lines += ["    " + x for x in self.frontend]
+            lines += ["    default_backend be", "backend be",
+                      "    server broker 127.0.0.1:%d" % self.connect_port]
+            lines += ["    " + x for x in self.backend]
+            with open(self.conf_path, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            with open(self.log_path, "wb") as out:
+                self.proc = popen([HAPROXY, "-db", "-f", self.conf_path], stdout=out, stderr=subprocess.STDOUT,
+                                  cwd=self.workdir)
+            if wait_listening(self.alive, "127.0.0.1", self.port, timeout):
+                return self
+            last = self.describe()
+            self.stop()
+            if "Address already in use" not in last and "cannot bind" not in last:
+                break
+        raise PeerError("haproxy did not start:\n" + last)
+
+    def __enter__(self):
+        return self
+
+
+class Nginx(_Logged):
+    """nginx with only its stream module: TLS terminated on 127.0.0.1:port
+    and proxied to connect_port. server is extra lines for the server
+    block (ssl_verify_client, ...); stream extra lines for the stream
+    block (map, ...); listen_opts extra words for the listen line. In the
+    foreground (daemon off), prefix, pid and logs in workdir."""
+
+    def __init__(self, workdir, name, connect_port, cert, key, server=(), stream=(), listen_opts="",
+                 proxy_pass=None):
+        self.workdir = workdir
+        self.name = name
+        os.makedirs(workdir, exist_ok=True)
+        self.conf_path = os.path.join(workdir, name + ".conf")
+        self.log_path = os.path.join(workdir, name + ".log")
+        self.stdout_path = os.path.join(workdir, name + ".stdout")
+        self.connect_port = connect_port
+        self.cert = cert
+        self.key = key
+        self.server = list(server)
+        self.stream = list(stream)
+        self.listen_opts = listen_opts
+        self.proxy_pass = proxy_pass
+        self.port = None
+
+    @staticmethod
+    def available():
+        return os.access(NGINX, os.X_OK) and os.path.exists(NGINX_STREAM)
+
+    def start(self, timeout=10.0):
+        last = ""
+        for _ in range(3):
+            for p in (self.log_path, self.stdout_path):
+                if os.path.exists(p):
+                    os.unlink(p)
+            self.port = free_port()
+            lines = ["load_module %s;" % NGINX_STREAM, "daemon off;", "master_process off;", "worker_processes 1;",
+                     "pid %s;" % os.path.join(self.workdir, self.name + ".pid"),
+                     "error_log %s info;" % self.log_path, "events { worker_connections 64; }", "stream {"]
+            lines += ["    " + x for x in self.stream]
+            lines += ["    server {", "        listen 127.0.0.1:%d ssl %s;" % (self.port, self.listen_opts),
+                      "        ssl_certificate %s;" % self.cert, "        ssl_certificate_key %s;" % self.key,
+                      "        proxy_connect_timeout 2s;",
+                      "        proxy_pass %s;" % (self.proxy_pass or "127.0.0.1:%d" % self.connect_port)]
+            lines += ["        " + x for x in self.server]
+            lines += ["    }", "}"]
+            with open(self.conf_path, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            with open(self.stdout_path, "wb") as out:
+                self.proc = popen([NGINX, "-p", self.workdir, "-e", self.log_path, "-c", self.conf_path],
+                                  stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir)
+            if wait_listening(self.alive, "127.0.0.1", self.port, timeout):
+                return self
+            last = self.describe()
+            self.stop()
+            if "Address already in use" not in last:
+                break
+        raise PeerError("nginx did not start:\n" + last)
+
+    def __enter__(self):
+        return self
+
+
+class ClosingServer:
+    """Accepts TCP connections and closes each at once (in-process), as a
+    broker at max_connections does; keeps the time of every accept."""
+
+    def __init__(self, host="127.0.0.1"):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((loopback(host), 0))
+        self.sock.listen(16)
+        self.host = host
+        self.port = self.sock.getsockname()[1]
+        self.accepts = []
+        self.stopping = False
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        while not self.stopping:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepts.append(time.monotonic())
+            c.close()
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.stopping = True
+        try:
+            socket.create_connection((self.host, self.port), timeout=1).close()
+        except OSError:
+            pass
+        self.thread.join(5)
+        self.sock.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
 
 
 class SilentServer:

@@ -6,7 +6,9 @@
 #   server.crt / server.key   CN localhost, SAN DNS:localhost + IP:127.0.0.1,
 #                             EKU serverAuth
 #   client.crt / client.key   CN smqtt-client, EKU clientAuth
-# RSA-2048, SHA-256, valid for 30 days.
+# RSA-2048, SHA-256, valid for 365 days; $MKPKI_LEAF_DAYS, when set, gives
+# the server and client certificates that many days instead (a set about to
+# expire, for the expiry warnings).
 #
 # Idempotent: if a complete, mutually consistent set that is still valid for
 # at least one more day already exists, nothing is done. Otherwise the whole
@@ -21,7 +23,7 @@ if [ $# -ne 1 ]; then
 fi
 
 out=$1
-days=30
+days=365
 mkdir -p "$out"
 cd "$out"
 
@@ -106,7 +108,7 @@ leaf() {
 	newkey "$tmp/$name.key"
 	run openssl req -new -sha256 -key "$tmp/$name.key" -subj "/CN=$cn" \
 		-out "$tmp/$name.csr"
-	run openssl x509 -req -sha256 -days "$days" -in "$tmp/$name.csr" \
+	run openssl x509 -req -sha256 -days "${MKPKI_LEAF_DAYS:-$days}" -in "$tmp/$name.csr" \
 		-CA "$tmp/ca.crt" -CAkey "$tmp/ca.key" -set_serial "0x$(openssl rand -hex 8)" \
 		-extfile "$tmp/$name.ext" -out "$tmp/$name.crt"
 }

@@ -7,7 +7,7 @@
 #   server.crt / server.key   CN localhost, SAN DNS:localhost + IP:127.0.0.1,
 #                             EKU serverAuth
 #   client.crt / client.key   CN smqtt-client, EKU clientAuth
-# RSA-2048, SHA-256, valid for 30 days. Every scenario has its own CA.
+# RSA-2048, SHA-256, valid for 365 days. Every scenario has its own CA.
 #
 # Scenarios:
 #   good          the reference set, as described above.
@@ -26,6 +26,12 @@
 #                 subject and authority key identifiers (and the usual SAN /
 #                 EKU), which let OpenSSL tell them apart from the CA: mutual
 #                 TLS with mosquitto works. A "looks dangerous but works" case.
+#   samecn-nokeyid  the same names as samecn (CA, server and client all
+#                 CN=127.0.0.1), v3 leaves (CA:FALSE, SAN, EKU) without key
+#                 identifiers: OpenSSL takes server.crt for self-signed and,
+#                 given as --cafile, accepts it as a trust anchor (openssl
+#                 verify -CAfile server.crt server.crt: OK); a broker still
+#                 takes client.crt for self-signed and rejects it.
 #   intermediate  root CA -> intermediate CA (pathlen 0) -> server, client.
 #                 Files: root.crt/.key, intermediate.crt/.key, ca.crt/.key
 #                 (copies of root.crt/.key), server.crt (leaf only),
@@ -69,18 +75,18 @@ if [ $# -ne 1 ]; then
 	exit 2
 fi
 
-VERSION=1
-DAYS=30
+VERSION=3
+DAYS=365
 out=$1
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-SCENARIOS="good ecdsa other-ca samecn samecn-keyid intermediate expired notyet nosan wrongsan weak sha1 selfsigned noca servereku encrypted der garbage"
+SCENARIOS="good ecdsa other-ca samecn samecn-keyid samecn-nokeyid intermediate expired expiring notyet nosan wrongsan weak sha1 selfsigned noca servereku encrypted der garbage"
 
 # Certificates that must be currently valid (not expired, not in the future).
 VALID_CERTS="good/ca.crt good/server.crt good/client.crt ecdsa/client.crt other-ca/client.crt
-samecn/ca.crt samecn/server.crt samecn/client.crt samecn-keyid/client.crt intermediate/root.crt intermediate/server.crt
-intermediate/client.crt expired/ca.crt notyet/ca.crt nosan/server.crt wrongsan/server.crt
+samecn/ca.crt samecn/server.crt samecn/client.crt samecn-keyid/client.crt samecn-nokeyid/server.crt intermediate/root.crt intermediate/server.crt
+intermediate/client.crt expired/ca.crt expiring/ca.crt expiring/server.crt expiring/client.crt notyet/ca.crt nosan/server.crt wrongsan/server.crt
 weak/client.crt sha1/client.crt selfsigned/server.crt noca/client.crt servereku/client.crt
 encrypted/client.crt"
 
@@ -163,6 +169,21 @@ keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = clientAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+EOF
+cat >"$work/server-nokeyid.ext" <<'EOF'
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+subjectKeyIdentifier = none
+authorityKeyIdentifier = none
+EOF
+cat >"$work/client-nokeyid.ext" <<'EOF'
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = none
+authorityKeyIdentifier = none
 EOF
 cat >"$work/client-ec.ext" <<'EOF'
 basicConstraints = critical, CA:FALSE
@@ -301,6 +322,11 @@ mkca "$g/samecn-keyid" 127.0.0.1
 leaf "$g/samecn-keyid" server 127.0.0.1 "$work/server.ext"
 leaf "$g/samecn-keyid" client 127.0.0.1 "$work/client.ext"
 
+# samecn-nokeyid: the same names, v3 leaves without key identifiers
+mkca "$g/samecn-nokeyid" 127.0.0.1
+leaf "$g/samecn-nokeyid" server 127.0.0.1 "$work/server-nokeyid.ext"
+leaf "$g/samecn-nokeyid" client 127.0.0.1 "$work/client-nokeyid.ext"
+
 # intermediate: root -> intermediate -> leaves
 d=$g/intermediate
 mkca "$d" "smqtt lab root CA"
@@ -325,6 +351,13 @@ cp "$d/root.key" "$d/ca.key"
 mkca "$g/expired" "smqtt lab CA (expired)"
 dated "$g/expired" server localhost "$work/server.ext" 20200101000000Z 20200102000000Z
 dated "$g/expired" client smqtt-client "$work/client.ext" 20200101000000Z 20200102000000Z
+
+# expiring: server and client certificates valid, ending in 10 days (--check
+# warns within 30 days)
+mkca "$g/expiring" "smqtt lab CA (expiring)"
+soon=$(date -u -d '+10 days' +%Y%m%d%H%M%SZ)
+dated "$g/expiring" server localhost "$work/server.ext" 20200101000000Z "$soon"
+dated "$g/expiring" client smqtt-client "$work/client.ext" 20200101000000Z "$soon"
 
 # notyet: validity starts a year from now
 y=$(( $(date -u +%Y) + 1 ))
@@ -400,6 +433,7 @@ run openssl verify -CAfile "$g/good/ca.crt" "$g/good/server.crt" "$g/good/client
 run openssl verify -CAfile "$g/ecdsa/ca.crt" "$g/ecdsa/server.crt" "$g/ecdsa/client.crt"
 run openssl verify -CAfile "$g/intermediate/root.crt" -untrusted "$g/intermediate/intermediate.crt" \
 	"$g/intermediate/server.crt" "$g/intermediate/client.crt"
+run openssl verify -purpose sslserver -CAfile "$g/samecn-nokeyid/server.crt" "$g/samecn-nokeyid/server.crt"
 if openssl verify -CAfile "$g/expired/ca.crt" "$g/expired/client.crt" >/dev/null 2>&1; then
 	echo "scenarios.sh: expired/client.crt verifies" >&2
 	exit 1

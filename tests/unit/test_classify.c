@@ -55,6 +55,9 @@ ROW(plain_tls, "plain-to-tls-port", e->stage = STAGE_MQTT; e->probe_tls_answered
 ROW(hs_timeout, "handshake-timeout", e->stage = STAGE_TLS; e->used_tls = true; e->timed_out = true)
 ROW(mqtt_timeout, "handshake-timeout", e->stage = STAGE_MQTT; e->timed_out = true)
 ROW(closed, "broker-closed", e->stage = STAGE_MQTT)
+ROW(sni, "sni-rejected", e->stage = STAGE_TLS; e->used_tls = true; e->client_hello_sent = true; e->alert_received = SSL_AD_UNRECOGNIZED_NAME)
+ROW(cert_required_notify, "client-cert-required", e->stage = STAGE_MQTT; e->used_tls = true; e->handshake_done = true; e->cert_requested = true; e->alert_received = SSL_AD_CLOSE_NOTIFY)
+ROW(closed_notify, "broker-closed", e->stage = STAGE_MQTT; e->used_tls = true; e->handshake_done = true; e->alert_received = SSL_AD_CLOSE_NOTIFY; e->alert_sent = SSL_AD_CLOSE_NOTIFY)
 ROW(auth5, "mqtt-auth-failed", e->stage = STAGE_MQTT; e->connack = 5)
 ROW(auth4, "mqtt-auth-failed", e->stage = STAGE_MQTT; e->connack = 4)
 ROW(auth135, "mqtt-auth-failed", e->stage = STAGE_MQTT; e->connack = 135)
@@ -92,7 +95,7 @@ static const struct ev_row rows[] = {
 	R(psk, "psk-mismatch"), R(psk_identity, "psk-mismatch"), R(alpn, "alpn-mismatch"),
 	R(renego, "legacy-renegotiation"), R(tls_plain_eof, "tls-to-plain-port"), R(tls_plain_bytes, "tls-to-plain-port"),
 	R(intolerant, "protocol-version-mismatch"), R(plain_tls, "plain-to-tls-port"), R(hs_timeout, "handshake-timeout"),
-	R(mqtt_timeout, "handshake-timeout"), R(closed, "broker-closed"), R(auth5, "mqtt-auth-failed"),
+	R(mqtt_timeout, "handshake-timeout"), R(closed, "broker-closed"), R(closed_notify, "broker-closed"), R(sni, "sni-rejected"), R(cert_required_notify, "client-cert-required"), R(auth5, "mqtt-auth-failed"),
 	R(auth4, "mqtt-auth-failed"), R(auth135, "mqtt-auth-failed"), R(auth134, "mqtt-auth-failed"),
 	R(proto1, "mqtt-protocol-rejected"), R(proto132, "mqtt-protocol-rejected"), R(ident2, "mqtt-identifier-rejected"),
 	R(ident133, "mqtt-identifier-rejected"), R(unavail3, "mqtt-server-unavailable"), R(busy137, "mqtt-server-unavailable"),

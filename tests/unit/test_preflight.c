@@ -299,6 +299,13 @@ static const struct pf_row pf_rows[] = {
 	{"servereku, weak and mismatched", "good/ca.crt", NULL, "servereku/client.crt", "weak/client.key", H, NULL, false,
 		{FATAL("cert-not-for-client"), FATAL("key-mismatch")}, 0, 0, NULL, NULL},
 
+	/* -- the broker's same-name certificate (no key identifiers) as cafile: OpenSSL trusts it as it is -- */
+	{"samecn-nokeyid server cert as cafile", "samecn-nokeyid/server.crt", NULL, NULL, NULL, H, NULL, false,
+		{WARN("cafile-not-ca")}, 0, 0, "accepts it as a trust anchor", NULL},
+	{"samecn-nokeyid server cert as cafile, same-name client", "samecn-nokeyid/server.crt", NULL, "samecn-nokeyid/client.crt",
+		"samecn-nokeyid/client.key", H, NULL, false,
+		{WARN("cafile-not-ca"), FATAL("ca-subject-equals-leaf")}, 0, 0, "unknown ca", NULL},
+
 	/* -- known bugs: the correct behaviour -- */
 	{"self-signed server cert as cafile", "selfsigned/server.crt", NULL, NULL, NULL, "localhost", NULL, false,
 		NONE, 0, 0, NULL, "preflight.c:341-365 (check_cafile) rejects a self-signed leaf in --cafile as fatal cafile-not-ca, but OpenSSL trusts it as an anchor and mosquitto_pub connects"},
