@@ -98,14 +98,14 @@ static void expand(const char *tmpl, char *const vals[NVAL])
 	struct slot slots[16];
 	char names[16][64];
 	size_t n = 0, v = 0;
-	slots[n++] = (struct slot){"detail", NULL};
+	slots[n++] = (struct slot){"detail", NULL, NULL};
 	for (const char *p = strchr(tmpl, '{'); p && n < 16; p = strchr(p + 1, '{')) {
 		size_t len = strcspn(p + 1, "{}");
 		if (p[1 + len] != '}' || len >= sizeof(names[0]))
 			continue;
 		memcpy(names[n], p + 1, len);
 		names[n][len] = '\0';
-		slots[n] = (struct slot){names[n], vals[v++ % NVAL]};
+		slots[n] = (struct slot){names[n], vals[v++ % NVAL], NULL};
 		n++;
 	}
 	char *out = explain_expand(tmpl, slots, n);
