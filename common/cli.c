@@ -84,13 +84,13 @@ static int choose_profile(const struct config *trial, const struct diag *d, stru
 		if (!*chosen) {
 			char *names = profiles_names(ps);
 			char *what = NULL, *why = NULL;
-			if (asprintf(&what, "--profile %s: no such profile", trial->profile_name) < 0)
+			if (asprintf(&what, _("--profile %s: no such profile"), trial->profile_name) < 0)
 				what = NULL;
-			if (asprintf(&why, ps->n ? "the saved profiles are: %s" : "there are no saved profiles%s",
-						ps->n ? names : "") < 0)
+			if (ps->n ? asprintf(&why, _("the saved profiles are: %s"), names) < 0
+					: !(why = strdup(_("there are no saved profiles"))))
 				why = NULL;
-			char fix[200];
-			snprintf(fix, sizeof(fix), "run '%s --list-profiles' to see them, or save one with --save-profile NAME", d->prog);
+			char fix[400];
+			snprintf(fix, sizeof(fix), _("run '%s --list-profiles' to see them, or save one with --save-profile NAME"), d->prog);
 			diag_report(d, what ? what : "no such profile", why, fix);
 			free(names);
 			free(what);

@@ -1,6 +1,7 @@
 /* optfile: mosquitto's options file, read line by line exactly as
  * mosquitto_pub/sub 2.0 read it, and fed through the same option parser. */
 #include "optfile.h"
+#include "l10n.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -81,10 +82,10 @@ enum opt_status optfile_load_named(struct config *cfg, const char *path, char **
 	if (!fp || fstat(fileno(fp), &st) != 0)
 		why = strerror(errno);
 	else if (S_ISDIR(st.st_mode))
-		why = "it is a directory";
+		why = _("it is a directory");
 	if (why) {
-		if (asprintf(warning, "-o %s: the options file cannot be read (%s), so no options were read from it, "
-					"as mosquitto 2.1 does\n", path, why) < 0)
+		if (asprintf(warning, _("-o %s: the options file cannot be read (%s), so no options were read from it, "
+					"as mosquitto 2.1 does\n"), path, why) < 0)
 			*warning = NULL;
 		if (fp)
 			fclose(fp);

@@ -1,6 +1,7 @@
 /* secret: --password-file and scrubbing secrets from the process's argument
  * memory (see secret.h). */
 #include "secret.h"
+#include "l10n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,26 +38,26 @@ int secret_read_password_file(const char *path, char **password, bool *group_rea
 	*group_readable = false;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		*cause = xasprintf("--password-file %s: the file cannot be opened: %s", path, strerror(errno));
+		*cause = xasprintf(_("--password-file %s: the file cannot be opened: %s"), path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) != 0) {
-		*cause = xasprintf("--password-file %s: %s", path, strerror(errno));
+		*cause = xasprintf(_("--password-file %s: %s"), path, strerror(errno));
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		*cause = xasprintf("--password-file %s: is a directory, not a file holding the password", path);
+		*cause = xasprintf(_("--password-file %s: is a directory, not a file holding the password"), path);
 		goto out;
 	}
 	if (S_ISREG(st.st_mode) && st.st_size >= CAP) {
-		*cause = xasprintf("--password-file %s: the file has %lld bytes; an MQTT password is at most %d bytes",
+		*cause = xasprintf(_("--password-file %s: the file has %lld bytes; an MQTT password is at most %d bytes"),
 				path, (long long)st.st_size, SECRET_PASSWORD_MAX);
 		goto out;
 	}
 	*group_readable = S_ISREG(st.st_mode) && (st.st_mode & 077);
 	buf = malloc(CAP);
 	if (!buf) {
-		*cause = xasprintf("--password-file %s: out of memory", path);
+		*cause = xasprintf(_("--password-file %s: out of memory"), path);
 		goto out;
 	}
 	while (n < CAP) {
@@ -64,7 +65,7 @@ int secret_read_password_file(const char *path, char **password, bool *group_rea
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {
-			*cause = xasprintf("--password-file %s: the file cannot be read: %s", path, strerror(errno));
+			*cause = xasprintf(_("--password-file %s: the file cannot be read: %s"), path, strerror(errno));
 			goto out;
 		}
 		if (got == 0)
@@ -75,21 +76,21 @@ int secret_read_password_file(const char *path, char **password, bool *group_rea
 	if (len && buf[len - 1] == '\n' && --len && buf[len - 1] == '\r')
 		len--;
 	if (n == CAP || len > SECRET_PASSWORD_MAX) {
-		*cause = xasprintf("--password-file %s: the password is longer than %d bytes, the most MQTT can carry",
+		*cause = xasprintf(_("--password-file %s: the password is longer than %d bytes, the most MQTT can carry"),
 				path, SECRET_PASSWORD_MAX);
 		goto out;
 	}
 	if (len == 0) {
-		*cause = xasprintf("--password-file %s: the file is empty; it must hold the password", path);
+		*cause = xasprintf(_("--password-file %s: the file is empty; it must hold the password"), path);
 		goto out;
 	}
 	if (memchr(buf, '\0', len)) {
-		*cause = xasprintf("--password-file %s: the file holds a NUL byte; a password cannot contain one", path);
+		*cause = xasprintf(_("--password-file %s: the file holds a NUL byte; a password cannot contain one"), path);
 		goto out;
 	}
 	*password = strndup(buf, len);
 	if (!*password) {
-		*cause = xasprintf("--password-file %s: out of memory", path);
+		*cause = xasprintf(_("--password-file %s: out of memory"), path);
 		goto out;
 	}
 	rc = 0;

@@ -3,6 +3,7 @@
 #include "tls.h"
 
 #include "atomicfile.h"
+#include "l10n.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -466,15 +467,15 @@ int tls_keylog_open(struct tls_files *f, const char *path, char **cause)
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd < 0) {
 		int e = errno;
-		if (asprintf(cause, "--tls-keylog %s: the key log cannot be written: %s", path,
-					e == ELOOP ? "it is a symbolic link, which smqtt does not follow" : strerror(e)) < 0)
+		if (asprintf(cause, _("--tls-keylog %s: the key log cannot be written: %s"), path,
+					e == ELOOP ? _("it is a symbolic link, which smqtt does not follow") : strerror(e)) < 0)
 			*cause = NULL;
 		return -1;
 	}
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		if (asprintf(cause, "--tls-keylog %s: the key log cannot be written: not a regular file", path) < 0)
+		if (asprintf(cause, _("--tls-keylog %s: the key log cannot be written: not a regular file"), path) < 0)
 			*cause = NULL;
 		return -1;
 	}
