@@ -138,6 +138,37 @@ class _Logged:
 
     def stop(self):
         stop_process(self.proc)
+
+    def _start_retrying(self, what, write_conf, argv, host="127.0.0.1", timeout=10.0, ready_log=None,
+                        busy=("Address already in use",)):
+        """Start the peer, once more (three tries in all) when another process
+        took a port it was given meanwhile: write_conf() picks free ports
+        (self.port for a peer with one) and writes the configuration; the
+        peer is ready when ready_log is in its log, or else when self.port
+        on host accepts. Output goes to self.stdout_path if the peer has
+        one, else to its log."""
+        last = ""
+        out_path = getattr(self, "stdout_path", None) or self.log_path
+        for _ in range(3):
+            for p in {self.log_path, out_path}:
+                if os.path.exists(p):
+                    os.unlink(p)
+            write_conf()
+            with open(out_path, "wb") as out:
+                self.proc = popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir)
+            try:
+                if ready_log:
+                    self.wait_for_log(ready_log, timeout)
+                    return self
+                if wait_listening(self.alive, host, self.port, timeout):
+                    return self
+                last = self.describe()
+            except PeerError as e:
+                last = str(e)
+            self.stop()
+            if not any(b in last for b in busy):
+                break
+        raise PeerError("%s did not start:\n%s" % (what, last))
         self.proc = None
 
     def __exit__(self, *exc):
@@ -184,25 +215,9 @@ class Mosquitto(_Logged):
             f.write("\n".join(out))
 
     def start(self, timeout=10.0):
-        last = ""
-        for _ in range(3):
-            for p in (self.log_path, self.stdout_path):
-                if os.path.exists(p):
-                    os.unlink(p)
-            self._write_conf()
-            with open(self.stdout_path, "wb") as out:
-                self.proc = popen([MOSQUITTO, "-c", self.conf_path], stdout=out, stderr=subprocess.STDOUT,
-                                  cwd=self.workdir)
-            try:
-                # logged once every listener is open
-                self.wait_for_log(r"mosquitto version \S+ running", timeout)
-                return self
-            except PeerError as e:
-                last = str(e)
-                self.stop()
-                if "Address already in use" not in last:
-                    break
-        raise PeerError("mosquitto did not start:\n" + last)
+        # "running" is logged once every listener is open
+        return self._start_retrying("mosquitto", self._write_conf, [MOSQUITTO, "-c", self.conf_path],
+                                    timeout=timeout, ready_log=r"mosquitto version \S+ running")
 
     def __enter__(self):
         return self
@@ -224,29 +239,15 @@ class Stunnel(_Logged):
         self.port = None
 
     def start(self, timeout=10.0):
-        last = ""
-        for _ in range(3):
-            for p in (self.log_path, self.stdout_path):
-                if os.path.exists(p):
-                    os.unlink(p)
+        def write_conf():
             self.port = free_port(self.accept_host)
             lines = ["foreground = yes", "pid =", "debug = 7", "output = %s" % self.log_path, "",
                      "[mqtt]", "accept = %s:%d" % (self.accept_host, self.port),
                      "connect = 127.0.0.1:%d" % self.connect_port] + self.options
             with open(self.conf_path, "w") as f:
                 f.write("\n".join(lines) + "\n")
-            with open(self.stdout_path, "wb") as out:
-                self.proc = popen([STUNNEL, self.conf_path], stdout=out, stderr=subprocess.STDOUT,
-                                  cwd=self.workdir)
-            try:
-                self.wait_for_log(r"Accepting new connections", timeout)
-                return self
-            except PeerError as e:
-                last = str(e)
-                self.stop()
-                if "Address already in use" not in last:
-                    break
-        raise PeerError("stunnel did not start:\n" + last)
+        return self._start_retrying("stunnel", write_conf, [STUNNEL, self.conf_path], timeout=timeout,
+                                    ready_log=r"Accepting new connections")
 
     def accepted(self, since=0):
         """The 'accepted connection from' lines since a log mark."""
@@ -298,10 +299,7 @@ class HAProxy(_Logged):
         return os.access(HAPROXY, os.X_OK)
 
     def start(self, timeout=10.0):
-        last = ""
-        for _ in range(3):
-            if os.path.exists(self.log_path):
-                os.unlink(self.log_path)
+        def write_conf():
             self.port = free_port()
             lines = ["global", "    log stdout format raw local0 info", "    pidfile " + self.pid_path,
                      "defaults", "    mode tcp", "    log global", "    option tcplog",
@@ -314,16 +312,8 @@ class HAProxy(_Logged):
             lines += ["    " + x for x in self.backend]
             with open(self.conf_path, "w") as f:
                 f.write("\n".join(lines) + "\n")
-            with open(self.log_path, "wb") as out:
-                self.proc = popen([HAPROXY, "-db", "-f", self.conf_path], stdout=out, stderr=subprocess.STDOUT,
-                                  cwd=self.workdir)
-            if wait_listening(self.alive, "127.0.0.1", self.port, timeout):
-                return self
-            last = self.describe()
-            self.stop()
-            if "Address already in use" not in last and "cannot bind" not in last:
-                break
-        raise PeerError("haproxy did not start:\n" + last)
+        return self._start_retrying("haproxy", write_conf, [HAPROXY, "-db", "-f", self.conf_path],
+                                    timeout=timeout, busy=("Address already in use", "cannot bind"))
 
     def __enter__(self):
         return self
@@ -358,11 +348,7 @@ class Nginx(_Logged):
         return os.access(NGINX, os.X_OK) and os.path.exists(NGINX_STREAM)
 
     def start(self, timeout=10.0):
-        last = ""
-        for _ in range(3):
-            for p in (self.log_path, self.stdout_path):
-                if os.path.exists(p):
-                    os.unlink(p)
+        def write_conf():
             self.port = free_port()
             lines = ["load_module %s;" % NGINX_STREAM, "daemon off;", "master_process off;", "worker_processes 1;",
                      "pid %s;" % os.path.join(self.workdir, self.name + ".pid"),
@@ -376,16 +362,9 @@ class Nginx(_Logged):
             lines += ["    }", "}"]
             with open(self.conf_path, "w") as f:
                 f.write("\n".join(lines) + "\n")
-            with open(self.stdout_path, "wb") as out:
-                self.proc = popen([NGINX, "-p", self.workdir, "-e", self.log_path, "-c", self.conf_path],
-                                  stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir)
-            if wait_listening(self.alive, "127.0.0.1", self.port, timeout):
-                return self
-            last = self.describe()
-            self.stop()
-            if "Address already in use" not in last:
-                break
-        raise PeerError("nginx did not start:\n" + last)
+        return self._start_retrying("nginx", write_conf,
+                                    [NGINX, "-p", self.workdir, "-e", self.log_path, "-c", self.conf_path],
+                                    timeout=timeout)
 
     def __enter__(self):
         return self
