@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <sys/time.h>
 #include <time.h>
 #include <poll.h>
 #include <stdio.h>
@@ -528,7 +529,7 @@ static int await_certificate_verdict(struct client *c)
 	return MOSQ_ERR_TLS; /* the alert is in the evidence */
 }
 
-/* One connect: resolve + TCP (bounded by an alarm: SIGALRM interrupts the
+/* One connect: resolve + TCP (bounded by a timer: SIGALRM interrupts the
  * blocking connect() inside libmosquitto) and, with TLS, the handshake. */
 static int connect_once(struct client *c, int *err)
 {
@@ -539,12 +540,17 @@ static int connect_once(struct client *c, int *err)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, &old);
 	long long left = c->deadline_ms - mono_ms();
-	alarm(left > 1000 ? (unsigned)(left / 1000) : 1);
+	if (left < 1)
+		left = 1;
+	/* to the millisecond: alarm()'s whole seconds cut 2.999 s to 2 */
+	struct itimerval it = {{0, 0}, {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000}};
+	struct itimerval off = {{0, 0}, {0, 0}};
+	setitimer(ITIMER_REAL, &it, NULL);
 	errno = 0;
 	int rc = mosquitto_connect_bind_v5(c->mosq, cfg->host, c->port, cfg->keepalive,
 			cfg->bind_address, cfg->connect_props);
 	*err = errno;
-	alarm(0);
+	setitimer(ITIMER_REAL, &off, NULL);
 	sigaction(SIGALRM, &old, NULL);
 	if (caught_signal == SIGALRM)
 		caught_signal = 0;
@@ -568,7 +574,10 @@ static bool note_failure(struct client *c, int rc, int err)
 	switch (rc) {
 	case MOSQ_ERR_ERRNO:
 		if (c->have_tls && (err == EPROTO || ev->client_hello_sent)) {
-			ev->stage = STAGE_TLS; /* libmosquitto's way of saying the handshake failed */
+			/* libmosquitto's way of saying the handshake failed; or,
+			 * when our side of it was done, that writing CONNECT met
+			 * the reset of a broker that rejected our certificate */
+			ev->stage = ev->handshake_done ? STAGE_MQTT : STAGE_TLS;
 			return true;
 		}
 		ev->stage = STAGE_TCP;
@@ -712,6 +721,10 @@ int client_connect(struct client *c)
 		if (!note_failure(c, rc, err)) {
 			diag_compat(c->diag, "Unable to connect (%s).\n", mosquitto_strerror(rc));
 			return 1;
+		}
+		if (c->ev.stage == STAGE_MQTT && c->ev.alert_received < 0 && c->ev.cert_requested) {
+			settle_stage(c); /* a reset lost the verdict: read it again */
+			c->settled = true;
 		}
 		if (c->retry_unanswered && c->ev.stage == STAGE_MQTT
 				&& (c->ev.alert_received < 0 || c->ev.alert_received == SSL_AD_CLOSE_NOTIFY)) {

@@ -435,7 +435,7 @@ int sub_run(struct config *cfg, const struct diag *d)
 		diag_compat(d, "Timed out\n");
 		status = MOSQ_ERR_TIMEOUT;
 	} else {
-		if (cfg->msg_count > 0 && rc == MOSQ_ERR_NO_CONN)
+		if (cfg->msg_count > 0 && rc == MOSQ_ERR_NO_CONN && s.connack_received)
 			rc = 0;
 		status = client_finish(&s.client, rc, s.connack_result);
 	}
