@@ -40,7 +40,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
 	(void)props;
 	p->connack = true;
 	p->result = result;
-	SSL *ssl = mosquitto_ssl_get(mosq);
+	SSL *ssl = client_ssl(&p->client);
 	if (ssl) {
 		snprintf(p->tls, sizeof(p->tls), _("%s, cipher %s"), SSL_get_version(ssl), SSL_get_cipher_name(ssl));
 		STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
@@ -151,6 +151,9 @@ int check_run(struct config *cfg, const struct diag *d)
 	int status = rc;
 	if (rc == 0) {
 		diag_check_note(d, "  pass  TCP connection to %s:%d\n", cfg->host, port);
+		if (p.client.ws_on)
+			diag_check_note(d, "  pass  WebSocket upgrade: %s -> %d %s, subprotocol %s\n", p.client.ws.request_line,
+					p.client.ws.head.status, p.client.ws.head.reason, p.client.ws.head.subprotocol);
 		time_t deadline = time(NULL) + 30;
 		while (!p.disconnected && time(NULL) < deadline) {
 			rc = client_loop_step(&p.client, 1000, -1, NULL, NULL);

@@ -94,6 +94,16 @@ static int install_ctx(struct client *c, const struct tls_range *range)
 		tls_free(&fresh);
 		return 1;
 	}
+	if (c->ws_on) {
+		/* the relay makes its own connections from the context:
+		 * libmosquitto never sees it */
+		if (c->tls_installed)
+			tls_free(&c->tls);
+		c->tls = fresh;
+		SSL_CTX_set_app_data(c->tls.ctx, &c->tls);
+		c->tls_installed = true;
+		return 0;
+	}
 	SSL_CTX *old = c->tls_installed ? c->tls.ctx : NULL;
 	if (old)
 		SSL_CTX_up_ref(old); /* keep it alive across the swap below */
@@ -198,6 +208,30 @@ static int set_keylog(struct client *c)
 	return 0;
 }
 
+/* --ws, ws://, wss://: smqtt's own transport (libmosquitto 2.0 has none). */
+static int set_ws(struct client *c)
+{
+	const struct config *cfg = c->cfg;
+	if (!cfg->ws)
+		return 0;
+	if (cfg->port == 0) {
+		diag_report(c->diag, _("--ws and --unix cannot be used together"),
+				_("MQTT over WebSockets needs a TCP connection to the broker's websockets listener"),
+				_("drop --unix and give -h and -p of the websockets listener, or drop --ws"));
+		return 1;
+	}
+	if (cfg->tls_engine || cfg->keyform) {
+		diag_report(c->diag, _("--tls-engine and --keyform cannot be used with --ws"),
+				_("over WebSockets smqtt makes the TLS connection itself, and it does not load keys through an engine"),
+				_("use a PEM key file with --key, or connect without --ws"));
+		return 1;
+	}
+	c->ws_on = true;
+	c->ev.ws = true;
+	snprintf(c->ev.ws_path, sizeof(c->ev.ws_path), "%s", cfg->ws_path ? cfg->ws_path : "/mqtt");
+	return 0;
+}
+
 int client_port(const struct config *cfg)
 {
 	if (cfg->port != PORT_UNDEFINED)
@@ -262,6 +296,7 @@ int client_init_checked(struct client *c, struct config *cfg, const struct diag 
 		struct tls_files *files)
 {
 	memset(c, 0, sizeof(*c));
+	wsrelay_init(&c->ws);
 	c->cfg = cfg;
 	c->diag = d;
 	c->files = *files;
@@ -305,10 +340,10 @@ int client_init_checked(struct client *c, struct config *cfg, const struct diag 
 		diag_compat(d, "Error: Problem setting username and/or password.\n");
 		return 1;
 	}
-	if (set_keylog(c) || set_tls(c))
+	if (set_keylog(c) || set_tls(c) || set_ws(c))
 		return 1;
 	mosquitto_max_inflight_messages_set(m, (unsigned)cfg->max_inflight);
-	if (cfg->socks5_host) {
+	if (cfg->socks5_host && !c->ws_on) {
 		int rc = mosquitto_socks5_set(m, cfg->socks5_host, cfg->socks5_port,
 				cfg->socks5_username, cfg->socks5_password);
 		if (rc)
@@ -323,6 +358,12 @@ int client_init_checked(struct client *c, struct config *cfg, const struct diag 
 
 void client_free(struct client *c)
 {
+	if (c->ws_on) {
+		/* libmosquitto's last bytes (its DISCONNECT), then the close */
+		wsrelay_shutdown(&c->ws, 500);
+		wsrelay_free(&c->ws);
+		c->ws_on = false;
+	}
 	if (c->mosq)
 		mosquitto_destroy(c->mosq);
 	c->mosq = NULL;
@@ -488,7 +529,7 @@ void client_note_connack(struct client *c, int result)
 	c->connack_seen = result == 0;
 	c->ev.connack = result;
 	if (c->have_tls)
-		tls_note_established(&c->tls, mosquitto_ssl_get(c->mosq));
+		tls_note_established(&c->tls, client_ssl(c));
 }
 
 /* Until the CONNACK, ACK what arrived at once: a broker that sent TLS
@@ -497,7 +538,7 @@ void client_note_connack(struct client *c, int result)
  * arrived also sends the ACK that is pending. */
 static void ack_now(const struct client *c, int sock)
 {
-	if (c->connack_seen || c->port == 0)
+	if (c->connack_seen || c->port == 0 || c->ws_on)
 		return;
 	int one = 1;
 	setsockopt(sock, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
@@ -512,7 +553,8 @@ static int await_certificate_verdict(struct client *c)
 {
 	SSL *ssl = mosquitto_ssl_get(c->mosq);
 	int sock = mosquitto_socket(c->mosq);
-	if (!ssl || sock < 0 || !c->ev.cert_requested || SSL_version(ssl) < TLS1_3_VERSION)
+	/* (over wss the answer to the upgrade request carried the verdict) */
+	if (c->ws_on || !ssl || sock < 0 || !c->ev.cert_requested || SSL_version(ssl) < TLS1_3_VERSION)
 		return MOSQ_ERR_SUCCESS;
 	struct pollfd p = {sock, POLLIN, 0};
 	if (!tls_input_buffered(ssl) && poll(&p, 1, 300) <= 0)
@@ -529,10 +571,160 @@ static int await_certificate_verdict(struct client *c)
 	return MOSQ_ERR_TLS; /* the alert is in the evidence */
 }
 
+/* What the relay saw, as evidence. */
+static void ws_note(struct client *c)
+{
+	struct evidence *ev = &c->ev;
+	const struct wsrelay *r = &c->ws;
+	ev->ws_upgrade = r->head_result == WS_HEAD_INCOMPLETE ? -1 : (int)r->head_result;
+	ev->http_status = r->head.status;
+	snprintf(ev->http_reason, sizeof(ev->http_reason), "%s", r->head.reason);
+	snprintf(ev->http_location, sizeof(ev->http_location), "%s", r->head.location);
+	snprintf(ev->http_server, sizeof(ev->http_server), "%s", r->head.server);
+	snprintf(ev->ws_subprotocol, sizeof(ev->ws_subprotocol), "%s", r->head.subprotocol);
+	memcpy(ev->ws_first, r->first, sizeof(ev->ws_first));
+	ev->ws_first_len = (int)r->first_len;
+	ev->ws_open = r->open;
+	snprintf(ev->proxy_error, sizeof(ev->proxy_error), "%s", r->proxy_error);
+	if (r->close_received) {
+		ev->ws_close_code = r->close_code;
+		snprintf(ev->ws_close_reason, sizeof(ev->ws_close_reason), "%s", r->close_reason);
+	}
+	if (r->error != WS_ERR_NONE) {
+		ev->ws_error = (int)r->error;
+		ev->ws_error_text = ws_error_text(r->error);
+	}
+}
+
+/* An upgrade that failed: where it stands, and the probes for a server
+ * that closed without answering. Returns the code connect_client takes
+ * for a WebSocket failure. */
+static int ws_failed(struct client *c, bool timed_out)
+{
+	struct evidence *ev = &c->ev;
+	ev->stage = STAGE_WS;
+	ev->timed_out = timed_out;
+	if (!timed_out && ev->ws_upgrade < 0 && ev->ws_first_len == 0) {
+		if (!c->have_tls) {
+			ev->probe_tls_answered = probe_speaks_tls(c->cfg->host, c->port, 2000);
+			diag_trace(c->diag, ev->probe_tls_answered ? N_("probe: a TLS ClientHello without certificate got a ServerHello")
+					: N_("probe: a TLS ClientHello without certificate got no TLS answer"));
+		}
+		if (!ev->probe_tls_answered && !c->have_tls) {
+			ev->probe_mqtt_answered = probe_speaks_mqtt(c->cfg->host, c->port, 2000);
+			if (ev->probe_mqtt_answered)
+				diag_trace(c->diag, "probe: a plain MQTT CONNECT without credentials got a CONNACK: a plain MQTT port");
+		}
+	}
+	return MOSQ_ERR_UNKNOWN;
+}
+
+/* MQTT over WebSockets: TCP (through the proxy), TLS for wss, the upgrade;
+ * then libmosquitto connects to the relay's socket. reconnect: libmosquitto
+ * reconnects instead of connecting. */
+static int ws_connect_once(struct client *c, int *err, bool reconnect, long long deadline)
+{
+	struct config *cfg = c->cfg;
+	struct evidence *ev = &c->ev;
+	struct wsr_target t = {cfg->host, c->port, cfg->bind_address, ev->ws_path, c->have_tls ? c->tls.ctx : NULL,
+		cfg->socks5_host, cfg->socks5_port, cfg->socks5_username, cfg->socks5_password};
+	enum wsr_result res = wsrelay_open(&c->ws, &t, deadline);
+	ws_note(c);
+	*err = c->ws.sys_errno;
+	if (c->ws.request_line[0])
+		diag_trace(c->diag, "ws: > %s (Host %s, subprotocol mqtt)", c->ws.request_line, cfg->host);
+	if (c->ws.head.status)
+		diag_trace(c->diag, "ws: < %d %s%s%s%s%s", c->ws.head.status, c->ws.head.reason,
+				c->ws.head.subprotocol[0] ? ", subprotocol " : "", c->ws.head.subprotocol,
+				c->ws.head.server[0] ? ", server " : "", c->ws.head.server);
+	switch (res) {
+	case WSR_OK:
+		break;
+	case WSR_TCP:
+		if (c->ws.proxy_error[0])
+			diag_trace(c->diag, "proxy: %s", c->ws.proxy_error);
+		if (!*err)
+			*err = ECONNABORTED;
+		return MOSQ_ERR_ERRNO;
+	case WSR_TIMEOUT:
+		if (c->ws.stage == WSR_AT_UPGRADE)
+			return ws_failed(c, true);
+		if (c->ws.stage == WSR_AT_TLS) {
+			ev->timed_out = true;
+			return MOSQ_ERR_TIMEOUT;
+		}
+		*err = ETIMEDOUT;
+		return MOSQ_ERR_ERRNO;
+	case WSR_TLS:
+		return MOSQ_ERR_TLS;
+	case WSR_CLOSED:
+		if (c->have_tls && c->ws.stage == WSR_AT_UPGRADE && ev->alert_received >= 0)
+			return MOSQ_ERR_TLS; /* the broker's verdict on our certificate */
+		if (c->have_tls && ev->cert_requested && ev->alert_received < 0 && ev->ws_first_len == 0)
+			return MOSQ_ERR_TLS; /* the same, with the alert lost to a reset: read again */
+		return ws_failed(c, false);
+	case WSR_UPGRADE:
+		diag_trace(c->diag, "ws: the upgrade failed: %s", wsrelay_result_text(c->ws.head_result));
+		return ws_failed(c, false);
+	case WSR_NOMEM:
+		return MOSQ_ERR_NOMEM;
+	}
+	char *cause = NULL;
+	if (wsrelay_listen(&c->ws, &cause)) {
+		diag_report(c->diag, cause ? cause : "the WebSocket relay", _("the relay between libmosquitto and the WebSocket could not be set up"),
+				_("set TMPDIR to a writable directory"));
+		free(cause);
+		return MOSQ_ERR_NOMEM;
+	}
+	int rc = reconnect ? mosquitto_reconnect(c->mosq)
+		: mosquitto_connect_bind_v5(c->mosq, c->ws.path, 0, cfg->keepalive, NULL, cfg->connect_props);
+	if (rc == MOSQ_ERR_SUCCESS && wsrelay_accept(&c->ws, &cause)) {
+		diag_report(c->diag, cause ? cause : "the WebSocket relay", _("the relay between libmosquitto and the WebSocket could not be set up"),
+				_("run again; report it if it persists"));
+		free(cause);
+		rc = MOSQ_ERR_NOMEM;
+	}
+	*err = errno;
+	if (rc == MOSQ_ERR_SUCCESS)
+		diag_trace(c->diag, "ws: relaying MQTT between libmosquitto (unix socket %s) and the WebSocket", c->ws.path);
+	return rc;
+}
+
+int client_reconnect(struct client *c)
+{
+	if (!c->ws_on)
+		return mosquitto_reconnect(c->mosq);
+	wsrelay_shutdown(&c->ws, 0);
+	int err = 0;
+	long long deadline = mono_ms() + (long long)c->cfg->connect_timeout * 1000;
+	if (!c->connack_seen && c->deadline_ms)
+		deadline = c->deadline_ms;
+	return ws_connect_once(c, &err, true, deadline);
+}
+
+SSL *client_ssl(const struct client *c)
+{
+	if (c->ws_on)
+		return c->ws.ssl;
+	return c->mosq ? mosquitto_ssl_get(c->mosq) : NULL;
+}
+
+/* Relay what can be relayed; note how the broker side ended. True when
+ * libmosquitto's socket has input (or EOF) to read. */
+static bool ws_pump(struct client *c)
+{
+	long moved = wsrelay_pump(&c->ws);
+	if (c->ws.broker_eof)
+		ws_note(c);
+	return moved != 0;
+}
+
 /* One connect: resolve + TCP (bounded by a timer: SIGALRM interrupts the
  * blocking connect() inside libmosquitto) and, with TLS, the handshake. */
 static int connect_once(struct client *c, int *err)
 {
+	if (c->ws_on)
+		return ws_connect_once(c, err, false, c->deadline_ms);
 	struct config *cfg = c->cfg;
 	struct sigaction sa, old;
 	memset(&sa, 0, sizeof(sa));
@@ -641,7 +833,7 @@ static void trace_resolve(struct client *c)
 static void trace_tls_up(struct client *c)
 {
 	const struct diag *d = c->diag;
-	SSL *ssl = mosquitto_ssl_get(c->mosq);
+	SSL *ssl = client_ssl(c);
 	if (!d->trace || !ssl)
 		return;
 	diag_trace(d, SSL_session_reused(ssl) ? N_("tls: negotiated %s, cipher %s, session resumed (--tls-resume)")
@@ -703,12 +895,12 @@ int client_connect(struct client *c)
 		int rc = connect_once(c, &err);
 		if (rc == MOSQ_ERR_SUCCESS) {
 			if (c->have_tls)
-				tls_session_check(&c->tls, mosquitto_ssl_get(c->mosq));
+				tls_session_check(&c->tls, client_ssl(c));
 			diag_trace(c->diag, "connect: TCP%s to %s:%d up in %lld ms", c->have_tls ? " + TLS" : "", cfg->host, c->port,
 					mono_ms() - t);
 			trace_tls_up(c);
 			if (c->have_tls) {
-				SSL *ssl = mosquitto_ssl_get(c->mosq);
+				SSL *ssl = client_ssl(c);
 				int v = ssl ? SSL_version(ssl) : 0;
 				if (v && v != remembered)
 					negotiate_cache_put(cfg->host, c->port, v);
@@ -718,6 +910,9 @@ int client_connect(struct client *c)
 			}
 			return 0;
 		}
+		if (c->ev.stage == STAGE_WS)
+			return explain_failure(c, failure_status(c, c->ev.ws_upgrade < 0 && c->ev.ws_first_len == 0
+					? MOSQ_ERR_CONN_LOST : MOSQ_ERR_UNKNOWN));
 		if (!note_failure(c, rc, err)) {
 			diag_compat(c->diag, "Unable to connect (%s).\n", mosquitto_strerror(rc));
 			return 1;
@@ -814,7 +1009,7 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 		const sigset_t *sigmask)
 {
 	struct mosquitto *m = c->mosq;
-	struct pollfd pfd[2];
+	struct pollfd pfd[4];
 	nfds_t n = 0;
 	int sock = mosquitto_socket(m);
 
@@ -841,12 +1036,15 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 		pfd[n].revents = 0;
 		n++;
 	}
+	nfds_t own = n;
+	if (c->ws_on)
+		wsrelay_pollfds(&c->ws, pfd, &n);
 	if (timeout_ms < 0 || timeout_ms > 1000)
 		timeout_ms = 1000;
 	/* Records OpenSSL already holds (read ahead) do not wake poll: read
-	 * them now. */
-	SSL *ssl = c->have_tls ? mosquitto_ssl_get(m) : NULL;
-	bool buffered = tls_input_buffered(ssl);
+	 * them now. (libmosquitto's socket is plain over WebSockets.) */
+	SSL *ssl = c->have_tls && !c->ws_on ? mosquitto_ssl_get(m) : NULL;
+	bool buffered = tls_input_buffered(ssl) || (c->ws_on && wsrelay_pending(&c->ws));
 	bool coalescing = c->bulk_fn && bulkread_busy(&c->bulk, sock);
 	if (coalescing && timeout_ms > BULK_BUSY_MS)
 		timeout_ms = BULK_BUSY_MS;
@@ -856,13 +1054,16 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 		return errno == EINTR ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ERRNO;
 	if (buffered || (coalescing && ready == 0))
 		pfd[0].revents |= POLLIN; /* look without being woken */
+	if (c->ws_on && (n > own || buffered) && ws_pump(c))
+		pfd[0].revents |= POLLIN;
+	bool plain = !c->have_tls || c->ws_on; /* MQTT in the clear on libmosquitto's socket */
 	int rc;
 	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 		ack_now(c, sock);
-		if (!c->connack_seen && !c->have_tls && !c->ev.reply_checked && !c->cfg->socks5_host
+		if (!c->connack_seen && plain && !c->ev.reply_checked && (!c->cfg->socks5_host || c->ws_on)
 				&& c->ev.connack < 0 && first_reply_refused(c, sock))
 			return MOSQ_ERR_PROTOCOL;
-		rc = c->bulk_fn && c->connack_seen && !c->have_tls ? bulk_read(c, sock) : mosquitto_loop_read(m, 1);
+		rc = c->bulk_fn && c->connack_seen && plain ? bulk_read(c, sock) : mosquitto_loop_read(m, 1);
 		if (rc || mosquitto_socket(m) < 0)
 			return rc;
 		/* Then every packet already read ahead, so that a burst costs one
@@ -877,8 +1078,10 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 		rc = mosquitto_loop_write(m, 1);
 		if (rc || mosquitto_socket(m) < 0)
 			return rc;
+		if (c->ws_on)
+			ws_pump(c); /* on to the broker now, not at the next turn */
 	}
-	if (n > 1 && extra_ready && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+	if (own > 1 && extra_ready && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 		*extra_ready = true;
 	return mosquitto_loop_misc(m);
 }
@@ -888,7 +1091,7 @@ void client_connack_ok(struct client *c)
 	struct config *cfg = c->cfg;
 	if (!cfg->save_profile)
 		return;
-	SSL *ssl = mosquitto_ssl_get(c->mosq);
+	SSL *ssl = client_ssl(c);
 	struct profile_save_req req = {
 		.name = cfg->save_profile,
 		.cfg = cfg,

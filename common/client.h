@@ -12,6 +12,7 @@
 #include "explain.h"
 #include "options.h"
 #include "tls.h"
+#include "wsrelay.h"
 
 struct client {
 	struct mosquitto *mosq;
@@ -33,6 +34,8 @@ struct client {
 	bool retrying;    /* smqtt_sub: closed before the first CONNACK, explained, retrying */
 	bool retry_unanswered; /* set by smqtt_sub: such a close is retried (client_should_retry) */
 	long long deadline_ms; /* --connect-timeout, until the CONNACK */
+	bool ws_on;       /* MQTT over WebSockets: libmosquitto talks to ws's Unix socket */
+	struct wsrelay ws;
 };
 
 /* After the first CONNACK on plain MQTT, deliver QoS 0 messages without
@@ -89,6 +92,14 @@ bool client_should_retry(struct client *c, int rc);
 
 /* Before each reconnect: a fresh attempt's evidence and timeout. */
 void client_prepare_reconnect(struct client *c);
+
+/* mosquitto_reconnect(), with a new WebSocket connection first when the
+ * run uses WebSockets. Returns a MOSQ_ERR_* code. */
+int client_reconnect(struct client *c);
+
+/* The TLS connection to the broker (libmosquitto's, or the WebSocket
+ * relay's for wss), or NULL. */
+SSL *client_ssl(const struct client *c);
 
 /* The exit status once the run is over: status, or 1 when --save-profile
  * failed on an otherwise successful run. */

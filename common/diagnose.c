@@ -2,6 +2,7 @@
  * diagnose.h). The words live in explain.c; this file gathers the facts. */
 #include "diagnose.h"
 #include "l10n.h"
+#include "ws.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -242,6 +243,29 @@ static void add_evidence(const struct evidence *ev, const struct tls *t, struct 
 		}
 		if (t && t->cert_names[0])
 			cJSON_AddStringToObject(e, "broker_cert_names", t->cert_names);
+	}
+	if (ev->ws) {
+		cJSON *w = cJSON_AddObjectToObject(e, "websocket");
+		cJSON_AddStringToObject(w, "path", ev->ws_path);
+		cJSON_AddBoolToObject(w, "upgraded", ev->ws_open);
+		if (ev->http_status)
+			cJSON_AddNumberToObject(w, "http_status", ev->http_status);
+		if (ev->http_reason[0])
+			cJSON_AddStringToObject(w, "http_reason", ev->http_reason);
+		if (ev->http_location[0])
+			cJSON_AddStringToObject(w, "location", ev->http_location);
+		if (ev->http_server[0])
+			cJSON_AddStringToObject(w, "server", ev->http_server);
+		if (ev->ws_subprotocol[0])
+			cJSON_AddStringToObject(w, "subprotocol", ev->ws_subprotocol);
+		if (ev->ws_close_code >= 0)
+			cJSON_AddNumberToObject(w, "close_code", ev->ws_close_code);
+		if (ev->ws_close_reason[0])
+			cJSON_AddStringToObject(w, "close_reason", ev->ws_close_reason);
+		if (ev->ws_error_text)
+			cJSON_AddStringToObject(w, "protocol_error", ev->ws_error_text);
+		if (ev->proxy_error[0])
+			cJSON_AddStringToObject(w, "proxy", ev->proxy_error);
 	}
 	if (ev->connack >= 0)
 		cJSON_AddNumberToObject(e, "connack", ev->connack);
@@ -612,6 +636,93 @@ static void fill_versions(struct facts *f, const struct evidence *ev, const stru
 	}
 }
 
+/* The first bytes of an answer, printable or as hex. */
+static void first_bytes(const struct evidence *ev, char *buf, size_t len)
+{
+	size_t at = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < ev->ws_first_len && at + 4 < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%02x", i ? " " : "", ev->ws_first[i]);
+}
+
+static void fill_ws(struct facts *f, enum cause c, const struct evidence *ev, const struct config *cfg, int seconds)
+{
+	put(f, "path", "%s", ev->ws_path[0] ? ev->ws_path : "/mqtt");
+	put(f, "status", "%d", ev->http_status);
+	put(f, "reason", "%s", ev->http_reason[0] ? ev->http_reason : "(no reason phrase)");
+	put(f, "location", "%s", ev->http_location[0] ? ev->http_location : "(none)");
+	put(f, "subprotocol", "%s", ev->ws_subprotocol[0] ? ev->ws_subprotocol : "(none)");
+	put(f, "code", "%d", ev->ws_close_code);
+	char first[64];
+	first_bytes(ev, first, sizeof(first));
+	EACH_LANG(l) {
+		switch (c) {
+		case CAUSE_WS_REDIRECT:
+			if (!strncmp(ev->http_location, "https://", 8) && !ev->used_tls)
+				say(f, l, "fixhint", L_(l, N_("the server sends plain-HTTP clients to HTTPS: use wss:// (or --ws with --cafile or --tls-use-os-certs) on its TLS port; the new address is %s")),
+						ev->http_location);
+			else
+				say(f, l, "fixhint", L_(l, N_("connect to the address the server names (%s): its host, port and path, the path with --ws-path")),
+						ev->http_location);
+			break;
+		case CAUSE_WS_NOT_WEBSOCKET:
+			if (ev->ws_upgrade == WS_HEAD_NO_UPGRADE)
+				say(f, l, "detail", "%s", L_(l, N_("the server answered 101 Switching Protocols but without Upgrade: websocket and Connection: Upgrade, so it did not switch to WebSocket")));
+			else
+				say(f, l, "detail", L_(l, N_("the upgrade asked for GET %s and the server answered %d %s: it served the request as a web page instead of switching to WebSocket (101)")),
+						ev->ws_path, ev->http_status, ev->http_reason[0] ? ev->http_reason : "");
+			break;
+		case CAUSE_WS_NOT_HTTP:
+			if (ev->ws_first_len)
+				say(f, l, "detail", L_(l, N_("the upgrade request (an HTTP GET) was answered with bytes that are not HTTP (%s)%s")), first,
+						ev->ws_first[0] == 0x20 ? L_(l, N_(": they look like an MQTT CONNACK, so this is a plain MQTT port")) : "");
+			else if (ev->probe_mqtt_answered)
+				say(f, l, "detail", "%s", L_(l, N_("the server closed the connection without answering the upgrade request; a plain MQTT CONNECT to the same port got a CONNACK, so this is a plain MQTT port, not a websockets one")));
+			else
+				say(f, l, "detail", "%s", L_(l, N_("the server closed the connection without answering the upgrade request (an HTTP GET)")));
+			if (ev->ws_first_len && ev->ws_first[0] == 0x20)
+				say(f, l, "fixhint", "%s", L_(l, N_("drop --ws (use mqtt:// rather than ws://) to speak MQTT to this port, or give the broker's websockets port")));
+			else if (ev->probe_mqtt_answered)
+				say(f, l, "fixhint", "%s", L_(l, N_("drop --ws (use mqtt:// rather than ws://) to speak MQTT to this port, or give the broker's websockets port")));
+			else
+				say(f, l, "fixhint", "%s", L_(l, N_("give the broker's websockets port with -p (mosquitto: a listener with protocol websockets)")));
+			break;
+		case CAUSE_WS_TO_TLS_PORT:
+			say(f, l, "detail", "%s", ev->ws_first_len ? L_(l, N_("the upgrade request (an HTTP GET in the clear) was answered with a TLS record: the port expects a TLS ClientHello first"))
+					: L_(l, N_("the server closed the connection without answering the upgrade request in the clear, and a TLS ClientHello to the same port got a ServerHello")));
+			break;
+		case CAUSE_WS_CLOSED:
+			if (ev->ws_close_reason[0])
+				say(f, l, "detail", L_(l, N_("after the upgrade the server sent a WebSocket close frame with status %d (%s) and the reason \"%s\", before any CONNACK")),
+						ev->ws_close_code, L_(l, ws_close_code_text(ev->ws_close_code)), ev->ws_close_reason);
+			else
+				say(f, l, "detail", L_(l, N_("after the upgrade the server sent a WebSocket close frame with status %d (%s), before any CONNACK")),
+						ev->ws_close_code, L_(l, ws_close_code_text(ev->ws_close_code)));
+			if (ev->ws_close_code == 1008 || ev->ws_close_code == 1003)
+				say(f, l, "fixhint", "%s", L_(l, N_("the server refused what this client sent: check -u/-P and the client id, and the broker's log for why")));
+			else if (ev->ws_close_code == 1009)
+				say(f, l, "fixhint", "%s", L_(l, N_("the server's message size limit is lower than this client's CONNECT: shorten the will or properties, or raise the limit")));
+			else
+				say(f, l, "fixhint", "%s", L_(l, N_("check the broker's log for why it closed the connection")));
+			break;
+		case CAUSE_WS_PROTOCOL_ERROR:
+			if (ev->ws_upgrade == WS_HEAD_TOO_LARGE)
+				say(f, l, "detail", L_(l, N_("the answer to the upgrade request had no end of its headers within %d bytes, far more than any WebSocket server sends")), WS_MAX_HEAD);
+			else
+				say(f, l, "detail", L_(l, N_("%s; this client closed the WebSocket with status %d")), L_(l, ev->ws_error_text ? ev->ws_error_text : "?"),
+						ws_error_close_code((enum ws_error)ev->ws_error));
+			break;
+		case CAUSE_WS_UPGRADE_TIMEOUT:
+			say(f, l, "detail", L_(l, N_("the %s connection was up and the upgrade request (GET %s) was sent, but no complete answer came within --connect-timeout %d s")),
+					ev->used_tls ? "TLS" : "TCP", ev->ws_path, seconds);
+			break;
+		default:
+			break;
+		}
+	}
+	(void)cfg;
+}
+
 enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct config *cfg,
 		int seconds, struct report *r)
 {
@@ -683,12 +794,15 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 		EACH_LANG(l) {
 			say(&f, l, "detail", L_(l, N_("the TLS ClientHello got %s%s")), ev->non_tls_reply ? L_(l, N_("an answer that is not TLS"))
 					: L_(l, N_("no TLS answer: the peer closed the connection")),
-					ev->probe_tls_answered ? "" : L_(l, N_("; a plain MQTT listener behaves like this")));
+					ev->probe_tls_answered ? "" : cfg->ws ? L_(l, N_("; a websockets listener without TLS behaves like this"))
+					: L_(l, N_("; a plain MQTT listener behaves like this")));
 			char list[160] = "";
 			for (size_t i = 0; i < n; i++)
 				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
 						i == 0 ? "" : i + 1 == n ? L_(l, N_(" and ")) : L_(l, N_(", ")), opts[i]);
-			if (n)
+			if (cfg->ws)
+				say(&f, l, "fixhint", "%s", L_(l, N_("use the broker's websockets port with TLS (wss://) with -p, or ws:// (--ws without TLS options) for this port")));
+			else if (n)
 				say(&f, l, "fixhint", L_(l, N_("use the broker's TLS port (often 8883) with -p, or drop %s to connect without TLS")), list);
 			else
 				say(&f, l, "fixhint", "%s", L_(l, N_("use the broker's TLS port with -p; port 8883 turns TLS on by itself, so give the broker's plain "
@@ -724,6 +838,11 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 					"alert %s")), ev->server_hello_seen ? L_(l, N_("during the handshake, after its ServerHello"))
 					: L_(l, N_("in answer to the ClientHello")),
 					reason_text(ev->ssl_reason), ev->alert_sent >= 0 ? tls_alert_name(ev->alert_sent) : "none");
+		break;
+	case CAUSE_WS_PATH_NOT_FOUND: case CAUSE_WS_UNAUTHORIZED: case CAUSE_WS_REDIRECT: case CAUSE_WS_NOT_WEBSOCKET:
+	case CAUSE_WS_NO_SUBPROTOCOL: case CAUSE_WS_WRONG_SUBPROTOCOL: case CAUSE_WS_BAD_ACCEPT: case CAUSE_WS_NOT_HTTP:
+	case CAUSE_WS_TO_TLS_PORT: case CAUSE_WS_CLOSED: case CAUSE_WS_PROTOCOL_ERROR: case CAUSE_WS_UPGRADE_TIMEOUT:
+		fill_ws(&f, c, ev, cfg, seconds);
 		break;
 	case CAUSE_TLS_UNCLASSIFIED:
 		EACH_LANG(l)

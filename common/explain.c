@@ -197,6 +197,54 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		"{detail}",
 		N_("check that {where} is an MQTT broker, not an HTTP, TLS or other service; if it is, the broker or a proxy in front of it is broken: check its log")},
 
+	{CAUSE_WS_PATH_NOT_FOUND, "ws-path-not-found", STAGE_WS,
+		N_("{where} has no WebSocket endpoint at {path}: HTTP {status}"),
+		N_("the upgrade asked for GET {path} and the web server answered {status} {reason}: nothing is served there; mosquitto 2.1's clients always ask for /mqtt"),
+		N_("give the path the server serves MQTT on with --ws-path (e.g. --ws-path /mqtt, or the path configured in the proxy in front of the broker)")},
+	{CAUSE_WS_UNAUTHORIZED, "ws-unauthorized", STAGE_WS,
+		N_("{where} refused the WebSocket upgrade at {path}: HTTP {status}"),
+		N_("the web server answered {status} {reason}: it wants HTTP authentication or a client the proxy lets through, before any MQTT is spoken; MQTT's -u/-P are only sent after the upgrade"),
+		N_("ask the operator of the web server or proxy in front of the broker to let this client through, or connect to the broker's own port")},
+	{CAUSE_WS_REDIRECT, "ws-redirect", STAGE_WS,
+		N_("{where} redirected the WebSocket upgrade at {path}: HTTP {status} to {location}"),
+		N_("the web server answered {status} {reason} with Location: {location}; a WebSocket client does not follow redirects, and neither does mosquitto 2.1"),
+		"{fixhint}"},
+	{CAUSE_WS_NOT_WEBSOCKET, "ws-not-websocket", STAGE_WS,
+		N_("{where} is a web server, not a WebSocket endpoint: HTTP {status} at {path}"),
+		"{detail}",
+		N_("use the broker's websockets port (mosquitto: listener with protocol websockets), or drop --ws to speak plain MQTT")},
+	{CAUSE_WS_NO_SUBPROTOCOL, "ws-no-subprotocol", STAGE_WS,
+		N_("{where} accepted the WebSocket upgrade without the mqtt subprotocol"),
+		N_("the 101 answer has no Sec-WebSocket-Protocol header, so the endpoint did not agree to carry MQTT; RFC 6455 tells a client to fail then, as mosquitto 2.1 does"),
+		N_("point --ws-path (or the proxy's route) at the broker's MQTT endpoint, or configure the endpoint to accept the mqtt subprotocol")},
+	{CAUSE_WS_WRONG_SUBPROTOCOL, "ws-wrong-subprotocol", STAGE_WS,
+		N_("{where} chose the WebSocket subprotocol {subprotocol}, not mqtt"),
+		N_("the upgrade offered only mqtt, and the 101 answer named {subprotocol}: that endpoint speaks something else"),
+		N_("point --ws-path (or the proxy's route) at the broker's MQTT endpoint")},
+	{CAUSE_WS_BAD_ACCEPT, "ws-bad-accept", STAGE_WS,
+		N_("{where} answered the WebSocket upgrade with a wrong Sec-WebSocket-Accept"),
+		N_("the accept value must be the SHA-1 of this request's Sec-WebSocket-Key; a wrong one means the answer was not made for this request (a broken server, or a cache or proxy answering in its place)"),
+		N_("check the proxy or cache in front of the broker; connect to the broker's websockets port directly to compare")},
+	{CAUSE_WS_NOT_HTTP, "ws-not-http", STAGE_WS,
+		N_("{where} does not speak HTTP, so no WebSocket upgrade was possible"),
+		"{detail}",
+		"{fixhint}"},
+	{CAUSE_WS_TO_TLS_PORT, "ws-to-tls-port", STAGE_WS,
+		N_("{where} expects TLS, but the WebSocket upgrade was sent without it"),
+		"{detail}",
+		N_("use wss:// (or add --cafile/--capath/--tls-use-os-certs) for this port, or give the broker's plain websockets port")},
+	{CAUSE_WS_CLOSED, "ws-closed", STAGE_WS,
+		N_("{where} closed the WebSocket with status {code} before the CONNACK"),
+		"{detail}",
+		"{fixhint}"},
+	{CAUSE_WS_PROTOCOL_ERROR, "ws-protocol-error", STAGE_WS,
+		N_("{where} broke the WebSocket protocol"),
+		"{detail}",
+		N_("check the server or proxy at {where}; connect to the broker's websockets port directly to compare")},
+	{CAUSE_WS_UPGRADE_TIMEOUT, "ws-upgrade-timeout", STAGE_WS,
+		N_("no answer to the WebSocket upgrade from {where} within {seconds} s"),
+		"{detail}",
+		N_("check that {where} is a websockets listener (mosquitto: protocol websockets); raise --connect-timeout for a slow link")},
 	{CAUSE_PROFILE_ERROR, "profile-error", STAGE_PROFILE,
 		N_("{file}:{line}: {detail}"),
 		N_("the profile file could not be used, so nothing was sent"),
@@ -218,7 +266,7 @@ const struct cause_info *cause_by_id(const char *id)
 
 const char *stage_name(enum stage s)
 {
-	static const char *names[] = {"profile", "preflight", "resolve", "tcp", "tls", "mqtt"};
+	static const char *names[] = {"profile", "preflight", "resolve", "tcp", "tls", "websocket", "mqtt"};
 	return (s >= STAGE_PROFILE && s <= STAGE_MQTT) ? names[s] : "tls";
 }
 
@@ -277,6 +325,7 @@ char *explain_expand_local(const char *tmpl, const struct slot *slots, size_t ns
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <mqtt_protocol.h>
+#include "ws.h"
 
 void evidence_init(struct evidence *ev)
 {
@@ -285,6 +334,8 @@ void evidence_init(struct evidence *ev)
 	ev->alert_sent = -1;
 	ev->alert_received = -1;
 	ev->connack = -1;
+	ev->ws_upgrade = -1;
+	ev->ws_close_code = -1;
 }
 
 void evidence_reset_attempt(struct evidence *ev)
@@ -294,6 +345,8 @@ void evidence_reset_attempt(struct evidence *ev)
 	ev->protocol_version = keep.protocol_version;
 	ev->requested_min = keep.requested_min;
 	ev->attempts = keep.attempts;
+	ev->ws = keep.ws;
+	memcpy(ev->ws_path, keep.ws_path, sizeof(ev->ws_path));
 }
 
 static enum cause classify_verify(const struct evidence *ev)
@@ -371,8 +424,45 @@ static enum cause classify_alert(const struct evidence *ev, int alert)
 	}
 }
 
+/* The upgrade failed, or the frames before the CONNACK did. */
+static enum cause classify_ws(const struct evidence *ev)
+{
+	if (ev->ws_error)
+		return CAUSE_WS_PROTOCOL_ERROR;
+	if (ev->ws_close_code >= 0)
+		return CAUSE_WS_CLOSED;
+	if (ev->timed_out)
+		return CAUSE_WS_UPGRADE_TIMEOUT;
+	switch (ev->ws_upgrade) {
+	case WS_HEAD_STATUS:
+		if (ev->http_status == 404)
+			return CAUSE_WS_PATH_NOT_FOUND;
+		if (ev->http_status == 401 || ev->http_status == 403 || ev->http_status == 407)
+			return CAUSE_WS_UNAUTHORIZED;
+		if (ev->http_status >= 300 && ev->http_status < 400)
+			return CAUSE_WS_REDIRECT;
+		return CAUSE_WS_NOT_WEBSOCKET;
+	case WS_HEAD_NO_UPGRADE: return CAUSE_WS_NOT_WEBSOCKET;
+	case WS_HEAD_BAD_ACCEPT: return CAUSE_WS_BAD_ACCEPT;
+	case WS_HEAD_NO_SUBPROTOCOL: return CAUSE_WS_NO_SUBPROTOCOL;
+	case WS_HEAD_WRONG_SUBPROTOCOL: return CAUSE_WS_WRONG_SUBPROTOCOL;
+	case WS_HEAD_TOO_LARGE: return CAUSE_WS_PROTOCOL_ERROR;
+	default:
+		break;
+	}
+	/* not HTTP, or no answer at all */
+	bool tls_bytes = ev->ws_first_len >= 2 && (ev->ws_first[0] == 0x15 || ev->ws_first[0] == 0x16) && ev->ws_first[1] == 0x03;
+	if (!ev->used_tls && (tls_bytes || (ev->ws_first_len == 0 && ev->probe_tls_answered)))
+		return CAUSE_WS_TO_TLS_PORT;
+	return CAUSE_WS_NOT_HTTP;
+}
+
 enum cause classify(const struct evidence *ev)
 {
+	if (ev->stage == STAGE_WS)
+		return classify_ws(ev);
+	if (ev->stage == STAGE_MQTT && ev->ws && ev->connack < 0 && (ev->ws_error || ev->ws_close_code >= 0))
+		return classify_ws(ev);
 	if (ev->eai)
 		return CAUSE_DNS_FAILURE;
 	if (ev->stage == STAGE_RESOLVE)

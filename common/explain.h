@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum stage { STAGE_PROFILE, STAGE_PREFLIGHT, STAGE_RESOLVE, STAGE_TCP, STAGE_TLS, STAGE_MQTT };
+enum stage { STAGE_PROFILE, STAGE_PREFLIGHT, STAGE_RESOLVE, STAGE_TCP, STAGE_TLS, STAGE_WS, STAGE_MQTT };
 
 enum cause {
 	/* preflight */
@@ -29,6 +29,10 @@ enum cause {
 	/* MQTT */
 	CAUSE_MQTT_AUTH_FAILED, CAUSE_MQTT_PROTOCOL_REJECTED, CAUSE_MQTT_IDENTIFIER_REJECTED,
 	CAUSE_MQTT_SERVER_UNAVAILABLE, CAUSE_MQTT_REFUSED, CAUSE_BROKER_CLOSED, CAUSE_MQTT_PROTOCOL_ERROR,
+	/* MQTT over WebSockets: the upgrade and the frames */
+	CAUSE_WS_PATH_NOT_FOUND, CAUSE_WS_UNAUTHORIZED, CAUSE_WS_REDIRECT, CAUSE_WS_NOT_WEBSOCKET,
+	CAUSE_WS_NO_SUBPROTOCOL, CAUSE_WS_WRONG_SUBPROTOCOL, CAUSE_WS_BAD_ACCEPT, CAUSE_WS_NOT_HTTP,
+	CAUSE_WS_TO_TLS_PORT, CAUSE_WS_CLOSED, CAUSE_WS_PROTOCOL_ERROR, CAUSE_WS_UPGRADE_TIMEOUT,
 	/* profile */
 	CAUSE_PROFILE_ERROR,
 	CAUSE_COUNT
@@ -80,10 +84,28 @@ struct evidence {
 	int connack;               /* CONNACK / v5 reason code, -1 */
 	int protocol_version;      /* MQTT protocol version in use */
 	bool probe_tls_answered;   /* a post-mortem ClientHello got a TLS reply */
+	bool probe_mqtt_answered;  /* a post-mortem MQTT CONNECT got a CONNACK */
 	unsigned char reply[16];   /* the first bytes the broker sent before a CONNACK (plain MQTT) */
 	int reply_len;
 	bool reply_checked;        /* the header of that first packet has been judged */
 	int mqtt_rc;               /* the libmosquitto error that ended the connection before a CONNACK, 0 */
+	/* MQTT over WebSockets */
+	bool ws;                   /* the run uses it (kept across attempts) */
+	char ws_path[256];         /* the path the upgrade asked for (kept) */
+	int ws_upgrade;            /* how the upgrade response was judged (enum ws_head_result), -1: none came */
+	int http_status;           /* its status code, 0 */
+	char http_reason[64];
+	char http_location[256];   /* Location of a 3xx */
+	char http_server[64];      /* Server */
+	char ws_subprotocol[64];   /* Sec-WebSocket-Protocol answered */
+	unsigned char ws_first[8]; /* the first bytes of the answer */
+	int ws_first_len;
+	bool ws_open;              /* the upgrade succeeded */
+	int ws_close_code;         /* the server's close status, -1 */
+	char ws_close_reason[124];
+	int ws_error;              /* a protocol error in its frames (enum ws_error), 0 */
+	const char *ws_error_text; /* its description (static) */
+	char proxy_error[128];     /* a SOCKS5 proxy's refusal, "" */
 };
 
 void evidence_init(struct evidence *ev);

@@ -37,6 +37,7 @@ static int h_password(struct config *, const struct option_def *, int, char *con
 static int h_optfile(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
 static int h_retain_handling(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
 static int h_compat(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
+static int h_ws_path(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
 
 /* Flags whose effect is more than "set a bool" are ARG_NONE rows with a
  * handler; h_flag switches on the long/short name. */
@@ -85,7 +86,8 @@ const struct option_def option_table[] = {
 	{'L', "url", ARG_STR, B, SCOPE_RUN, 0, 0, 0, "URL",
 		"-L argument given but no URL specified.", NULL, h_url,
 		"specify user, password, hostname, port and topic as a URL in the form:\n"
-		"mqtt(s)://[username[:password]@]host[:port]/topic", NULL},
+		"mqtt(s)://[username[:password]@]host[:port]/topic\n"
+		"ws(s)://[username[:password]@]host[:port]/topic", NULL},
 	{'l', "stdin-line", ARG_NONE, P, SCOPE_RUN, 0, 0, 0, NULL, NULL, NULL, h_message_mode,
 		"read messages from stdin, sending a separate message for each line.", NULL},
 	{'m', "message", ARG_STR, P, SCOPE_RUN, 0, 0, 0, "message",
@@ -189,6 +191,12 @@ const struct option_def option_table[] = {
 	{0, "retained-only", ARG_NONE, S, SCOPE_RUN, 0, 0, OFF(retained_only), NULL, NULL, NULL, NULL,
 		"only handle messages with the retained flag set, and exit when the\n"
 		"first non-retained message is received.", NULL},
+	{0, "ws", ARG_NONE, B, SCOPE_CONN, 0, 0, OFF(ws), NULL, NULL, NULL, NULL,
+		"connect using WebSockets.", NULL},
+	{0, "ws-path", ARG_STR, B, SCOPE_CONN, 0, 0, OFF(ws_path), "path",
+		N_("--ws-path argument given but no path specified."), NULL, h_ws_path,
+		N_("the HTTP path of the WebSocket upgrade; implies --ws. Defaults to /mqtt,\n"
+		"as mosquitto 2.1 always uses (smqtt extension)."), NULL},
 	{0, "unix", ARG_STR, B, SCOPE_CONN, 0, 0, 0, "path",
 		"--unix argument given but no socket path specified.", NULL, h_unix,
 		"connect to a broker through a unix domain socket instead of a TCP socket,\n"
@@ -427,7 +435,7 @@ void cfg_free(struct config *cfg)
 		&cfg->psk_identity, &cfg->socks5_host, &cfg->socks5_username, &cfg->socks5_password,
 		&cfg->topic, &cfg->file_input, &cfg->format, &cfg->profile_name, &cfg->save_profile,
 		&cfg->proxy_url, &cfg->applied_profile, &cfg->applied_profile_from, &cfg->tls_keylog,
-		&cfg->no_tls_dropped,
+		&cfg->no_tls_dropped, &cfg->ws_path,
 	};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free_secret(strs[i]);
@@ -797,6 +805,25 @@ static int h_expiry(struct config *cfg, const struct option_def *def, int argc,
 	return OPT_OK;
 }
 
+/* --ws-path /path: an absolute HTTP path, without spaces or controls. */
+static int h_ws_path(struct config *cfg, const struct option_def *def, int argc,
+		char *const argv[], int *idx, struct opt_error *err)
+{
+	if (*idx == argc - 1)
+		return fail_missing(err, def);
+	const char *v = argv[++(*idx)];
+	bool ok = v[0] == '/' && strlen(v) < 256;
+	for (const unsigned char *c = (const unsigned char *)v; ok && *c; c++)
+		ok = *c > 0x20 && *c != 0x7f;
+	if (!ok)
+		return fail(err, def, N_("Error: Invalid --ws-path '%s': give an HTTP path that starts with / and has no "
+				"spaces, at most 255 bytes, e.g. /mqtt.\n\n"), v);
+	if (cfg_set_str(&cfg->ws_path, v))
+		return fail_nomem(err);
+	cfg->ws = true;
+	return OPT_OK;
+}
+
 static int h_unix(struct config *cfg, const struct option_def *def, int argc,
 		char *const argv[], int *idx, struct opt_error *err)
 {
@@ -850,9 +877,15 @@ static int h_url(struct config *cfg, const struct option_def *def, int argc,
 		p += 8;
 		cfg->port = 8883;
 		cfg->tls_use_os_certs = true;
-	} else if (cfg->compat == COMPAT_21 && (!strncasecmp(p, "ws://", 5) || !strncasecmp(p, "wss://", 6))) {
-		rc = fail(err, def, N_("Error: MQTT over WebSockets (ws://, wss://) is not supported by smqtt yet.\n\n"));
-		goto out;
+	} else if (!strncasecmp(p, "ws://", 5)) {
+		p += 5;
+		cfg->port = 1883; /* mosquitto 2.1's code (its man page says 80) */
+		cfg->ws = true;
+	} else if (!strncasecmp(p, "wss://", 6)) {
+		p += 6;
+		cfg->port = 8883; /* (its man page says 443) */
+		cfg->tls_use_os_certs = true;
+		cfg->ws = true;
 	} else {
 		rc = fail(err, def, cfg->compat == COMPAT_21 ? "Error: Unsupported URL scheme.\n\n"
 				: "Error: unsupported URL scheme.\n\n");
@@ -1427,10 +1460,10 @@ char *options_usage(enum tool tool, const char *prog)
 	sb_add(&b, "%s version %s running on libmosquitto %d.%d.%d.\n\n", prog, SMQTT_VERSION, major, minor, rev);
 	int indent = (int)strlen(prog) + 8;
 	if (tool == TOOL_PUB) {
-		sb_add(&b, "Usage: %s {[-h host] [--unix path] [-p port] [-u username] [-P password] -t topic | -L URL}\n", prog);
+		sb_add(&b, "Usage: %s {[-h host] [--unix path] [-p port] [-u username] [-P password] [--ws] -t topic | -L URL}\n", prog);
 		sb_add(&b, "%*s{-f file | -l | -n | -m message}\n", indent, "");
 	} else {
-		sb_add(&b, "Usage: %s {[-h host] [--unix path] [-p port] [-u username] [-P password] -t topic | -L URL [-t topic]}\n", prog);
+		sb_add(&b, "Usage: %s {[-h host] [--unix path] [-p port] [-u username] [-P password] [--ws] -t topic | -L URL [-t topic]}\n", prog);
 	}
 	sb_add(&b, "%*s[options]   (all options are listed below)\n", indent, "");
 	sb_add(&b, "       %s --help\n\n", prog);

@@ -85,6 +85,8 @@ struct config {
 	char *password;
 	char *password_file;      /* --password-file as given; read by cli */
 	bool tcp_nodelay;
+	bool ws;                  /* --ws, ws://, wss://: MQTT over WebSockets */
+	char *ws_path;            /* --ws-path: the upgrade's request path (NULL: /mqtt) */
 	int max_inflight;
 	bool debug;
 	bool quiet;

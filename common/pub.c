@@ -395,7 +395,7 @@ static bool reconnect(struct pub *p)
 		nanosleep(&ts, NULL);
 		backoff = backoff < 2000 ? backoff * 2 : 2000;
 		p->status = ST_CONNECTING;
-		if (mosquitto_reconnect(p->client.mosq) != MOSQ_ERR_SUCCESS)
+		if (client_reconnect(&p->client) != MOSQ_ERR_SUCCESS)
 			continue;
 		while (p->status == ST_CONNECTING && mono_ms() < deadline)
 			if (client_loop_step(&p->client, 200, -1, NULL, NULL) != MOSQ_ERR_SUCCESS)

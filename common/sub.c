@@ -365,7 +365,7 @@ static int run_loop(struct sub *s, const sigset_t *waitmask, bool *timed_out, bo
 				s->retries++;
 				client_prepare_reconnect(&s->client);
 			}
-			if (mosquitto_reconnect(s->client.mosq) == MOSQ_ERR_SUCCESS)
+			if (client_reconnect(&s->client) == MOSQ_ERR_SUCCESS)
 				break;
 		}
 	}

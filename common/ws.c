@@ -1,5 +1,6 @@
 /* ws: RFC 6455 for MQTT over WebSockets, pure functions (see ws.h). */
 #include "ws.h"
+#include "l10n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,15 +350,34 @@ int ws_error_close_code(enum ws_error e)
 const char *ws_error_text(enum ws_error e)
 {
 	switch (e) {
-	case WS_ERR_MASKED: return "the server sent a masked frame, which RFC 6455 forbids";
-	case WS_ERR_RESERVED: return "the server set reserved bits (an extension smqtt did not ask for)";
-	case WS_ERR_OPCODE: return "the server sent a frame with an unknown opcode";
-	case WS_ERR_TEXT: return "the server sent a text frame; MQTT over WebSockets is binary";
-	case WS_ERR_CONTROL: return "the server sent a fragmented or over-long control frame";
-	case WS_ERR_CONTINUATION: return "the server's fragments do not make up messages";
-	case WS_ERR_TOO_BIG: return "the server announced a message over smqtt's bound";
-	case WS_ERR_LENGTH: return "the server sent a frame length that is not valid";
-	case WS_ERR_CLOSE_PAYLOAD: return "the server sent a malformed close frame";
+	case WS_ERR_MASKED: return N_("the server sent a masked frame, which RFC 6455 forbids");
+	case WS_ERR_RESERVED: return N_("the server set reserved bits (an extension smqtt did not ask for)");
+	case WS_ERR_OPCODE: return N_("the server sent a frame with an unknown opcode");
+	case WS_ERR_TEXT: return N_("the server sent a text frame; MQTT over WebSockets is binary");
+	case WS_ERR_CONTROL: return N_("the server sent a fragmented or over-long control frame");
+	case WS_ERR_CONTINUATION: return N_("the server's fragments do not make up messages");
+	case WS_ERR_TOO_BIG: return N_("the server announced a message over smqtt's bound");
+	case WS_ERR_LENGTH: return N_("the server sent a frame length that is not valid");
+	case WS_ERR_CLOSE_PAYLOAD: return N_("the server sent a malformed close frame");
 	default: return "no error";
+	}
+}
+
+const char *ws_close_code_text(int code)
+{
+	switch (code) {
+	case 1000: return N_("normal closure");
+	case 1001: return N_("going away");
+	case 1002: return N_("protocol error");
+	case 1003: return N_("unsupported data");
+	case 1005: return N_("no status");
+	case 1007: return N_("invalid payload data");
+	case 1008: return N_("policy violation");
+	case 1009: return N_("message too big");
+	case 1010: return N_("a required extension is missing");
+	case 1011: return N_("internal server error");
+	case 1012: return N_("service restart");
+	case 1013: return N_("try again later");
+	default: return code >= 4000 ? N_("an application's own status") : N_("an unknown status");
 	}
 }

@@ -121,6 +121,9 @@ size_t ws_decode(struct ws_decoder *d, const uint8_t *buf, size_t len, struct ws
 /* The close status code to send for a decoder error (1002, 1003, 1009). */
 int ws_error_close_code(enum ws_error e);
 
+/* The meaning of a close status code (RFC 6455 7.4.1), N_() marked. */
+const char *ws_close_code_text(int code);
+
 /* A short English description of a decoder error, for explanations. */
 const char *ws_error_text(enum ws_error e);
 

@@ -1,0 +1,827 @@
+/* wsrelay: the MQTT-over-WebSocket relay between libmosquitto's Unix
+ * socket and the broker (see wsrelay.h). Non-blocking sockets, poll()
+ * deadlines; the framing is ws.c's. */
+#include "wsrelay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+
+/* The most bytes held for one direction before reading from the other
+ * side stops until they are written. */
+#define WSR_HIGH_WATER (512 * 1024)
+/* The largest MQTT packet (256 MB) and its fixed header: the bound on one
+ * WebSocket message from the broker. */
+#define WSR_MAX_MESSAGE (268435455ULL + 5)
+#define WSR_CHUNK 65536
+
+static long long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Wait for events on fd until deadline: 1 ready, 0 timed out, -1 error. */
+static int wait_fd(int fd, short events, long long deadline)
+{
+	for (;;) {
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd p = {fd, events, 0};
+		int n = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+		if (n > 0)
+			return 1;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static void buf_free(struct wsr_buf *b)
+{
+	if (b->data)
+		explicit_bzero(b->data, b->cap); /* may hold credentials (CONNECT) */
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+static size_t buf_pending(const struct wsr_buf *b)
+{
+	return b->len - b->off;
+}
+
+static bool buf_add(struct wsr_buf *b, const void *p, size_t n)
+{
+	if (b->off == b->len)
+		b->off = b->len = 0;
+	if (b->len + n > b->cap) {
+		if (b->off) {
+			memmove(b->data, b->data + b->off, b->len - b->off);
+			b->len -= b->off;
+			b->off = 0;
+		}
+		if (b->len + n > b->cap) {
+			size_t cap = b->cap ? b->cap : 16384;
+			while (cap < b->len + n)
+				cap *= 2;
+			uint8_t *d = realloc(b->data, cap);
+			if (!d)
+				return false;
+			b->data = d;
+			b->cap = cap;
+		}
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return true;
+}
+
+void wsrelay_init(struct wsrelay *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	r->listen_fd = -1;
+	r->local_fd = -1;
+	r->close_code = -1;
+	ws_decoder_init(&r->dec, WSR_MAX_MESSAGE);
+}
+
+/* Drop the broker connection and its per-connection state. */
+static void close_broker(struct wsrelay *r)
+{
+	if (r->ssl) {
+		SSL_free(r->ssl);
+		r->ssl = NULL;
+	}
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	ERR_clear_error();
+}
+
+static void reset_connection(struct wsrelay *r)
+{
+	close_broker(r);
+	if (r->local_fd >= 0)
+		close(r->local_fd);
+	r->local_fd = -1;
+	buf_free(&r->to_broker);
+	buf_free(&r->to_local);
+	buf_free(&r->early);
+	ws_decoder_init(&r->dec, WSR_MAX_MESSAGE);
+	memset(&r->head, 0, sizeof(r->head));
+	r->head_result = WS_HEAD_INCOMPLETE;
+	r->first_len = 0;
+	r->open = r->broker_eof = r->local_eof = r->close_sent = r->close_received = false;
+	r->close_code = -1;
+	r->close_reason[0] = '\0';
+	r->error = WS_ERR_NONE;
+	r->sys_errno = 0;
+	r->proxy_error[0] = '\0';
+	r->stage = WSR_AT_TCP;
+}
+
+void wsrelay_free(struct wsrelay *r)
+{
+	reset_connection(r);
+	if (r->listen_fd >= 0)
+		close(r->listen_fd);
+	if (r->path[0])
+		unlink(r->path);
+	if (r->dir[0])
+		rmdir(r->dir);
+	wsrelay_init(r);
+}
+
+/* Non-blocking TCP to host:port before deadline; -1 with errno. */
+static int dial(const char *host, int port, const char *bind_address, long long deadline)
+{
+	struct addrinfo hints, *res = NULL;
+	char ps[16];
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(ps, sizeof(ps), "%d", port);
+	int g = getaddrinfo(host, ps, &hints, &res);
+	if (g != 0) {
+		errno = g == EAI_SYSTEM ? errno : EHOSTUNREACH;
+		return -1;
+	}
+	int fd = -1, err = ECONNREFUSED;
+	for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		if (bind_address) {
+			struct addrinfo *b = NULL;
+			struct addrinfo bh;
+			memset(&bh, 0, sizeof(bh));
+			bh.ai_family = a->ai_family;
+			bh.ai_socktype = SOCK_STREAM;
+			if (getaddrinfo(bind_address, NULL, &bh, &b) != 0 || bind(fd, b->ai_addr, b->ai_addrlen) != 0) {
+				err = b ? errno : EADDRNOTAVAIL;
+				if (b)
+					freeaddrinfo(b);
+				close(fd);
+				fd = -1;
+				continue;
+			}
+			freeaddrinfo(b);
+		}
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+			break;
+		err = errno;
+		if (err == EINPROGRESS) {
+			int w = wait_fd(fd, POLLOUT, deadline);
+			socklen_t len = sizeof(err);
+			if (w == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
+				break;
+			if (w == 0)
+				err = ETIMEDOUT;
+		}
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd >= 0) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	errno = err;
+	return fd;
+}
+
+/* Blocking-style I/O on the non-blocking broker socket, before the relay
+ * runs (proxy, upgrade): all of p, or false (errno; ETIMEDOUT). */
+static bool send_all(struct wsrelay *r, const void *p, size_t n, long long deadline)
+{
+	const uint8_t *b = p;
+	while (n) {
+		int w;
+		if (r->ssl) {
+			ERR_clear_error();
+			w = SSL_write(r->ssl, b, (int)n);
+			if (w <= 0) {
+				int e = SSL_get_error(r->ssl, w);
+				int ready = e == SSL_ERROR_WANT_READ ? wait_fd(r->fd, POLLIN, deadline)
+					: e == SSL_ERROR_WANT_WRITE ? wait_fd(r->fd, POLLOUT, deadline) : -1;
+				if (ready == 1)
+					continue;
+				errno = ready == 0 ? ETIMEDOUT : EPIPE;
+				return false;
+			}
+		} else {
+			ssize_t s = send(r->fd, b, n, MSG_NOSIGNAL);
+			if (s < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno != EAGAIN)
+					return false;
+				int ready = wait_fd(r->fd, POLLOUT, deadline);
+				if (ready == 1)
+					continue;
+				errno = ready == 0 ? ETIMEDOUT : errno;
+				return false;
+			}
+			w = (int)s;
+		}
+		b += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/* Read what is there (up to n) before deadline: >0 bytes, 0 EOF, -1 error
+ * (errno; ETIMEDOUT). */
+static ssize_t recv_some(struct wsrelay *r, void *p, size_t n, long long deadline)
+{
+	for (;;) {
+		if (r->ssl) {
+			ERR_clear_error();
+			int got = SSL_read(r->ssl, p, (int)n);
+			if (got > 0)
+				return got;
+			int e = SSL_get_error(r->ssl, got);
+			if (e == SSL_ERROR_ZERO_RETURN)
+				return 0;
+			int ready = e == SSL_ERROR_WANT_READ ? wait_fd(r->fd, POLLIN, deadline)
+				: e == SSL_ERROR_WANT_WRITE ? wait_fd(r->fd, POLLOUT, deadline) : -1;
+			if (ready == 1)
+				continue;
+			if (ready == 0) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
+			if (e == SSL_ERROR_SYSCALL && errno == 0)
+				return 0; /* EOF without close_notify */
+			errno = e == SSL_ERROR_SSL ? EPROTO : errno ? errno : ECONNRESET;
+			return -1;
+		}
+		ssize_t got = recv(r->fd, p, n, 0);
+		if (got >= 0)
+			return got;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -1;
+		int ready = wait_fd(r->fd, POLLIN, deadline);
+		if (ready == 1)
+			continue;
+		if (ready == 0)
+			errno = ETIMEDOUT;
+		return -1;
+	}
+}
+
+/* SOCKS5 (RFC 1928, 1929): CONNECT to host:port by name. */
+static enum wsr_result socks5(struct wsrelay *r, const struct wsr_target *t, long long deadline)
+{
+	uint8_t req[600];
+	uint8_t ans[512];
+	bool auth = t->socks5_username != NULL;
+	req[0] = 5;
+	req[1] = 1;
+	req[2] = auth ? 2 : 0;
+	if (!send_all(r, req, 3, deadline) || recv_some(r, ans, 2, deadline) != 2)
+		goto io;
+	if (ans[0] != 5 || ans[1] != req[2]) {
+		snprintf(r->proxy_error, sizeof(r->proxy_error), "the proxy refused the %s authentication method",
+				auth ? "username" : "\"none\"");
+		return WSR_TCP;
+	}
+	if (auth) {
+		size_t ul = strlen(t->socks5_username), pl = t->socks5_password ? strlen(t->socks5_password) : 0;
+		if (ul > 255 || pl > 255) {
+			snprintf(r->proxy_error, sizeof(r->proxy_error), "the proxy user name or password is over 255 bytes");
+			return WSR_TCP;
+		}
+		size_t n = 0;
+		req[n++] = 1;
+		req[n++] = (uint8_t)ul;
+		memcpy(req + n, t->socks5_username, ul);
+		n += ul;
+		req[n++] = (uint8_t)pl;
+		if (pl)
+			memcpy(req + n, t->socks5_password, pl);
+		n += pl;
+		bool ok = send_all(r, req, n, deadline);
+		explicit_bzero(req, sizeof(req));
+		if (!ok || recv_some(r, ans, 2, deadline) != 2)
+			goto io;
+		if (ans[1] != 0) {
+			snprintf(r->proxy_error, sizeof(r->proxy_error), "the proxy rejected the user name and password");
+			return WSR_TCP;
+		}
+	}
+	size_t hl = strlen(t->host);
+	if (hl > 255) {
+		snprintf(r->proxy_error, sizeof(r->proxy_error), "the host name is too long for SOCKS5");
+		return WSR_TCP;
+	}
+	size_t n = 0;
+	req[n++] = 5;
+	req[n++] = 1; /* CONNECT */
+	req[n++] = 0;
+	req[n++] = 3; /* a domain name: the proxy resolves it (socks5h) */
+	req[n++] = (uint8_t)hl;
+	memcpy(req + n, t->host, hl);
+	n += hl;
+	req[n++] = (uint8_t)(t->port >> 8);
+	req[n++] = (uint8_t)t->port;
+	if (!send_all(r, req, n, deadline))
+		goto io;
+	/* VER REP RSV ATYP, then the bound address and port */
+	size_t have = 0, need = 5;
+	while (have < need) {
+		ssize_t got = recv_some(r, ans + have, need - have, deadline);
+		if (got <= 0)
+			goto io;
+		have += (size_t)got;
+		if (have >= 5 && need == 5)
+			need = ans[3] == 1 ? 10 : ans[3] == 4 ? 22 : ans[3] == 3 ? 7 + (size_t)ans[4] : 5;
+	}
+	if (ans[1] != 0) {
+		static const char *const rep[] = {"succeeded", "general SOCKS server failure",
+			"connection not allowed by ruleset", "network unreachable", "host unreachable",
+			"connection refused", "TTL expired", "command not supported", "address type not supported"};
+		snprintf(r->proxy_error, sizeof(r->proxy_error), "the proxy answered: %s",
+				ans[1] < sizeof(rep) / sizeof(rep[0]) ? rep[ans[1]] : "an unknown error");
+		r->sys_errno = ans[1] == 5 ? ECONNREFUSED : ans[1] == 3 ? ENETUNREACH : ans[1] == 4 ? EHOSTUNREACH : 0;
+		return WSR_TCP;
+	}
+	return WSR_OK;
+io:
+	r->sys_errno = errno;
+	return errno == ETIMEDOUT ? WSR_TIMEOUT : WSR_TCP;
+}
+
+static enum wsr_result tls_handshake(struct wsrelay *r, const struct wsr_target *t, long long deadline)
+{
+	r->stage = WSR_AT_TLS;
+	r->ssl = SSL_new(t->ctx);
+	if (!r->ssl)
+		return WSR_NOMEM;
+	SSL_set_fd(r->ssl, r->fd);
+	SSL_set_tlsext_host_name(r->ssl, t->host);
+	SSL_set_mode(r->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		int rc = SSL_connect(r->ssl);
+		if (rc == 1)
+			return WSR_OK;
+		int e = SSL_get_error(r->ssl, rc);
+		int ready = e == SSL_ERROR_WANT_READ ? wait_fd(r->fd, POLLIN, deadline)
+			: e == SSL_ERROR_WANT_WRITE ? wait_fd(r->fd, POLLOUT, deadline) : -1;
+		if (ready == 1)
+			continue;
+		r->sys_errno = errno;
+		return ready == 0 ? WSR_TIMEOUT : WSR_TLS;
+	}
+}
+
+static enum wsr_result upgrade(struct wsrelay *r, const struct wsr_target *t, long long deadline)
+{
+	r->stage = WSR_AT_UPGRADE;
+	if (!ws_make_key(r->key))
+		return WSR_NOMEM;
+	char *req = ws_request(t->host, t->port, t->ctx != NULL, t->path, r->key);
+	if (!req)
+		return WSR_NOMEM;
+	snprintf(r->request_line, sizeof(r->request_line), "%.*s", (int)strcspn(req, "\r"), req);
+	bool sent = send_all(r, req, strlen(req), deadline);
+	free(req);
+	if (!sent) {
+		r->sys_errno = errno;
+		return errno == ETIMEDOUT ? WSR_TIMEOUT : WSR_CLOSED;
+	}
+	/* read the head; what follows it is the first frames */
+	uint8_t *buf = malloc(WS_MAX_HEAD + WSR_CHUNK);
+	if (!buf)
+		return WSR_NOMEM;
+	size_t have = 0;
+	enum wsr_result res;
+	for (;;) {
+		ssize_t got = recv_some(r, buf + have, WS_MAX_HEAD + WSR_CHUNK - have, deadline);
+		if (got <= 0) {
+			r->sys_errno = got == 0 ? 0 : errno;
+			res = got < 0 && errno == ETIMEDOUT ? WSR_TIMEOUT : got < 0 && r->ssl && errno == EPROTO ? WSR_TLS : WSR_CLOSED;
+			break;
+		}
+		if (r->first_len < sizeof(r->first)) {
+			size_t k = sizeof(r->first) - r->first_len;
+			if (k > (size_t)got)
+				k = (size_t)got;
+			memcpy(r->first + r->first_len, buf + have, k);
+			r->first_len += k;
+		}
+		have += (size_t)got;
+		r->head_result = ws_parse_head(buf, have, r->key, &r->head);
+		if (r->head_result == WS_HEAD_INCOMPLETE) {
+			if (have >= WS_MAX_HEAD + WSR_CHUNK) { /* cannot happen: the parser says too large first */
+				r->head_result = WS_HEAD_TOO_LARGE;
+				res = WSR_UPGRADE;
+				break;
+			}
+			continue;
+		}
+		if (r->head_result != WS_HEAD_OK) {
+			res = WSR_UPGRADE;
+			break;
+		}
+		/* frames that came with the head are the broker's first bytes */
+		res = WSR_OK;
+		r->open = true;
+		r->stage = WSR_AT_OPEN;
+		if (have > r->head.head_len) {
+			/* decoded in wsrelay_accept, once libmosquitto's end exists */
+			if (!buf_add(&r->early, buf + r->head.head_len, have - r->head.head_len))
+				res = WSR_NOMEM;
+		}
+		break;
+	}
+	explicit_bzero(buf, have);
+	free(buf);
+	return res;
+}
+
+enum wsr_result wsrelay_open(struct wsrelay *r, const struct wsr_target *t, long long deadline_ms)
+{
+	reset_connection(r);
+	bool proxy = t->socks5_host != NULL;
+	r->fd = dial(proxy ? t->socks5_host : t->host, proxy ? t->socks5_port : t->port, t->bind_address, deadline_ms);
+	if (r->fd < 0) {
+		r->sys_errno = errno;
+		return errno == ETIMEDOUT ? WSR_TIMEOUT : WSR_TCP;
+	}
+	if (proxy) {
+		r->stage = WSR_AT_PROXY;
+		enum wsr_result p = socks5(r, t, deadline_ms);
+		if (p != WSR_OK)
+			return p;
+	}
+	if (t->ctx) {
+		enum wsr_result s = tls_handshake(r, t, deadline_ms);
+		if (s != WSR_OK)
+			return s;
+	}
+	return upgrade(r, t, deadline_ms);
+}
+
+int wsrelay_listen(struct wsrelay *r, char **cause)
+{
+	if (r->listen_fd >= 0)
+		return 0;
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || !*tmp || strlen(tmp) > 60)
+		tmp = "/tmp";
+	snprintf(r->dir, sizeof(r->dir), "%s/smqtt-ws-XXXXXX", tmp);
+	if (!mkdtemp(r->dir)) {
+		if (asprintf(cause, "cannot make a private directory for the WebSocket relay in %s: %s", tmp,
+					strerror(errno)) < 0)
+			*cause = NULL;
+		r->dir[0] = '\0';
+		return -1;
+	}
+	snprintf(r->path, sizeof(r->path), "%s/s", r->dir);
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", r->path);
+	r->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (r->listen_fd < 0 || bind(r->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0
+			|| listen(r->listen_fd, 1) != 0) {
+		if (asprintf(cause, "cannot make the WebSocket relay's socket %s: %s", r->path, strerror(errno)) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Frames that arrived together with the upgrade response were kept raw in
+ * early; decoded once libmosquitto's end exists, as later input is. */
+static bool take_input(struct wsrelay *r, const uint8_t *p, size_t n);
+
+int wsrelay_accept(struct wsrelay *r, char **cause)
+{
+	struct pollfd p = {r->listen_fd, POLLIN, 0};
+	if (poll(&p, 1, 1000) != 1) {
+		if (asprintf(cause, "libmosquitto did not connect to the WebSocket relay's socket %s", r->path) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	int fd = accept4(r->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid != getpid()) {
+		if (asprintf(cause, "the WebSocket relay's socket %s was connected to by another process", r->path) < 0)
+			*cause = NULL;
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	r->local_fd = fd;
+	if (buf_pending(&r->early)) {
+		bool ok = take_input(r, r->early.data + r->early.off, buf_pending(&r->early));
+		buf_free(&r->early);
+		if (!ok) {
+			*cause = strdup("out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void wsrelay_pollfds(const struct wsrelay *r, struct pollfd *p, nfds_t *n)
+{
+	if (!r->open)
+		return;
+	if (r->fd >= 0 && !r->broker_eof) {
+		short ev = 0;
+		if (buf_pending(&r->to_local) < WSR_HIGH_WATER)
+			ev |= POLLIN;
+		if (buf_pending(&r->to_broker))
+			ev |= POLLOUT;
+		p[*n] = (struct pollfd){r->fd, ev, 0};
+		(*n)++;
+	}
+	if (r->local_fd >= 0) {
+		short ev = 0;
+		if (!r->local_eof && buf_pending(&r->to_broker) < WSR_HIGH_WATER && !r->broker_eof)
+			ev |= POLLIN;
+		if (buf_pending(&r->to_local))
+			ev |= POLLOUT;
+		p[*n] = (struct pollfd){r->local_fd, ev, 0};
+		(*n)++;
+	}
+}
+
+bool wsrelay_pending(const struct wsrelay *r)
+{
+	return r->open && r->ssl && !r->broker_eof && buf_pending(&r->to_local) < WSR_HIGH_WATER
+		&& SSL_pending(r->ssl) > 0;
+}
+
+static bool queue_frame(struct wsrelay *r, enum ws_opcode op, const uint8_t *p, size_t n)
+{
+	uint8_t hdr[14], mask[4];
+	if (RAND_bytes(mask, sizeof(mask)) != 1)
+		return false;
+	size_t hl = ws_frame_header(hdr, op, true, n, mask);
+	if (!buf_add(&r->to_broker, hdr, hl) || !buf_add(&r->to_broker, p, n))
+		return false;
+	/* buf_add may have moved the data down: the payload is the last n bytes */
+	ws_mask(r->to_broker.data + r->to_broker.len - n, n, mask, 0);
+	return true;
+}
+
+static void send_close(struct wsrelay *r, int code)
+{
+	if (r->close_sent)
+		return;
+	uint8_t p[2] = {(uint8_t)(code >> 8), (uint8_t)code};
+	r->close_sent = queue_frame(r, WS_OP_CLOSE, p, code >= 0 ? 2 : 0);
+}
+
+/* Decode broker input: data for libmosquitto, pings answered, a close or a
+ * protocol error ends the broker side. */
+static bool take_input(struct wsrelay *r, const uint8_t *p, size_t n)
+{
+	r->bytes_in += n;
+	while (n && !r->broker_eof) {
+		struct ws_event ev;
+		size_t used = ws_decode(&r->dec, p, n, &ev);
+		p += used;
+		n -= used;
+		switch (ev.kind) {
+		case WS_EV_DATA:
+			r->frames_in++;
+			if (ev.len && !buf_add(&r->to_local, ev.data, ev.len))
+				return false;
+			break;
+		case WS_EV_PING:
+			if (!queue_frame(r, WS_OP_PONG, ev.data, ev.len))
+				return false;
+			break;
+		case WS_EV_CLOSE:
+			r->close_received = true;
+			r->close_code = ev.code;
+			snprintf(r->close_reason, sizeof(r->close_reason), "%s", ev.reason);
+			send_close(r, ev.code == 1005 ? -1 : ev.code);
+			r->broker_eof = true;
+			break;
+		case WS_EV_ERROR:
+			r->error = ev.error;
+			send_close(r, ws_error_close_code(ev.error));
+			r->broker_eof = true;
+			break;
+		default:
+			break;
+		}
+	}
+	return true;
+}
+
+/* Write what is queued for the broker: true while the connection lives. */
+static bool flush_broker(struct wsrelay *r)
+{
+	while (buf_pending(&r->to_broker)) {
+		size_t n = buf_pending(&r->to_broker);
+		const uint8_t *p = r->to_broker.data + r->to_broker.off;
+		if (r->ssl) {
+			ERR_clear_error();
+			int w = SSL_write(r->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+			if (w <= 0) {
+				int e = SSL_get_error(r->ssl, w);
+				if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+					return true;
+				r->sys_errno = errno ? errno : EPIPE;
+				return false;
+			}
+			r->to_broker.off += (size_t)w;
+		} else {
+			ssize_t w = send(r->fd, p, n, MSG_NOSIGNAL);
+			if (w < 0) {
+				if (errno == EAGAIN || errno == EINTR)
+					return true;
+				r->sys_errno = errno;
+				return false;
+			}
+			r->to_broker.off += (size_t)w;
+		}
+	}
+	return true;
+}
+
+/* Read from the broker what is there: false once it has ended. */
+static bool read_broker(struct wsrelay *r)
+{
+	uint8_t buf[WSR_CHUNK];
+	for (int turn = 0; turn < 16 && buf_pending(&r->to_local) < WSR_HIGH_WATER && !r->broker_eof; turn++) {
+		ssize_t got;
+		if (r->ssl) {
+			ERR_clear_error();
+			int n = SSL_read(r->ssl, buf, sizeof(buf));
+			if (n <= 0) {
+				int e = SSL_get_error(r->ssl, n);
+				if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+					return true;
+				if (e != SSL_ERROR_ZERO_RETURN)
+					r->sys_errno = errno ? errno : ECONNRESET;
+				return false;
+			}
+			got = n;
+		} else {
+			got = recv(r->fd, buf, sizeof(buf), 0);
+			if (got < 0) {
+				if (errno == EAGAIN || errno == EINTR)
+					return true;
+				r->sys_errno = errno;
+				return false;
+			}
+			if (got == 0)
+				return false;
+		}
+		if (!take_input(r, buf, (size_t)got))
+			return false;
+		if ((size_t)got < sizeof(buf) && !(r->ssl && SSL_pending(r->ssl) > 0))
+			break;
+	}
+	return true;
+}
+
+/* libmosquitto's bytes, framed for the broker. */
+static void read_local(struct wsrelay *r)
+{
+	uint8_t buf[WSR_CHUNK];
+	while (!r->local_eof && buf_pending(&r->to_broker) < WSR_HIGH_WATER) {
+		ssize_t got = recv(r->local_fd, buf, sizeof(buf), 0);
+		if (got < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (got <= 0) {
+			r->local_eof = true;
+			return;
+		}
+		bool ok = queue_frame(r, WS_OP_BINARY, buf, (size_t)got);
+		explicit_bzero(buf, (size_t)got);
+		if (!ok) {
+			r->local_eof = true;
+			return;
+		}
+		if ((size_t)got < sizeof(buf))
+			return;
+	}
+}
+
+static long write_local(struct wsrelay *r)
+{
+	long moved = 0;
+	while (buf_pending(&r->to_local)) {
+		ssize_t w = send(r->local_fd, r->to_local.data + r->to_local.off, buf_pending(&r->to_local), MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			r->to_local.off = r->to_local.len; /* libmosquitto is gone */
+			break;
+		}
+		r->to_local.off += (size_t)w;
+		moved += w;
+	}
+	return moved;
+}
+
+long wsrelay_pump(struct wsrelay *r)
+{
+	if (!r->open || r->local_fd < 0)
+		return -1;
+	if (!r->broker_eof && r->fd >= 0) {
+		if (!flush_broker(r) || !read_broker(r))
+			r->broker_eof = true;
+	}
+	if (!r->broker_eof) {
+		read_local(r);
+		if (!flush_broker(r))
+			r->broker_eof = true;
+		else if (r->local_eof && !buf_pending(&r->to_broker) && !r->close_sent) {
+			/* libmosquitto closed (after DISCONNECT): say goodbye */
+			send_close(r, 1000);
+			flush_broker(r);
+		}
+	} else if (r->fd >= 0) {
+		flush_broker(r); /* our close frame, best effort */
+	}
+	long moved = write_local(r);
+	if (r->broker_eof && !buf_pending(&r->to_local)) {
+		shutdown(r->local_fd, SHUT_WR); /* libmosquitto reads EOF */
+		return moved ? moved : -1;
+	}
+	return moved;
+}
+
+void wsrelay_shutdown(struct wsrelay *r, int wait_ms)
+{
+	if (!r->open || r->fd < 0) {
+		reset_connection(r);
+		return;
+	}
+	long long deadline = now_ms() + wait_ms;
+	/* what libmosquitto wrote last (its DISCONNECT) */
+	if (r->local_fd >= 0 && !r->broker_eof) {
+		r->local_eof = false;
+		while (!r->local_eof) {
+			size_t before = r->to_broker.len;
+			read_local(r);
+			if (!r->local_eof && r->to_broker.len == before)
+				break; /* nothing more, socket still open */
+		}
+	}
+	if (!r->broker_eof)
+		send_close(r, 1000);
+	while (buf_pending(&r->to_broker) && now_ms() < deadline) {
+		if (!flush_broker(r))
+			break;
+		if (buf_pending(&r->to_broker) && wait_fd(r->fd, POLLOUT, deadline) != 1)
+			break;
+	}
+	/* the broker's close frame (or its EOF) ends the handshake */
+	while (!r->broker_eof && now_ms() < deadline) {
+		if (!read_broker(r))
+			break;
+		if (!r->broker_eof && wait_fd(r->fd, POLLIN, deadline) != 1)
+			break;
+	}
+	if (r->ssl && r->fd >= 0)
+		SSL_shutdown(r->ssl);
+	reset_connection(r);
+}
+
+const char *wsrelay_result_text(enum ws_head_result h)
+{
+	switch (h) {
+	case WS_HEAD_OK: return "101 Switching Protocols, subprotocol mqtt";
+	case WS_HEAD_NOT_HTTP: return "not an HTTP response";
+	case WS_HEAD_TOO_LARGE: return "a response head over 16 kB";
+	case WS_HEAD_STATUS: return "an HTTP status other than 101";
+	case WS_HEAD_NO_UPGRADE: return "101 without Upgrade: websocket";
+	case WS_HEAD_BAD_ACCEPT: return "a wrong Sec-WebSocket-Accept";
+	case WS_HEAD_NO_SUBPROTOCOL: return "no Sec-WebSocket-Protocol";
+	case WS_HEAD_WRONG_SUBPROTOCOL: return "another subprotocol than mqtt";
+	default: return "incomplete";
+	}
+}
