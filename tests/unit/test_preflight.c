@@ -642,7 +642,7 @@ static void test_catalogue(void **state)
 		assert_ptr_equal(cause_by_id(ci->id), ci);
 		const char *st = stage_name(ci->stage);
 		assert_true(!strcmp(st, "profile") || !strcmp(st, "preflight") || !strcmp(st, "resolve")
-				|| !strcmp(st, "tcp") || !strcmp(st, "tls") || !strcmp(st, "mqtt"));
+				|| !strcmp(st, "tcp") || !strcmp(st, "tls") || !strcmp(st, "websocket") || !strcmp(st, "mqtt"));
 	}
 	assert_null(cause_by_id("no-such-cause"));
 	assert_null(cause_by_id(""));

@@ -38,6 +38,7 @@
 #include <mqtt_protocol.h>
 
 #include "diagnose.h"
+#include "ws.h"
 #include "explain.h"
 #include "options.h"
 #include "preflight.h"
@@ -157,6 +158,8 @@ static void used_of(const struct config *cfg, struct used *u)
 	if (cfg->tls_version) use(u, "--tls-version");
 	if (cfg->password_file) use(u, "--password-file");
 	if (cfg->insecure) use(u, "--insecure");
+	if (cfg->ws) use(u, "--ws");
+	if (cfg->ws_path) use(u, "--ws-path");
 	/* always in force (a default): naming it is never wrong */
 	use(u, "--connect-timeout");
 }
@@ -509,6 +512,33 @@ EV(mqtt_long, e->stage = STAGE_MQTT; e->reply[0] = 0x20; e->reply[1] = 0xff; e->
 EV(mqtt_half, e->stage = STAGE_MQTT; e->reply[0] = 0x20; e->reply_len = 1; e->mqtt_rc = MOSQ_ERR_CONN_LOST)
 EV(mqtt_stalled, e->stage = STAGE_MQTT; e->timed_out = true; e->reply[0] = 0x20; e->reply[1] = 0x02; e->reply_len = 2)
 EV(mqtt_badlen, e->stage = STAGE_MQTT; memcpy(e->reply, "\x20\xff\xff\xff\xff\x01", 6); e->reply_len = 6)
+#define WS_ e->ws = true; strcpy(e->ws_path, "/mqtt")
+#define WS_STATUS(code, why) WS_; e->stage = STAGE_WS; e->ws_upgrade = WS_HEAD_STATUS; e->http_status = code; strcpy(e->http_reason, why)
+EV(ws_404, WS_STATUS(404, "Not Found"))
+EV(ws_401, WS_STATUS(401, "Unauthorized"))
+EV(ws_403_bare, WS_STATUS(403, ""))
+EV(ws_302_https, WS_STATUS(302, "Found"); strcpy(e->http_location, "https://broker.example/mqtt"))
+EV(ws_301, WS_STATUS(301, "Moved Permanently"); strcpy(e->http_location, "http://broker.example:9001/ws"))
+EV(ws_200, WS_STATUS(200, "OK"))
+EV(ws_500, WS_STATUS(500, "Internal Server Error"))
+EV(ws_noupgrade, WS_; e->stage = STAGE_WS; e->ws_upgrade = WS_HEAD_NO_UPGRADE; e->http_status = 101; strcpy(e->http_reason, "Switching Protocols"))
+EV(ws_nosub, WS_; e->stage = STAGE_WS; e->ws_upgrade = WS_HEAD_NO_SUBPROTOCOL; e->http_status = 101)
+EV(ws_wrongsub, WS_; e->stage = STAGE_WS; e->ws_upgrade = WS_HEAD_WRONG_SUBPROTOCOL; e->http_status = 101; strcpy(e->ws_subprotocol, "chat"))
+EV(ws_accept, WS_; e->stage = STAGE_WS; e->ws_upgrade = WS_HEAD_BAD_ACCEPT; e->http_status = 101)
+EV(ws_connack, WS_; e->stage = STAGE_WS; e->ws_upgrade = WS_HEAD_NOT_HTTP; memcpy(e->ws_first, "\x20\x02\x00\x05", 4); e->ws_first_len = 4)
+EV(ws_garbage, WS_; e->stage = STAGE_WS; e->ws_upgrade = WS_HEAD_NOT_HTTP; memcpy(e->ws_first, "\xde\xad", 2); e->ws_first_len = 2)
+EV(ws_eof_mqtt, WS_; e->stage = STAGE_WS; e->probe_mqtt_answered = true)
+EV(ws_eof, WS_; e->stage = STAGE_WS)
+EV(ws_tls_bytes, WS_; e->stage = STAGE_WS; e->ws_upgrade = WS_HEAD_NOT_HTTP; memcpy(e->ws_first, "\x15\x03\x01\x00\x02", 5); e->ws_first_len = 5)
+EV(ws_tls_probe, WS_; e->stage = STAGE_WS; e->probe_tls_answered = true)
+EV(ws_close_policy, WS_; e->stage = STAGE_MQTT; e->ws_open = true; e->ws_close_code = 1008; strcpy(e->ws_close_reason, "not allowed"))
+EV(ws_close_big, WS_; e->stage = STAGE_MQTT; e->ws_open = true; e->ws_close_code = 1009)
+EV(ws_close_away, WS_; e->stage = STAGE_MQTT; TLS_; e->handshake_done = true; e->ws_open = true; e->ws_close_code = 1001)
+EV(ws_masked, WS_; e->stage = STAGE_MQTT; e->ws_open = true; e->ws_error = WS_ERR_MASKED; e->ws_error_text = ws_error_text(WS_ERR_MASKED))
+EV(ws_huge, WS_; e->stage = STAGE_MQTT; e->ws_open = true; e->ws_error = WS_ERR_TOO_BIG; e->ws_error_text = ws_error_text(WS_ERR_TOO_BIG))
+EV(ws_head_big, WS_; e->stage = STAGE_WS; e->ws_upgrade = WS_HEAD_TOO_LARGE)
+EV(ws_timeout, WS_; e->stage = STAGE_WS; e->timed_out = true)
+EV(ws_timeout_tls, WS_; e->stage = STAGE_WS; TLS_; e->handshake_done = true; e->timed_out = true)
 
 #define VERIFY (D_TRUST | D_CHAIN | D_HOST | D_CERT)
 #define W(n, id, dims) {#n, id, ev_##n, dims}
@@ -570,6 +600,31 @@ static const struct wire_row wire_rows[] = {
 	W(mqtt_half, "mqtt-protocol-error", D_HOST),
 	W(mqtt_stalled, "mqtt-protocol-error", D_HOST),
 	W(mqtt_badlen, "mqtt-protocol-error", D_HOST),
+	W(ws_404, "ws-path-not-found", D_HOST | D_PORT),
+	W(ws_401, "ws-unauthorized", D_HOST | D_PORT),
+	W(ws_403_bare, "ws-unauthorized", D_HOST),
+	W(ws_302_https, "ws-redirect", D_HOST | D_TRUST),
+	W(ws_301, "ws-redirect", D_HOST),
+	W(ws_200, "ws-not-websocket", D_HOST | D_PORT),
+	W(ws_500, "ws-not-websocket", D_HOST),
+	W(ws_noupgrade, "ws-not-websocket", D_HOST),
+	W(ws_nosub, "ws-no-subprotocol", D_HOST | D_PORT),
+	W(ws_wrongsub, "ws-wrong-subprotocol", D_HOST),
+	W(ws_accept, "ws-bad-accept", D_HOST | D_PORT),
+	W(ws_connack, "ws-not-http", D_HOST | D_PORT),
+	W(ws_garbage, "ws-not-http", D_HOST),
+	W(ws_eof_mqtt, "ws-not-http", D_HOST),
+	W(ws_eof, "ws-not-http", D_HOST | D_PORT),
+	W(ws_tls_bytes, "ws-to-tls-port", D_HOST | D_PORT),
+	W(ws_tls_probe, "ws-to-tls-port", D_HOST),
+	W(ws_close_policy, "ws-closed", D_HOST | D_CRED),
+	W(ws_close_big, "ws-closed", D_HOST),
+	W(ws_close_away, "ws-closed", D_HOST | D_TRUST),
+	W(ws_masked, "ws-protocol-error", D_HOST | D_PORT),
+	W(ws_huge, "ws-protocol-error", D_HOST),
+	W(ws_head_big, "ws-protocol-error", D_HOST),
+	W(ws_timeout, "ws-upgrade-timeout", D_HOST | D_PORT),
+	W(ws_timeout_tls, "ws-upgrade-timeout", D_HOST | D_TRUST),
 };
 
 /* the values of each dimension */
@@ -697,6 +752,7 @@ static void test_wire_row(void **state)
 		evidence_init(&ev);
 		ev.protocol_version = cfg.protocol_version;
 		row->set(&ev);
+		cfg.ws = ev.ws; /* the run that saw it used --ws */
 		if (cfg.psk)
 			ev.used_psk = ev.used_psk || ev.used_tls;
 		enum cause got = classify(&ev);
