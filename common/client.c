@@ -480,6 +480,8 @@ int client_finish(struct client *c, int rc, int connack)
 		return rc;
 	}
 	c->ev.mqtt_rc = rc;
+	if (c->ev.ws && (c->ev.ws_error || c->ev.ws_close_code >= 0))
+		rc = MOSQ_ERR_CONN_LOST; /* the WebSocket ended: the connection was lost */
 	if (!c->settled)
 		settle_stage(c);
 	return explain_failure(c, failure_status(c, rc == MOSQ_ERR_TLS ? MOSQ_ERR_CONN_LOST : rc));

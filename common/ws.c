@@ -359,6 +359,7 @@ const char *ws_error_text(enum ws_error e)
 	case WS_ERR_TOO_BIG: return N_("the server announced a message over smqtt's bound");
 	case WS_ERR_LENGTH: return N_("the server sent a frame length that is not valid");
 	case WS_ERR_CLOSE_PAYLOAD: return N_("the server sent a malformed close frame");
+	case WS_ERR_TRUNCATED: return N_("the server closed the connection in the middle of a frame, without a close frame");
 	default: return "no error";
 	}
 }

@@ -100,6 +100,7 @@ enum ws_error {
 	WS_ERR_TOO_BIG,         /* a frame or message over the bound (1009) */
 	WS_ERR_LENGTH,          /* a length that is not minimal or has the top bit set (1002) */
 	WS_ERR_CLOSE_PAYLOAD,   /* a close frame of 1 byte, or an invalid code (1002) */
+	WS_ERR_TRUNCATED,       /* the connection ended inside a frame (set by the relay) */
 };
 
 struct ws_event {

@@ -2,6 +2,7 @@
  * socket and the broker (see wsrelay.h). Non-blocking sockets, poll()
  * deadlines; the framing is ws.c's. */
 #include "wsrelay.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -575,7 +576,7 @@ void wsrelay_pollfds(const struct wsrelay *r, struct pollfd *p, nfds_t *n)
 bool wsrelay_pending(const struct wsrelay *r)
 {
 	return r->open && r->ssl && !r->broker_eof && buf_pending(&r->to_local) < WSR_HIGH_WATER
-		&& SSL_pending(r->ssl) > 0;
+		&& tls_input_buffered(r->ssl);
 }
 
 static bool queue_frame(struct wsrelay *r, enum ws_opcode op, const uint8_t *p, size_t n)
@@ -700,7 +701,7 @@ static bool read_broker(struct wsrelay *r)
 		}
 		if (!take_input(r, buf, (size_t)got))
 			return false;
-		if ((size_t)got < sizeof(buf) && !(r->ssl && SSL_pending(r->ssl) > 0))
+		if ((size_t)got < sizeof(buf) && !(r->ssl && tls_input_buffered(r->ssl)))
 			break;
 	}
 	return true;
@@ -751,8 +752,11 @@ long wsrelay_pump(struct wsrelay *r)
 	if (!r->open || r->local_fd < 0)
 		return -1;
 	if (!r->broker_eof && r->fd >= 0) {
-		if (!flush_broker(r) || !read_broker(r))
+		if (!flush_broker(r) || !read_broker(r)) {
 			r->broker_eof = true;
+			if (r->dec.left || r->dec.hdr_have)
+				r->error = WS_ERR_TRUNCATED;
+		}
 	}
 	if (!r->broker_eof) {
 		read_local(r);
