@@ -2,6 +2,8 @@
  * records mean is decided by the classifier in explain.c. */
 #include "tls.h"
 
+#include <dirent.h>
+
 #include "atomicfile.h"
 #include "l10n.h"
 
@@ -645,6 +647,69 @@ static int cert_cb(SSL *ssl, void *arg)
 	return 1;
 }
 
+/* Does dir hold OpenSSL's hashed names (e.g. 002c0b4f.0)? */
+static bool hashed_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	bool found = false;
+	for (struct dirent *e; !found && (e = readdir(d)); ) {
+		const char *n = e->d_name;
+		found = strlen(n) >= 10 && strspn(n, "0123456789abcdef") == 8 && n[8] == '.'
+			&& strspn(n + 9, "0123456789") == strlen(n + 9);
+	}
+	closedir(d);
+	return found;
+}
+
+/* A lookup that reads a CA bundle file only when a chain needs an issuer
+ * the store does not hold yet: with --cafile the broker's CA is there, and
+ * the ~140 certificates of the system bundle are never parsed (17 ms). */
+static int lazy_file_by_subject(X509_LOOKUP *lu, X509_LOOKUP_TYPE type, const X509_NAME *name, X509_OBJECT *ret)
+{
+	const char *file = X509_LOOKUP_get_method_data(lu);
+	X509_STORE *store = X509_LOOKUP_get_store(lu);
+	if (!file || !store || type != X509_LU_X509)
+		return 0;
+	X509_LOOKUP_set_method_data(lu, NULL); /* once */
+	X509_STORE_load_file(store, file);
+	ERR_clear_error();
+	X509_OBJECT *o = X509_OBJECT_retrieve_by_subject(X509_STORE_get0_objects(store), type, (X509_NAME *)name);
+	return o && X509_OBJECT_set1_X509(ret, X509_OBJECT_get0_X509(o));
+}
+
+static X509_LOOKUP_METHOD *lazy_file_method(void)
+{
+	static X509_LOOKUP_METHOD *m;
+	if (!m && (m = X509_LOOKUP_meth_new("smqtt lazy file")) != NULL)
+		X509_LOOKUP_meth_set_get_by_subject(m, lazy_file_by_subject);
+	return m;
+}
+
+/* The system's CA store, as SSL_CTX_set_default_verify_paths gives it (the
+ * directory and the bundle file, $SSL_CERT_DIR and $SSL_CERT_FILE
+ * honoured), read on demand: the hashed directory file by file, the
+ * bundle only if the directory does not have the issuer. */
+static void use_os_store(SSL_CTX *ctx)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	const char *dir = getenv(X509_get_default_cert_dir_env());
+	if (!dir || !*dir)
+		dir = X509_get_default_cert_dir();
+	const char *file = getenv(X509_get_default_cert_file_env());
+	if (!file || !*file)
+		file = X509_get_default_cert_file();
+	if (hashed_dir(dir))
+		X509_STORE_load_path(store, dir);
+	X509_LOOKUP_METHOD *m = lazy_file_method();
+	X509_LOOKUP *lu = m ? X509_STORE_add_lookup(store, m) : NULL;
+	/* the path lives as long as the process: getenv's, or OpenSSL's constant */
+	if (!lu || !X509_LOOKUP_set_method_data(lu, (void *)file))
+		SSL_CTX_set_default_verify_paths(ctx);
+	ERR_clear_error();
+}
+
 static int fail_with(char **cause, const char *fmt, const char *arg)
 {
 	char *s = NULL;
@@ -723,7 +788,7 @@ int tls_init(struct tls *t, const struct config *cfg, int port, const struct tls
 	if (cfg->capath && !SSL_CTX_load_verify_locations(ctx, NULL, cfg->capath))
 		return fail_with(cause, "cannot load the CA certificates from %s", cfg->capath);
 	if (cfg->tls_use_os_certs || (!cfg->cafile && !cfg->capath && !cfg->psk))
-		SSL_CTX_set_default_verify_paths(ctx);
+		use_os_store(ctx);
 	if (cfg->certfile && !lazy) {
 		const char *bad = load_client(files, cfg->certfile, cfg->keyfile);
 		if (bad)

@@ -29,6 +29,18 @@
 #define WSR_MAX_MESSAGE (268435455ULL + 5)
 #define WSR_CHUNK 65536
 
+/* ACK what arrived at once while the connection starts: a broker that
+ * sent TLS session tickets or its 101 in pieces holds the next small
+ * write back (Nagle) until they are ACKed, and a delayed ACK costs ~40 ms. */
+static void quick_ack(struct wsrelay *r)
+{
+	if (r->quick_acks >= 16 || r->fd < 0)
+		return;
+	r->quick_acks++;
+	int one = 1;
+	setsockopt(r->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
 static long long now_ms(void)
 {
 	struct timespec t;
@@ -132,6 +144,7 @@ static void reset_connection(struct wsrelay *r)
 	r->close_reason[0] = '\0';
 	r->error = WS_ERR_NONE;
 	r->sys_errno = 0;
+	r->quick_acks = 0;
 	r->proxy_error[0] = '\0';
 	r->stage = WSR_AT_TCP;
 }
@@ -256,6 +269,7 @@ static ssize_t recv_some(struct wsrelay *r, void *p, size_t n, long long deadlin
 		if (r->ssl) {
 			ERR_clear_error();
 			int got = SSL_read(r->ssl, p, (int)n);
+			quick_ack(r); /* also for a session ticket SSL_read took in */
 			if (got > 0)
 				return got;
 			int e = SSL_get_error(r->ssl, got);
@@ -275,6 +289,7 @@ static ssize_t recv_some(struct wsrelay *r, void *p, size_t n, long long deadlin
 			return -1;
 		}
 		ssize_t got = recv(r->fd, p, n, 0);
+		quick_ack(r);
 		if (got >= 0)
 			return got;
 		if (errno == EINTR)
@@ -390,8 +405,10 @@ static enum wsr_result tls_handshake(struct wsrelay *r, const struct wsr_target 
 		int e = SSL_get_error(r->ssl, rc);
 		int ready = e == SSL_ERROR_WANT_READ ? wait_fd(r->fd, POLLIN, deadline)
 			: e == SSL_ERROR_WANT_WRITE ? wait_fd(r->fd, POLLOUT, deadline) : -1;
-		if (ready == 1)
+		if (ready == 1) {
+			quick_ack(r);
 			continue;
+		}
 		r->sys_errno = errno;
 		return ready == 0 ? WSR_TIMEOUT : WSR_TLS;
 	}
@@ -420,6 +437,7 @@ static enum wsr_result upgrade(struct wsrelay *r, const struct wsr_target *t, lo
 	enum wsr_result res;
 	for (;;) {
 		ssize_t got = recv_some(r, buf + have, WS_MAX_HEAD + WSR_CHUNK - have, deadline);
+		quick_ack(r);
 		if (got <= 0) {
 			r->sys_errno = got == 0 ? 0 : errno;
 			res = got < 0 && errno == ETIMEDOUT ? WSR_TIMEOUT : got < 0 && r->ssl && errno == EPROTO ? WSR_TLS : WSR_CLOSED;
@@ -699,6 +717,7 @@ static bool read_broker(struct wsrelay *r)
 			if (got == 0)
 				return false;
 		}
+		quick_ack(r);
 		if (!take_input(r, buf, (size_t)got))
 			return false;
 		if ((size_t)got < sizeof(buf) && !(r->ssl && tls_input_buffered(r->ssl)))

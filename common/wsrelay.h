@@ -68,6 +68,7 @@ struct wsrelay {
 	char close_reason[124];
 	enum ws_error error;       /* a protocol error in the broker's frames */
 	unsigned long long frames_in, bytes_in;
+	int quick_acks;            /* TCP_QUICKACKs given while the connection starts */
 };
 
 void wsrelay_init(struct wsrelay *r);

@@ -144,7 +144,10 @@ def free_port():
 class Broker:
     """A private mosquitto on 127.0.0.1, logging to a file we can wait on."""
 
-    def __init__(self, workdir, name, pki=None, extra=""):
+    def __init__(self, workdir, name, pki=None, extra="", binary=MOSQUITTO, ws=False):
+        self.binary = binary
+        self.ws = ws
+        self.ws_port = self.wss_port = None
         self.dir = os.path.join(workdir, "broker-" + name)
         os.makedirs(self.dir, exist_ok=True)
         self.name = name
@@ -182,6 +185,15 @@ class Broker:
                       "certfile " + os.path.join(self.pki, "server.crt"),
                       "keyfile " + os.path.join(self.pki, "server.key"),
                       "require_certificate true"]
+        if self.ws:
+            # mosquitto 2.1.2's built-in websockets listeners, plain and TLS
+            self.ws_port, self.wss_port = free_port(), free_port()
+            while len({self.port, self.tls_port, self.ws_port, self.wss_port}) < 4:
+                self.ws_port, self.wss_port = free_port(), free_port()
+            lines += ["", "listener %d %s" % (self.ws_port, HOST), "protocol websockets",
+                      "", "listener %d %s" % (self.wss_port, HOST), "protocol websockets",
+                      "certfile " + os.path.join(self.pki, "server.crt"),
+                      "keyfile " + os.path.join(self.pki, "server.key")]
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
 
@@ -190,7 +202,7 @@ class Broker:
             if os.path.exists(self.log):
                 os.unlink(self.log)
             self._write()
-            self.proc = spawn([MOSQUITTO, "-c", self.conf],
+            self.proc = spawn([self.binary, "-c", self.conf],
                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
                               cwd=self.dir)
             try:
@@ -295,8 +307,10 @@ class Bench:
         self.seq = 0
         if self.smoke:
             self.n_sub, self.n_l0, self.n_l1, self.n_l1_small = 2000, 2000, 2000, 200
+            self.n_ws_sub = 2000
         else:
             self.n_sub, self.n_l0, self.n_l1, self.n_l1_small = 200000, 1000000, 1000000, 10000
+            self.n_ws_sub = 100000
 
     # ---- setup -------------------------------------------------------------
     def setup(self):
@@ -329,7 +343,7 @@ class Bench:
                        XDG_CONFIG_HOME=os.path.join(home, ".config"))
             self.envs[name] = env
         self.files = {}
-        for n in sorted({self.n_sub, self.n_l0, self.n_l1, self.n_l1_small}):
+        for n in sorted({self.n_sub, self.n_l0, self.n_l1, self.n_l1_small, self.n_ws_sub}):
             path = os.path.join(self.work, "lines-%d.txt" % n)
             with open(path, "w") as f:
                 f.write("".join("%08d smqtt-bench payload\n" % i for i in range(n)))
@@ -337,12 +351,22 @@ class Bench:
         self.b1 = Broker(self.work, "oneshot", pki=self.pki).start()
         self.b2 = Broker(self.work, "flood", extra=FLOOD_BROKER_NOTE
                          + "\nmax_queued_messages 0").start()
+        self.m21 = None
+        try:
+            sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+            import mosq21
+            self.m21 = mosq21.ensure()
+            self.b3 = Broker(self.work, "ws", pki=self.pki, binary=self.m21.broker, ws=True,
+                             extra="max_queued_messages 0\nmax_packet_size 10000000").start()
+        except Exception as e:  # mosq21.Unavailable, or the build failed
+            self.m21_why = str(e)
+            self.m21 = None
         self.resume_supported = False
         rc, out, err = run([self.spub, "--help"], 10, "smqtt_pub --help")
         self.resume_supported = b"--tls-resume" in out + err
 
     def teardown(self):
-        for b in ("b1", "b2"):
+        for b in ("b1", "b2", "b3"):
             if hasattr(self, b):
                 getattr(self, b).stop()
         if hasattr(self, "work"):
@@ -403,17 +427,19 @@ class Bench:
             raise BenchError("no instruction total in " + out)
         return ir, out
 
-    def start_counter_sub(self, sub_cmd, topic, cid, env):
+    def start_counter_sub(self, sub_cmd, topic, cid, env, broker=None):
         """Start a subscriber whose stdout is a pipe drained by a LineCounter;
-        return once the broker logged the subscription."""
+        return once the broker (default: the flood broker) logged the
+        subscription."""
+        broker = broker or self.b2
         tf = os.path.join(self.work, "time-sub-%s.out" % cid)
-        mark = self.b2.mark()
+        mark = broker.mark()
         p = spawn([TIME, "-f", "%e %U %S %M", "-o", tf] + sub_cmd, env=env,
                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         c = LineCounter(p.stdout)
         c.start()
         try:
-            self.b2.wait_log(r"\b%s \d %s$" % (re.escape(cid), re.escape(topic)), mark, 15)
+            broker.wait_log(r"\b%s \d %s$" % (re.escape(cid), re.escape(topic)), mark, 15)
         except BenchError:
             kill(p)
             raise BenchError("subscriber did not subscribe: %s\n%s" % (
@@ -721,9 +747,132 @@ class Bench:
                      "< 8 MB (smqtt)", ratio=False, met=grow["smqtt"] < 8,
                      note="median(6c) - median(6b)")
 
+    # ---- WebSockets, against mosquitto 2.1.2's clients and broker -------------
+    def ws_env(self):
+        return self.m21.env(self.envs["flood"])
+
+    def need_m21(self, rows):
+        if self.m21:
+            return True
+        for rid, name, unit, goal in rows:
+            self.na_row(rid, name, unit, goal, "n/a: mosquitto 2.1.2 unavailable (%s)" % self.m21_why)
+        return False
+
+    def row9(self):
+        n = self.n_ws_sub
+        name = "sub --ws -C %d -v into a pipe: CPU/msg" % n
+        if not self.need_m21([("9", name, "us", "<= 0.5")]):
+            return
+        self.progress("row 9: sub CPU per message over ws, %d QoS 0 messages" % n)
+        feed = self.files[n]
+        cpu = {"smqtt": [], "mosquitto": []}
+        shown = {}
+        timeout = 60 + n / 1000
+
+        def one(tool, warm=False):
+            topic = "bench/ws/" + self.uid("t")
+            cid = self.uid("wsub")
+            args = ["-h", HOST, "-p", str(self.b3.ws_port), "--ws", "-t", topic, "-C", str(n), "-v", "-i", cid]
+            cmd = ([self.ssub, "--no-profile"] if tool == "smqtt" else [self.m21.sub]) + args
+            shown[tool] = shlex.join(cmd) + " | (pipe)"
+            env = self.envs["flood"] if tool == "smqtt" else self.ws_env()
+            p, c, tf = self.start_counter_sub(cmd, topic, cid, env, broker=self.b3)
+            # published over plain MQTT: the 2.1.2 broker's websockets
+            # listener loses floods published over ws (mosquitto-2.1.md)
+            pubcmd = [MOSQ_PUB, "-h", HOST, "-p", str(self.b3.port), "-t", topic, "-l", "-q", "0"]
+            with open(feed, "rb") as fin:
+                rc, o, e = run(pubcmd, timeout, "flood publisher", env=self.envs["flood"], stdin=fin)
+            if rc != 0:
+                kill(p)
+                raise BenchError("flood publisher failed: " + e.decode(errors="replace"))
+            cnt, ok = self.finish_sub(p, c, n, 20, timeout, tool + " sub --ws")
+            if not ok:
+                raise BenchError("%s sub --ws received only %d of %d messages" % (tool, cnt, n))
+            t = parse_time_file(tf)
+            if not warm:
+                cpu[tool].append((t["user"] + t["sys"]) / n * 1e6)
+
+        one("smqtt", True)
+        one("mosquitto", True)
+        for i in range(self.pairs):
+            for tool in (("smqtt", "mosquitto") if i % 2 == 0 else ("mosquitto", "smqtt")):
+                one(tool)
+        self.add_row("9", name, "us", cpu["smqtt"], cpu["mosquitto"], 0.5, "<= 0.5",
+                     note="mosquitto_sub 2.1.2 --ws; publisher: mosquitto_pub -l -q 0 over plain MQTT (both)",
+                     commands=shown)
+
+    def row10(self):
+        name = "wss one-shot pub: wall"
+        if not self.need_m21([("10", name, "ms", "<= 0.5")]):
+            return
+        self.progress("row 10: one-shot publish over wss")
+        args = ["-L", "wss://localhost:%d/bench/wss" % self.b3.wss_port, "--cafile", self.ca, "-m", "hello"]
+        a = [self.spub, "--no-profile"] + args
+        b = [self.m21.pub] + args
+        envs = {"smqtt": self.envs["oneshot"], "mosquitto": self.m21.env(self.envs["oneshot"])}
+        cmds = {"smqtt": a, "mosquitto": b}
+        for tool in ("smqtt", "mosquitto"):   # warm-up
+            run(cmds[tool], 60, "warm-up", env=envs[tool])
+        wall = {"smqtt": [], "mosquitto": []}
+        for i in range(max(self.pairs, 5)):
+            for tool in (("smqtt", "mosquitto") if i % 2 == 0 else ("mosquitto", "smqtt")):
+                t0 = time.monotonic()
+                rc, o, e = run(cmds[tool], 60, tool + " pub wss", env=envs[tool])
+                wall[tool].append((time.monotonic() - t0) * 1e3)
+                if rc != 0:
+                    raise BenchError("%s failed (rc %d): %s" % (tool, rc, e.decode(errors="replace")[-500:]))
+        self.add_row("10", name, "ms", wall["smqtt"], wall["mosquitto"], 0.5, "<= 0.5",
+                     note="mosquitto_pub 2.1.2 -L wss://; wall from spawn to exit, alternating order",
+                     commands={k: shlex.join(v) for k, v in cmds.items()})
+
+    def ws_pub_flood(self, tool, n):
+        topic = "bench/wsl/" + self.uid("t")
+        cid = self.uid("wcount")
+        sub_cmd = [MOSQ_SUB, "-h", HOST, "-p", str(self.b3.port), "-t", topic, "-C", str(n), "-i", cid]
+        args = ["-h", HOST, "-p", str(self.b3.ws_port), "--ws", "-t", topic, "-l", "-q", "1"]
+        cmd = ([self.spub, "--no-profile"] if tool == "smqtt" else [self.m21.pub]) + args
+        env = self.envs["flood"] if tool == "smqtt" else self.ws_env()
+        timeout = 120 + n / 500
+        p, c, tf = self.start_counter_sub(sub_cmd, topic, cid, self.envs["flood"], broker=self.b3)
+        try:
+            with open(self.files[n], "rb") as fin:
+                t = self.time_run(cmd, env, timeout, stdin=fin, what=tool + " pub --ws -l")
+        except BenchError:
+            kill(p)
+            raise
+        cnt, _ok = self.finish_sub(p, c, n, 3 if self.smoke else 10, timeout, "counting sub")
+        return {"rss_mb": t["rss_kb"] / 1024, "delivered": cnt, "cmd": shlex.join(cmd) + " < %d-line file" % n}
+
+    def row11(self):
+        n, small = self.n_l1, self.n_l1_small
+        names = [("11a", "pub --ws -l QoS 1 peak RSS, %d lines" % small, "MB", "report"),
+                 ("11b", "pub --ws -l QoS 1 peak RSS, %d lines" % n, "MB", "report"),
+                 ("11c", "pub --ws -l QoS 1 RSS growth %d -> %d lines" % (small, n), "MB", "< 8 MB (smqtt)")]
+        if not self.need_m21(names):
+            return
+        self.progress("row 11: pub --ws -l, %d and %d lines, QoS 1: memory" % (small, n))
+        sm = {"smqtt": [], "mosquitto": []}
+        big = {"smqtt": [], "mosquitto": []}
+        for i in range(self.pairs):
+            for tool in (("smqtt", "mosquitto") if i % 2 == 0 else ("mosquitto", "smqtt")):
+                sm[tool].append(self.ws_pub_flood(tool, small))
+                big[tool].append(self.ws_pub_flood(tool, n))
+        rs = {k: [x["rss_mb"] for x in v] for k, v in sm.items()}
+        rb = {k: [x["rss_mb"] for x in v] for k, v in big.items()}
+        dl = {k: [x["delivered"] for x in v] for k, v in big.items()}
+        cmds = {k: v[0]["cmd"] for k, v in big.items()}
+        self.add_row("11a", names[0][1], "MB", rs["smqtt"], rs["mosquitto"], None, "report", commands=cmds)
+        self.add_row("11b", names[1][1], "MB", rb["smqtt"], rb["mosquitto"], None, "report",
+                     note="delivered: smqtt %d..%d, mosquitto 2.1.2 %d..%d of %d" % (
+                         min(dl["smqtt"]), max(dl["smqtt"]), min(dl["mosquitto"]), max(dl["mosquitto"]), n))
+        grow = {k: statistics.median(rb[k]) - statistics.median(rs[k]) for k in rb}
+        self.add_row("11c", names[2][1], "MB", {"median": grow["smqtt"]}, {"median": grow["mosquitto"]}, None,
+                     "< 8 MB (smqtt)", ratio=False, met=grow["smqtt"] < 8 and all(d == n for d in dl["smqtt"]),
+                     note="median(11b) - median(11a); met also needs every smqtt line delivered")
+
     # ---- driver --------------------------------------------------------------
     ORDER = [("1", "row1"), ("2", "row2"), ("3", "row3"), ("7", "row7"), ("8", "row8"),
-             ("4", "row4"), ("5", "row5"), ("6", "row6")]
+             ("4", "row4"), ("5", "row5"), ("6", "row6"), ("9", "row9"), ("10", "row10"), ("11", "row11")]
     NAMES = {"1a": "TLS one-shot pub: wall", "1b": "TLS one-shot pub: CPU user+sys",
              "2a": "TLS one-shot pub --tls-resume: wall", "2b": "TLS one-shot pub --tls-resume: CPU",
              "3": "plain one-shot pub: wall", "4": "sub into a pipe: CPU/msg",
@@ -732,7 +881,10 @@ class Bench:
              "5e": "pub -l QoS 0: counting sub CPU", "5f": "pub -l QoS 0: cores busy",
              "6a": "pub -l QoS 1: lines/s", "6b": "pub -l QoS 1 peak RSS, small",
              "6c": "pub -l QoS 1 peak RSS, big", "6d": "pub -l QoS 1 RSS growth",
-             "7": "TLS one-shot pub: peak RSS", "8": "TLS one-shot pub: callgrind Ir"}
+             "7": "TLS one-shot pub: peak RSS", "8": "TLS one-shot pub: callgrind Ir",
+             "9": "sub --ws into a pipe: CPU/msg", "10": "wss one-shot pub: wall",
+             "11a": "pub --ws -l QoS 1 peak RSS, small", "11b": "pub --ws -l QoS 1 peak RSS, big",
+             "11c": "pub --ws -l QoS 1 RSS growth"}
 
     def run_rows(self):
         only = set(self.a.only.split(",")) if self.a.only else None
@@ -834,7 +986,7 @@ def print_report(bench, info, cmdline):
            "ratio", "goal", "met?"]
     table = []
     order = ["1a", "1b", "2a", "2b", "3", "4", "5a", "5b", "5c", "5d", "5e", "5f",
-             "6a", "6b", "6c", "6d", "7", "8"]
+             "6a", "6b", "6c", "6d", "7", "8", "9", "10", "11a", "11b", "11c"]
     for rid in order:
         r = bench.rows.get(rid)
         if not r:
