@@ -432,7 +432,8 @@ static void settle_stage(struct client *c)
 		diag_trace(c->diag, "tls: repeating the handshake to read the broker's verdict on the certificate (no MQTT data is sent)");
 		probe_tls_verdict(c->cfg->host, c->port, c->tls.ctx, 2000);
 	}
-	if (!c->have_tls && !ev->timed_out && c->port != 0) {
+	/* (over WebSockets the server answered the upgrade in the clear) */
+	if (!c->have_tls && !ev->timed_out && c->port != 0 && !c->ws_on) {
 		ev->probe_tls_answered = probe_speaks_tls(c->cfg->host, c->port, 2000);
 		diag_trace(c->diag, ev->probe_tls_answered
 				? N_("probe: a TLS ClientHello without certificate or credentials got a ServerHello: a TLS port")
@@ -633,6 +634,12 @@ static int ws_connect_once(struct client *c, int *err, bool reconnect, long long
 	enum wsr_result res = wsrelay_open(&c->ws, &t, deadline);
 	ws_note(c);
 	*err = c->ws.sys_errno;
+	if (res != WSR_OK && caught_signal)
+		return MOSQ_ERR_ERRNO; /* stopped by SIGINT/SIGTERM: the caller ends the run */
+	if (res == WSR_TIMEOUT && c->limit_ms && mono_ms() >= c->limit_ms) {
+		c->limit_hit = true; /* -W, not --connect-timeout: ended as mosquitto_sub ends at -W */
+		return MOSQ_ERR_TIMEOUT;
+	}
 	if (c->ws.request_line[0])
 		diag_trace(c->diag, "ws: > %s (Host %s, subprotocol mqtt)", c->ws.request_line, cfg->host);
 	if (c->ws.head.status)
@@ -701,6 +708,8 @@ int client_reconnect(struct client *c)
 	long long deadline = mono_ms() + (long long)c->cfg->connect_timeout * 1000;
 	if (!c->connack_seen && c->deadline_ms)
 		deadline = c->deadline_ms;
+	if (c->limit_ms && c->limit_ms < deadline)
+		deadline = c->limit_ms; /* -W ends the run, also during an upgrade */
 	return ws_connect_once(c, &err, true, deadline);
 }
 
@@ -726,7 +735,7 @@ static bool ws_pump(struct client *c)
 static int connect_once(struct client *c, int *err)
 {
 	if (c->ws_on)
-		return ws_connect_once(c, err, false, c->deadline_ms);
+		return ws_connect_once(c, err, false, c->limit_ms && c->limit_ms < c->deadline_ms ? c->limit_ms : c->deadline_ms);
 	struct config *cfg = c->cfg;
 	struct sigaction sa, old;
 	memset(&sa, 0, sizeof(sa));
@@ -912,6 +921,8 @@ int client_connect(struct client *c)
 			}
 			return 0;
 		}
+		if (c->limit_hit)
+			return 255; /* smqtt_sub -W during the upgrade: quiet, as at -W later */
 		if (c->ev.stage == STAGE_WS)
 			return explain_failure(c, failure_status(c, c->ev.ws_upgrade < 0 && c->ev.ws_first_len == 0
 					? MOSQ_ERR_CONN_LOST : MOSQ_ERR_UNKNOWN));

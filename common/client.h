@@ -34,6 +34,8 @@ struct client {
 	bool retrying;    /* smqtt_sub: closed before the first CONNACK, explained, retrying */
 	bool retry_unanswered; /* set by smqtt_sub: such a close is retried (client_should_retry) */
 	long long deadline_ms; /* --connect-timeout, until the CONNACK */
+	long long limit_ms; /* smqtt_sub -W: when the run ends (0: none); bounds an upgrade */
+	bool limit_hit;     /* the upgrade was cut short by it */
 	bool ws_on;       /* MQTT over WebSockets: libmosquitto talks to ws's Unix socket */
 	struct wsrelay ws;
 };

@@ -1385,6 +1385,8 @@ char *config_value_text(const struct config *cfg, const struct option_def *def)
 		return cfg->proxy_url ? strdup(cfg->proxy_url) : NULL;
 	if (!strcmp(def->longname, "unix"))
 		return cfg->port == 0 && cfg->host ? strdup(cfg->host) : NULL;
+	if (!strcmp(def->longname, "ws-path"))
+		return cfg->ws_path ? strdup(cfg->ws_path) : NULL;
 	if (!strcmp(def->longname, "diag-format"))
 		return cfg->diag_json ? strdup("json") : NULL;
 	if (!strcmp(def->longname, "pw")) /* never beside the file it was read from */

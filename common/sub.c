@@ -310,6 +310,7 @@ static void rate_report(struct sub *s, bool now)
 static int run_loop(struct sub *s, const sigset_t *waitmask, bool *timed_out, bool *abort_run)
 {
 	long long deadline = s->cfg->timeout ? s->t0_ms + (long long)s->cfg->timeout * 1000 : 0;
+	s->client.limit_ms = deadline;
 	bool stopping = false;
 	int rc;
 	for (;;) {
@@ -407,6 +408,8 @@ int sub_run(struct config *cfg, const struct diag *d)
 		write_out(&s);
 	}
 	s.client.retry_unanswered = true;
+	if (cfg->timeout)
+		s.client.limit_ms = s.t0_ms + (long long)cfg->timeout * 1000;
 	int crc = client_connect(&s.client);
 	if (crc) {
 		client_free(&s.client);

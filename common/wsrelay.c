@@ -5,6 +5,7 @@
 #include "tls.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -48,18 +49,25 @@ static long long now_ms(void)
 	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Wait for events on fd until deadline: 1 ready, 0 timed out, -1 error. */
+/* Wait for events on fd until deadline: 1 ready, 0 timed out, -1 error
+ * (errno EINTR: a signal came; SIGINT and SIGTERM, which the tools block
+ * while they run, are let through here, so that they stop a slow upgrade). */
 static int wait_fd(int fd, short events, long long deadline)
 {
+	sigset_t none;
+	sigemptyset(&none);
 	for (;;) {
 		long long left = deadline - now_ms();
 		if (left <= 0)
 			return 0;
+		if (left > 1000)
+			left = 1000;
 		struct pollfd p = {fd, events, 0};
-		int n = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+		struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000L};
+		int n = ppoll(&p, 1, &ts, &none);
 		if (n > 0)
 			return 1;
-		if (n < 0 && errno != EINTR)
+		if (n < 0)
 			return -1;
 	}
 }

@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import socket
 import socketserver
@@ -35,14 +36,22 @@ from broker import Broker, free_port, port_accepts  # noqa: E402
 from harness import Skip, binpath, expect, last_json, run_tests  # noqa: E402
 import mosq21  # noqa: E402
 
-TIMEOUT = 60
+WRAPPER = shlex.split(os.environ.get("SMQTT_WRAPPER", ""))  # e.g. valgrind: wraps every smqtt run
+TIMEOUT = 60 if not WRAPPER else 300
 CT = 3  # --connect-timeout of the failure cases
+SLACK = 3 if not WRAPPER else 12  # seconds over CT a failure may take
+START = 0.7 if not WRAPPER else 4.0  # a subscriber's time to subscribe
 S = {}  # the suite's shared state: tmp, pki, m21, broker, ports, aedes
+
+
+def smqtt(name):
+    """argv of smqtt_NAME (under SMQTT_WRAPPER when given)."""
+    return WRAPPER + [binpath("smqtt_" + name)]
 
 
 def env(**extra):
     e = dict(os.environ)
-    for k in ("SMQTT_PROFILES", "XDG_CONFIG_HOME", "SMQTT_COMPAT", "LD_LIBRARY_PATH"):
+    for k in ("SMQTT_PROFILES", "XDG_CONFIG_HOME", "SMQTT_COMPAT", "LD_LIBRARY_PATH", "SMQTT_WRAPPER"):
         e.pop(k, None)
     e["HOME"] = os.path.join(S["tmp"], "home")
     e["SMQTT_SYSCONFDIR"] = os.path.join(S["tmp"], "sysconf")
@@ -55,7 +64,7 @@ def tool(side, name):
     """(argv0, env) of mosquitto_NAME 2.1.2 or smqtt_NAME."""
     if side == "ref":
         return [getattr(S["m21"], name)], S["m21"].env(env())
-    return [binpath("smqtt_" + name)], env()
+    return smqtt(name), env()
 
 
 def run(argv, e, stdin=None, timeout=TIMEOUT):
@@ -128,13 +137,13 @@ def url(kind, port):
         if kind == "wss_req" else [])
 
 
-def round_trip(side, sub_args, pub_args, stdin=None, pub_port_args=None, wait=0.7):
+def round_trip(side, sub_args, pub_args, stdin=None, pub_port_args=None, wait=START):
     """Start side's subscriber, publish with side's publisher, return both results."""
     sub, e_sub = tool(side, "sub")
     pub, e_pub = tool(side, "pub")
     sp = subprocess.Popen(sub + sub_args, env=e_sub, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=S["tmp"])
     time.sleep(wait)
-    pr = run((pub if pub_port_args is None else [binpath("smqtt_pub")]) + pub_args, e_pub if pub_port_args is None
+    pr = run((pub if pub_port_args is None else smqtt("pub")) + pub_args, e_pub if pub_port_args is None
              else env(), stdin=stdin)
     try:
         out, err = sp.communicate(timeout=TIMEOUT)
@@ -191,7 +200,7 @@ def test_v5_properties():
 def test_retained():
     for name, ws, _, _ in brokers():
         t = "ws/%s/retained" % name
-        rc, _, err, _ = run([binpath("smqtt_pub")] + url("ws", ws) + ["-t", t, "-m", "kept", "-r", "-q", "1"], env())
+        rc, _, err, _ = run(smqtt("pub") + url("ws", ws) + ["-t", t, "-m", "kept", "-r", "-q", "1"], env())
         expect(rc == 0, name + ": retained publish", err)
         for side in ("ref", "smqtt"):
             sub, e = tool(side, "sub")
@@ -200,7 +209,7 @@ def test_retained():
         expect(S["retained"]["ref"] == S["retained"]["smqtt"], name + ": retained message printed alike",
                S["retained"])
         expect(S["retained"]["smqtt"][1] == b"1 %s kept\n" % t.encode(), name + ": the retain flag", S["retained"])
-        run([binpath("smqtt_pub")] + url("ws", ws) + ["-t", t, "-n", "-r", "-q", "1"], env())
+        run(smqtt("pub") + url("ws", ws) + ["-t", t, "-n", "-r", "-q", "1"], env())
 
 
 def test_3mb_payload():
@@ -233,10 +242,10 @@ def test_stdin_lines_qos1():
     lines = b"".join(b"line %d\n" % i for i in range(2000))
     for name, ws, _, _ in brokers():
         t = "ws/%s/lines" % name
-        sp = subprocess.Popen([binpath("smqtt_sub")] + url("ws", ws) + ["-t", t, "-C", "2000", "-q", "1"], env=env(),
+        sp = subprocess.Popen(smqtt("sub") + url("ws", ws) + ["-t", t, "-C", "2000", "-q", "1"], env=env(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(0.7)
-        rc, out, err, _ = run([binpath("smqtt_pub")] + url("ws", ws) + ["-t", t, "-l", "-q", "1"], env(), stdin=lines)
+        time.sleep(START)
+        rc, out, err, _ = run(smqtt("pub") + url("ws", ws) + ["-t", t, "-l", "-q", "1"], env(), stdin=lines)
         expect(rc == 0 and out == b"", name + ": smqtt_pub -l -q 1 over ws exits 0", rc, err)
         o, e = sp.communicate(timeout=TIMEOUT)
         expect(o == lines, name + ": every line arrived, in order (%d bytes)" % len(o), e.decode(errors="replace"))
@@ -247,7 +256,7 @@ def test_mutual_tls_wss():
     compare("mosquitto wss with a client certificate", url("wss_req", S["mq_wss_req"]) + ["-t", t, "-C", "1", "-v"],
             url("wss_req", S["mq_wss_req"]) + ["-t", t, "-m", "mtls", "-q", "1"])
     # without the certificate: the broker's verdict, explained
-    rc, out, err, secs = run([binpath("smqtt_pub")] + url("wss", S["mq_wss_req"]) + ["-t", t, "-m", "x",
+    rc, out, err, secs = run(smqtt("pub") + url("wss", S["mq_wss_req"]) + ["-t", t, "-m", "x",
                                                                                      "--diag-format", "json"], env())
     j = last_json(err)
     expect(rc == 7 and j and j.get("cause") == "client-cert-required",
@@ -256,7 +265,7 @@ def test_mutual_tls_wss():
 
 def test_trace_check_keylog():
     keylog = os.path.join(S["tmp"], "keys.log")
-    rc, out, err, _ = run([binpath("smqtt_pub")] + url("wss", S["mq_wss"]) + ["-t", "ws/trace", "-m", "x", "--trace",
+    rc, out, err, _ = run(smqtt("pub") + url("wss", S["mq_wss"]) + ["-t", "ws/trace", "-m", "x", "--trace",
                                                                              "--tls-keylog", keylog], env())
     expect(rc == 0, "wss publish with --trace and --tls-keylog", err)
     for step in ("ws: > GET /mqtt HTTP/1.1", "ws: < 101 Switching Protocols, subprotocol mqtt",
@@ -266,7 +275,7 @@ def test_trace_check_keylog():
     expect("CLIENT_HANDSHAKE_TRAFFIC_SECRET" in text and "CLIENT_TRAFFIC_SECRET_0" in text,
            "the key log holds the TLS 1.3 secrets of the wss connection", text[:200])
     expect(os.stat(keylog).st_mode & 0o777 == 0o600, "the key log is 0600")
-    rc, out, err, _ = run([binpath("smqtt_pub")] + url("wss", S["mq_wss"]) + ["--check"], env())
+    rc, out, err, _ = run(smqtt("pub") + url("wss", S["mq_wss"]) + ["--check"], env())
     out = out.decode(errors="replace") + err
     expect(rc == 0 and "WebSocket upgrade: GET /mqtt HTTP/1.1 -> 101" in out, "--check reports the upgrade step",
            rc, err)
@@ -275,7 +284,7 @@ def test_trace_check_keylog():
 def test_insecure_and_untrusted():
     other = os.path.join(S["tmp"], "other")
     subprocess.run(["bash", os.path.join(REPO, "tests", "lib", "mkpki.sh"), other], capture_output=True, check=True)
-    rc, out, err, _ = run([binpath("smqtt_pub"), "-h", "localhost", "-p", str(S["mq_wss"]), "--ws", "--cafile",
+    rc, out, err, _ = run(smqtt("pub") + ["-h", "localhost", "-p", str(S["mq_wss"]), "--ws", "--cafile",
                            os.path.join(other, "ca.crt"), "-t", "x", "-m", "x", "--diag-format", "json"], env())
     j = last_json(err)
     expect(rc == 8 and j and j.get("cause") in ("server-cert-untrusted", "server-cert-self-signed"),
@@ -294,11 +303,11 @@ def test_wrong_ports():
         for t in ("pub", "sub"):
             a = args + ["-t", "x", "--diag-format", "json", "--connect-timeout", str(CT)] + (
                 ["-m", "x"] if t == "pub" else ["-C", "1"])
-            rc, out, err, secs = run([binpath("smqtt_" + t)] + a, env())
+            rc, out, err, secs = run(smqtt(t) + a, env())
             j = last_json(err)
             expect(j and j.get("cause") == cause, "%s (%s): cause %s" % (name, t, cause), rc, err)
             expect(rc == status, "%s (%s): exit %d" % (name, t, status), rc, err)
-            expect(secs < CT + 3, "%s (%s): within the limit" % (name, t), secs)
+            expect(secs < CT + SLACK, "%s (%s): within the limit" % (name, t), secs)
 
 
 # ---- HTTP servers that answer the upgrade wrongly -----------------------------------
@@ -446,12 +455,12 @@ def test_upgrade_failures():
             for t in ("pub", "sub"):
                 a = ["-h", "127.0.0.1", "-p", str(port), "--ws", "-t", "x", "--connect-timeout", str(CT),
                      "--diag-format", "json"] + extra + (["-m", "x"] if t == "pub" else ["-C", "1"])
-                rc, out, err, secs = run([binpath("smqtt_" + t)] + a, env(), timeout=30)
+                rc, out, err, secs = run(smqtt(t) + a, env(), timeout=TIMEOUT)
                 j = last_json(err)
                 label = "%s (smqtt_%s)" % (name, t)
                 expect(j and j.get("cause") == cause, label + ": cause %s" % cause, rc, err[-1500:])
                 expect(rc == status, label + ": exit %d" % status, rc, err[-800:])
-                expect(secs < CT + 3, label + ": done within --connect-timeout + 3 s", secs)
+                expect(secs < CT + SLACK, label + ": done within --connect-timeout + %d s" % SLACK, secs)
                 text = json.dumps(j) if j else err
                 for w in words:
                     expect(w in text, label + ": the explanation names %s" % w, text)
@@ -461,7 +470,7 @@ def test_upgrade_failures():
     # the human form of one: what, why, fix
     srv = serve(http("404 Not Found"))
     try:
-        rc, out, err, _ = run([binpath("smqtt_pub"), "-h", "127.0.0.1", "-p", str(srv.server_address[1]), "--ws",
+        rc, out, err, _ = run(smqtt("pub") + ["-h", "127.0.0.1", "-p", str(srv.server_address[1]), "--ws",
                                "-t", "x", "-m", "x"], env())
         expect(err.startswith("Error: 127.0.0.1:%d has no WebSocket endpoint at /mqtt: HTTP 404"
                               % srv.server_address[1]) and "\n  why: " in err and "\n  fix: " in err and "--ws-path" in err,
@@ -469,6 +478,96 @@ def test_upgrade_failures():
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_through_socks5_proxy():
+    """--proxy with --ws: through Dante (Debian's danted), a real SOCKS5 server.
+    (mosquitto_pub 2.1.2 fails there with "Error: Proxy error", exit 16.)"""
+    danted = shutil.which("danted") or ("/usr/sbin/danted" if os.path.exists("/usr/sbin/danted") else None)
+    if not danted:
+        raise Skip("danted (Debian package dante-server) is not installed")
+    port = free_port()
+    conf = os.path.join(S["tmp"], "danted.conf")
+    with open(conf, "w") as f:
+        f.write("logoutput: stderr\ninternal: 127.0.0.1 port = %d\nexternal: 127.0.0.1\n"
+                "socksmethod: none\nclientmethod: none\nuser.privileged: root\nuser.unprivileged: nobody\n"
+                "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\nsocks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\n"
+                % port)
+    d = subprocess.Popen([danted, "-f", conf, "-N", "1", "-p", os.path.join(S["tmp"], "danted.pid")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        t = time.monotonic() + 5
+        while not port_accepts("127.0.0.1", port):
+            expect(time.monotonic() < t and d.poll() is None, "danted starts", d.poll())
+            time.sleep(0.05)
+        proxy = ["--proxy", "socks5h://127.0.0.1:%d" % port]
+        for kind, p in (("ws", S["mq_ws"]), ("wss", S["mq_wss"])):
+            topic = "ws/proxy/" + kind
+            sp = subprocess.Popen(smqtt("sub") + url(kind, p) + proxy + ["-t", topic, "-C", "1", "-v"], env=env(),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            time.sleep(START)
+            rc, out, err, _ = run(smqtt("pub") + url(kind, p) + proxy + ["-t", topic, "-m", "proxied", "-q", "1"], env())
+            expect(rc == 0, kind + " through the SOCKS5 proxy: publish", rc, err)
+            o, e = sp.communicate(timeout=TIMEOUT)
+            expect(o == ("%s proxied\n" % topic).encode(), kind + " through the SOCKS5 proxy: received", o, e)
+        # a refused target, said by the proxy
+        rc, out, err, _ = run(smqtt("pub") + ["-h", "127.0.0.1", "-p", str(free_port()), "--ws"] + proxy
+                              + ["-t", "x", "-m", "x", "--trace"], env())
+        expect(rc != 0 and "proxy: the proxy answered" in err, "the proxy's refusal is traced", rc, err)
+    finally:
+        d.terminate()
+        d.wait(5)
+
+
+def test_sub_retries_like_mosquitto_sub():
+    """Closed right after the upgrade, before any CONNACK: smqtt_sub explains
+    once and reconnects every second (a new TCP connection and upgrade each
+    time), as mosquitto_sub does, until -W."""
+    count = {"n": 0}
+
+    def closing(s):
+        count["n"] += 1
+    srv = serve(switching(then=closing))
+    try:
+        rc, out, err, secs = run(smqtt("sub") + ["-h", "127.0.0.1", "-p", str(srv.server_address[1]), "--ws", "-t", "x",
+                                                 "-W", "3"], env())
+        expect(count["n"] >= 2, "reconnected over WebSocket (%d upgrades)" % count["n"], err)
+        expect(err.count("Error: ") == 1, "explained once", err)
+        expect(secs < 3 + SLACK, "ended at -W", secs)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_sub_W_bounds_the_upgrade():
+    """-W ends smqtt_sub also while a silent server holds the upgrade: exit
+    255, quietly, as mosquitto_sub at -W against a silent plain port."""
+    srv = serve(lambda s, k, h: time.sleep(8))
+    try:
+        rc, out, err, secs = run(smqtt("sub") + ["-h", "127.0.0.1", "-p", str(srv.server_address[1]), "--ws", "-t", "x",
+                                                 "-W", "2"], env())
+        expect(rc == 255 and err == "" and out == b"", "-W 2 during the upgrade: exit 255, nothing printed", rc, err)
+        expect(secs < 2 + SLACK, "ended at -W", secs)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_profile_key_ws():
+    """--save-profile keeps --ws and --ws-path; a later run for the host uses them."""
+    home = os.path.join(S["tmp"], "home-profile")
+    os.makedirs(home, exist_ok=True)
+    e = env(HOME=home)
+    base = ["-h", "127.0.0.1", "-p", str(S["mq_ws"])]
+    rc, out, err, _ = run(smqtt("pub") + base + ["--ws", "--ws-path", "/mqtt", "-t", "ws/p", "-m", "x",
+                                                 "--save-profile", "wsprof"], e)
+    expect(rc == 0, "a run over ws saves its profile", rc, err)
+    prof = os.path.join(home, ".config", "smqtt", "profiles.d", "wsprof.conf")
+    text = open(prof).read()
+    expect("ws = true;" in text and 'ws-path = "/mqtt";' in text, "the profile holds ws and ws-path", text)
+    rc, out, err, _ = run(smqtt("pub") + base + ["-t", "ws/p", "-m", "x", "--trace"], e)
+    expect(rc == 0 and "ws: > GET /mqtt HTTP/1.1" in err, "the profile's ws applies to a run that names only the host",
+           rc, err)
 
 
 def test_bad_options():
@@ -479,10 +578,10 @@ def test_bad_options():
         (["--ws", "--unix", "/tmp/x.sock"], "--ws and --unix cannot be used together"),
     ]
     for args, words in cases:
-        rc, out, err, _ = run([binpath("smqtt_pub")] + args + (["-t", "x"] if "-L" not in args else []) + ["-m", "x"],
-                              env(), timeout=10)
+        rc, out, err, _ = run(smqtt("pub") + args + (["-t", "x"] if "-L" not in args else []) + ["-m", "x"],
+                              env(), timeout=TIMEOUT)
         expect(rc != 0 and words in err, "%s: a clear error naming the option" % " ".join(args), rc, err)
-    rc, out, err, _ = run([binpath("smqtt_pub"), "-t", "x", "-m", "x", "--ws-path"], env(), timeout=10)
+    rc, out, err, _ = run(smqtt("pub") + ["-t", "x", "-m", "x", "--ws-path"], env(), timeout=TIMEOUT)
     expect(rc == 1 and "--ws-path argument given but no path specified" in err, "--ws-path without its argument", err)
 
 

@@ -35,6 +35,6 @@ RUN_PKGS=(mosquitto mosquitto-clients openssl python3 procps)
 # the package test (tests/packaging); locales: localedef for zh_CN.UTF-8.
 # haproxy, nginx: TLS terminators in the lab.
 TEST_PKGS=(valgrind mandoc groff-base bash-completion zsh fish stunnel4 haproxy nginx libnginx-mod-stream time
-	hyperfine util-linux dpkg-dev file lintian man-db locales)
+	hyperfine util-linux dpkg-dev file lintian man-db locales dante-server)
 # What only tests/run --full needs on top: the libFuzzer build.
 FULL_TEST_PKGS=(clang libclang-rt-14-dev)
