@@ -281,6 +281,17 @@ def test_trace_check_keylog():
            rc, err)
 
 
+def test_tls_resume_over_wss():
+    cache = os.path.join(S["tmp"], "resume-cache")
+    e = env(XDG_CACHE_HOME=cache)
+    args = smqtt("pub") + url("wss_req", S["mq_wss_req"]) + ["--tls-resume", "--trace", "-t", "ws/resume", "-m", "x"]
+    rc, out, err, _ = run(args, e)
+    expect(rc == 0 and "session new (full handshake)" in err, "first wss run: a full handshake", rc, err)
+    expect(os.listdir(os.path.join(cache, "smqtt", "sessions")), "a session was saved", err)
+    rc, out, err, _ = run(args, e)
+    expect(rc == 0 and "session resumed (--tls-resume)" in err, "second wss run resumes the TLS session", rc, err)
+
+
 def test_insecure_and_untrusted():
     other = os.path.join(S["tmp"], "other")
     subprocess.run(["bash", os.path.join(REPO, "tests", "lib", "mkpki.sh"), other], capture_output=True, check=True)
@@ -534,6 +545,68 @@ def test_sub_retries_like_mosquitto_sub():
         expect(count["n"] >= 2, "reconnected over WebSocket (%d upgrades)" % count["n"], err)
         expect(err.count("Error: ") == 1, "explained once", err)
         expect(secs < 3 + SLACK, "ended at -W", secs)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def read_client_frames(s, want, timeout=5):
+    """Read the client's frames (unmasking them) until want(frames) is true."""
+    s.settimeout(timeout)
+    buf, frames = b"", []
+    while not want(frames):
+        b = s.recv(65536)
+        if not b:
+            break
+        buf += b
+        while len(buf) >= 2:
+            n, at = buf[1] & 0x7f, 2
+            if n == 126:
+                n, at = int.from_bytes(buf[2:4], "big"), 4
+            elif n == 127:
+                n, at = int.from_bytes(buf[2:10], "big"), 10
+            masked = buf[1] & 0x80
+            if len(buf) < at + (4 if masked else 0) + n:
+                break
+            mask = buf[at:at + 4] if masked else b"\0\0\0\0"
+            at += 4 if masked else 0
+            payload = bytes(c ^ mask[i % 4] for i, c in enumerate(buf[at:at + n]))
+            frames.append((buf[0] & 0x0f, bool(buf[0] & 0x80), bool(masked), payload))
+            buf = buf[at + n:]
+    return frames
+
+
+def test_fragments_ping_and_close():
+    """RFC 6455 from the client's side, against a server that uses it fully:
+    the CONNACK split over a binary frame and a continuation with a ping in
+    between; the client answers the ping with a pong of the same payload,
+    masks every frame, and ends with a close frame of status 1000."""
+    seen = {}
+
+    def after(s):
+        first = read_client_frames(s, lambda f: len(f) >= 1)
+        s.sendall(frame(0x2, b"\x20\x02", fin=False) + frame(0x9, b"are you there") + frame(0x0, b"\x00\x00"))
+        seen["frames"] = first + read_client_frames(s, lambda f: any(x[0] == 0x8 for x in f))
+        try:
+            s.sendall(frame(0x8, (1000).to_bytes(2, "big")))
+        except OSError:
+            pass
+    srv = serve(switching(then=after))
+    try:
+        rc, out, err, _ = run(smqtt("pub") + ["-h", "127.0.0.1", "-p", str(srv.server_address[1]), "--ws", "-t", "t",
+                                              "-m", "fragmented"], env())
+        expect(rc == 0, "a CONNACK in fragments, a ping between them: accepted", rc, err)
+        time.sleep(0.3)
+        frames = seen.get("frames", [])
+        ops = [f[0] for f in frames]
+        expect(all(f[2] for f in frames), "every client frame is masked", frames)
+        expect(frames and frames[0][0] == 0x2 and frames[0][3][:1] == b"\x10", "the CONNECT in a binary frame", frames)
+        expect((0xA, True, True, b"are you there") in frames, "the ping answered with a pong of its payload", frames)
+        data = b"".join(f[3] for f in frames if f[0] in (0x2, 0x0))
+        expect(b"\x30" in data and b"fragmented" in data and data.endswith(b"\xe0\x00"),
+               "PUBLISH then DISCONNECT in binary frames", data)
+        close = [f for f in frames if f[0] == 0x8]
+        expect(close and close[0][3] == (1000).to_bytes(2, "big"), "a close frame with status 1000 last", ops)
     finally:
         srv.shutdown()
         srv.server_close()
