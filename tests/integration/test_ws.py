@@ -466,9 +466,14 @@ def test_upgrade_failures():
             for t in ("pub", "sub"):
                 a = ["-h", "127.0.0.1", "-p", str(port), "--ws", "-t", "x", "--connect-timeout", str(CT),
                      "--diag-format", "json"] + extra + (["-m", "x"] if t == "pub" else ["-C", "1"])
-                rc, out, err, secs = run(smqtt(t) + a, env(), timeout=TIMEOUT)
+                tf = os.path.join(S["tmp"], "rss")
+                timed = ["/usr/bin/time", "-f", "%M", "-o", tf] if not WRAPPER and os.path.exists("/usr/bin/time") else []
+                rc, out, err, secs = run(timed + smqtt(t) + a, env(), timeout=TIMEOUT)
                 j = last_json(err)
                 label = "%s (smqtt_%s)" % (name, t)
+                if timed:
+                    rss = int(open(tf).read().split()[-1])
+                    expect(rss < 32 * 1024, label + ": peak RSS %d kB under 32 MB" % rss, rss)
                 expect(j and j.get("cause") == cause, label + ": cause %s" % cause, rc, err[-1500:])
                 expect(rc == status, label + ": exit %d" % status, rc, err[-800:])
                 expect(secs < CT + SLACK, label + ": done within --connect-timeout + %d s" % SLACK, secs)
