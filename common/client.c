@@ -641,7 +641,7 @@ static int ws_connect_once(struct client *c, int *err, bool reconnect, long long
 		return MOSQ_ERR_TIMEOUT;
 	}
 	if (c->ws.request_line[0])
-		diag_trace(c->diag, "ws: > %s (Host %s, subprotocol mqtt)", c->ws.request_line, cfg->host);
+		diag_trace(c->diag, "ws: > %s (Host: %s, subprotocol mqtt)", c->ws.request_line, c->ws.host_header);
 	if (c->ws.head.status)
 		diag_trace(c->diag, "ws: < %d %s%s%s%s%s", c->ws.head.status, c->ws.head.reason,
 				c->ws.head.subprotocol[0] ? ", subprotocol " : "", c->ws.head.subprotocol,

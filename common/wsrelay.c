@@ -147,6 +147,7 @@ static void reset_connection(struct wsrelay *r)
 	memset(&r->head, 0, sizeof(r->head));
 	r->head_result = WS_HEAD_INCOMPLETE;
 	r->first_len = 0;
+	r->request_line[0] = r->host_header[0] = '\0';
 	r->open = r->broker_eof = r->local_eof = r->close_sent = r->close_received = false;
 	r->close_code = -1;
 	r->close_reason[0] = '\0';
@@ -431,6 +432,11 @@ static enum wsr_result upgrade(struct wsrelay *r, const struct wsr_target *t, lo
 	if (!req)
 		return WSR_NOMEM;
 	snprintf(r->request_line, sizeof(r->request_line), "%.*s", (int)strcspn(req, "\r"), req);
+	const char *host = strstr(req, "\r\nHost: ");
+	if (host) {
+		host += 8;
+		snprintf(r->host_header, sizeof(r->host_header), "%.*s", (int)strcspn(host, "\r"), host);
+	}
 	bool sent = send_all(r, req, strlen(req), deadline);
 	free(req);
 	if (!sent) {
@@ -518,15 +524,17 @@ int wsrelay_listen(struct wsrelay *r, char **cause)
 	const char *tmp = getenv("TMPDIR");
 	if (!tmp || !*tmp || strlen(tmp) > 60)
 		tmp = "/tmp";
-	snprintf(r->dir, sizeof(r->dir), "%s/smqtt-ws-XXXXXX", tmp);
-	if (!mkdtemp(r->dir)) {
-		if (asprintf(cause, "cannot make a private directory for the WebSocket relay in %s: %s", tmp,
-					strerror(errno)) < 0)
-			*cause = NULL;
-		r->dir[0] = '\0';
-		return -1;
+	if (!r->dir[0]) {
+		snprintf(r->dir, sizeof(r->dir), "%s/smqtt-ws-XXXXXX", tmp);
+		if (!mkdtemp(r->dir)) {
+			if (asprintf(cause, "cannot make a private directory for the WebSocket relay in %s: %s", tmp,
+						strerror(errno)) < 0)
+				*cause = NULL;
+			r->dir[0] = '\0';
+			return -1;
+		}
+		snprintf(r->path, sizeof(r->path), "%s/s", r->dir);
 	}
-	snprintf(r->path, sizeof(r->path), "%s/s", r->dir);
 	struct sockaddr_un sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
@@ -564,6 +572,10 @@ int wsrelay_accept(struct wsrelay *r, char **cause)
 		return -1;
 	}
 	r->local_fd = fd;
+	/* nothing else may connect: the socket goes until a reconnect makes it again */
+	close(r->listen_fd);
+	r->listen_fd = -1;
+	unlink(r->path);
 	if (buf_pending(&r->early)) {
 		bool ok = take_input(r, r->early.data + r->early.off, buf_pending(&r->early));
 		buf_free(&r->early);

@@ -45,6 +45,7 @@ struct wsrelay {
 	/* the upgrade */
 	char key[WS_KEY_LEN];
 	char request_line[300];    /* "GET /mqtt HTTP/1.1", for the trace */
+	char host_header[300];     /* the Host it sent */
 	struct ws_head head;
 	enum ws_head_result head_result;
 	uint8_t first[8];          /* the first bytes the server answered with */
@@ -91,8 +92,10 @@ struct wsr_target {
 };
 enum wsr_result wsrelay_open(struct wsrelay *r, const struct wsr_target *t, long long deadline_ms);
 
-/* The private Unix socket libmosquitto connects to (made once per run, in
- * $TMPDIR or /tmp, in a 0700 directory). On failure *cause is allocated. */
+/* The private Unix socket libmosquitto connects to, in a 0700 directory
+ * made once per run in $TMPDIR or /tmp; it exists only until
+ * wsrelay_accept, and is made again for a reconnect. On failure *cause is
+ * allocated. */
 int wsrelay_listen(struct wsrelay *r, char **cause);
 
 /* Accept libmosquitto's connection (made before this call), checking that

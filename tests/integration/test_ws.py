@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import socket
@@ -40,7 +41,6 @@ WRAPPER = shlex.split(os.environ.get("SMQTT_WRAPPER", ""))  # e.g. valgrind: wra
 TIMEOUT = 60 if not WRAPPER else 300
 CT = 3  # --connect-timeout of the failure cases
 SLACK = 3 if not WRAPPER else 12  # seconds over CT a failure may take
-START = 0.7 if not WRAPPER else 4.0  # a subscriber's time to subscribe
 S = {}  # the suite's shared state: tmp, pki, m21, broker, ports, aedes
 
 
@@ -113,8 +113,8 @@ def start_aedes():
             S["aedes_why"] = "npm install aedes ws failed: %s" % p.stderr.decode(errors="replace")[-300:]
             return
     procs = []
-    for key, extra in (("ae_ws", []), ("ae_wss", [os.path.join(S["pki"], "server.crt"),
-                                                  os.path.join(S["pki"], "server.key")])):
+    pem = [os.path.join(S["pki"], "server.crt"), os.path.join(S["pki"], "server.key")]
+    for key, extra in (("ae_ws", []), ("ae_wss", pem), ("ae_wss_req", pem + [os.path.join(S["pki"], "ca.crt")])):
         port = free_port()
         p = subprocess.Popen(["node", os.path.join(REPO, "tests", "lib", "aedes_ws.js"), str(port)] + extra,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -125,7 +125,45 @@ def start_aedes():
             S["aedes_why"] = "aedes did not start: %s" % line
             return
         S[key] = port
+        threading.Thread(target=watch_aedes, args=(p,), daemon=True).start()
     S["aedes"] = procs
+
+
+SUBSCRIBED = set()  # client ids aedes said it subscribed
+SUB_LOCK = threading.Condition()
+
+
+def watch_aedes(p):
+    for line in p.stdout:
+        words = line.decode(errors="replace").split()
+        if len(words) == 2 and words[0] == "subscribed":
+            with SUB_LOCK:
+                SUBSCRIBED.add(words[1])
+                SUB_LOCK.notify_all()
+
+
+def wait_subscribed(cid, proc, timeout=None):
+    """Until the broker (mosquitto's log or aedes's event) has cid's
+    subscription, so that nothing is published before it."""
+    deadline = time.monotonic() + (timeout or (15 if not WRAPPER else 120))
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return
+        if re.search(r"Sending SUBACK to %s\b" % re.escape(cid), S["broker"].log_text()):
+            return
+        with SUB_LOCK:
+            if cid in SUBSCRIBED:
+                return
+            SUB_LOCK.wait(0.05)
+    raise AssertionError("%s did not subscribe within the limit" % cid)
+
+
+SEQ = [0]
+
+
+def new_cid(tag="sub"):
+    SEQ[0] += 1
+    return "ws-%s-%d-%d" % (tag, os.getpid(), SEQ[0])
 
 
 # ---- round trips: smqtt against mosquitto 2.1.2's clients ------------------------
@@ -137,12 +175,14 @@ def url(kind, port):
         if kind == "wss_req" else [])
 
 
-def round_trip(side, sub_args, pub_args, stdin=None, pub_port_args=None, wait=START):
+def round_trip(side, sub_args, pub_args, stdin=None, pub_port_args=None):
     """Start side's subscriber, publish with side's publisher, return both results."""
     sub, e_sub = tool(side, "sub")
     pub, e_pub = tool(side, "pub")
-    sp = subprocess.Popen(sub + sub_args, env=e_sub, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=S["tmp"])
-    time.sleep(wait)
+    cid = new_cid()
+    sp = subprocess.Popen(sub + sub_args + ["-i", cid], env=e_sub, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          cwd=S["tmp"])
+    wait_subscribed(cid, sp)
     pr = run((pub if pub_port_args is None else smqtt("pub")) + pub_args, e_pub if pub_port_args is None
              else env(), stdin=stdin)
     try:
@@ -172,7 +212,7 @@ def compare(name, sub_args, pub_args, stdin=None, pub_fixed=False):
 def brokers():
     out = [("mosquitto", S["mq_ws"], S["mq_wss"], S["mq_wss_req"])]
     if S.get("aedes"):
-        out.append(("aedes", S["ae_ws"], S["ae_wss"], None))
+        out.append(("aedes", S["ae_ws"], S["ae_wss"], S["ae_wss_req"]))
     else:
         print("note: aedes skipped: %s" % S.get("aedes_why"))
     return out
@@ -242,9 +282,10 @@ def test_stdin_lines_qos1():
     lines = b"".join(b"line %d\n" % i for i in range(2000))
     for name, ws, _, _ in brokers():
         t = "ws/%s/lines" % name
-        sp = subprocess.Popen(smqtt("sub") + url("ws", ws) + ["-t", t, "-C", "2000", "-q", "1"], env=env(),
+        cid = new_cid()
+        sp = subprocess.Popen(smqtt("sub") + url("ws", ws) + ["-t", t, "-C", "2000", "-q", "1", "-i", cid], env=env(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(START)
+        wait_subscribed(cid, sp)
         rc, out, err, _ = run(smqtt("pub") + url("ws", ws) + ["-t", t, "-l", "-q", "1"], env(), stdin=lines)
         expect(rc == 0 and out == b"", name + ": smqtt_pub -l -q 1 over ws exits 0", rc, err)
         o, e = sp.communicate(timeout=TIMEOUT)
@@ -253,8 +294,9 @@ def test_stdin_lines_qos1():
 
 def test_mutual_tls_wss():
     t = "ws/mtls"
-    compare("mosquitto wss with a client certificate", url("wss_req", S["mq_wss_req"]) + ["-t", t, "-C", "1", "-v"],
-            url("wss_req", S["mq_wss_req"]) + ["-t", t, "-m", "mtls", "-q", "1"])
+    for name, _, _, req in brokers():
+        compare(name + " wss with a client certificate", url("wss_req", req) + ["-t", t, "-C", "1", "-v"],
+                url("wss_req", req) + ["-t", t, "-m", "mtls", "-q", "1"])
     # without the certificate: the broker's verdict, explained
     rc, out, err, secs = run(smqtt("pub") + url("wss", S["mq_wss_req"]) + ["-t", t, "-m", "x",
                                                                                      "--diag-format", "json"], env())
@@ -519,9 +561,10 @@ def test_through_socks5_proxy():
         proxy = ["--proxy", "socks5h://127.0.0.1:%d" % port]
         for kind, p in (("ws", S["mq_ws"]), ("wss", S["mq_wss"])):
             topic = "ws/proxy/" + kind
-            sp = subprocess.Popen(smqtt("sub") + url(kind, p) + proxy + ["-t", topic, "-C", "1", "-v"], env=env(),
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            time.sleep(START)
+            cid = new_cid()
+            sp = subprocess.Popen(smqtt("sub") + url(kind, p) + proxy + ["-t", topic, "-C", "1", "-v", "-i", cid],
+                                  env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            wait_subscribed(cid, sp)
             rc, out, err, _ = run(smqtt("pub") + url(kind, p) + proxy + ["-t", topic, "-m", "proxied", "-q", "1"], env())
             expect(rc == 0, kind + " through the SOCKS5 proxy: publish", rc, err)
             o, e = sp.communicate(timeout=TIMEOUT)
