@@ -80,7 +80,7 @@ _smqtt()
 		--tls-engine-kpass-sha1 --tls-use-os-certs --psk --psk-identity --proxy
 		--profile --no-profile --list-profiles --save-profile --check
 		--connect-timeout --diag-format --trace --tls-resume -v --verbose
-		-o --no-tls --tls-keylog --compat"
+		-o --no-tls --tls-keylog --compat --ws --ws-path"
 	local pub_opts="-f --file -l --stdin-line -m --message -n --null-message
 		-r --retain -s --stdin-file --repeat --repeat-delay"
 	local sub_opts="-C -E -F -N -R -T --filter-out -U --unsubscribe -W --pretty --random-filter --remove-retained --retain-as-published
@@ -152,7 +152,7 @@ _smqtt()
 		return 0 ;;
 	-L | --url)
 		compopt -o nospace 2>/dev/null
-		_smqtt_words "mqtt:// mqtts://"
+		_smqtt_words "mqtt:// mqtts:// ws:// wss://"
 		return 0 ;;
 	--proxy)
 		compopt -o nospace 2>/dev/null
@@ -168,7 +168,7 @@ _smqtt()
 	-A | -i | --id | -I | --id-prefix | -k | --keepalive | -M | -p | --port | \
 	-P | --pw | -t | --topic | -u | --username | -x | --will-payload | \
 	--will-topic | --ciphers | --tls-alpn | --tls-engine | \
-	--tls-engine-kpass-sha1 | --psk | --psk-identity | --save-profile | \
+	--tls-engine-kpass-sha1 | --psk | --psk-identity | --save-profile | --ws-path | \
 	-m | --message | --repeat | --repeat-delay | -C | -F | -T | --filter-out | \
 	-U | --unsubscribe | -W | --random-filter | --connect-timeout)
 		return 0 ;;

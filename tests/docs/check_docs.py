@@ -60,10 +60,10 @@ PENDING = {
 # Option-like words that a page may mention in bold although the tool does
 # not have them (e.g. to say that it does not support them).
 NOT_OPTIONS = {
-    # --ws: mosquitto 2.1's WebSocket option, named where the man pages say
-    # smqtt does not have it yet (issue 16)
-    "pub": {"-S", "--ws"},
-    "sub": {"--ws"},
+    # -S: mosquitto_pub's DNS SRV option, named where the man page says
+    # smqtt does not have it
+    "pub": {"-S"},
+    "sub": set(),
 }
 
 TOOLS = ("pub", "sub")
@@ -393,7 +393,7 @@ KEY_TYPES = {"NONE": "boolean", "INT": "integer", "REAL": "number", "STR": "stri
              "SPECIAL": "string"}
 STAGE_NAMES = {"STAGE_PROFILE": "profile", "STAGE_PREFLIGHT": "preflight",
                "STAGE_RESOLVE": "resolve", "STAGE_TCP": "tcp", "STAGE_TLS": "tls",
-               "STAGE_MQTT": "mqtt"}
+               "STAGE_WS": "websocket", "STAGE_MQTT": "mqtt"}
 
 
 def cause_catalogue(src):

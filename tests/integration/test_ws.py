@@ -80,7 +80,8 @@ def start_mosquitto():
     ports = {k: free_port() for k in ("ws", "wss", "wss_req")}
     tls = "cafile %s\ncertfile %s\nkeyfile %s\n" % (os.path.join(pki, "ca.crt"), os.path.join(pki, "server.crt"),
                                                      os.path.join(pki, "server.key"))
-    extra = ("max_packet_size 10000000\n\n"  # 2.1.2's default (2 MB) stops 3 MB payloads
+    extra = ("max_packet_size 10000000\n"  # 2.1.2's default (2 MB) stops 3 MB payloads
+             "max_queued_messages 0\n\n"  # no QoS 1 message dropped for a slow (valgrind) subscriber
              "listener %d 127.0.0.1\nprotocol websockets\nallow_anonymous true\n\n" % ports["ws"]
              + "listener %d 127.0.0.1\nprotocol websockets\nallow_anonymous true\n%s\n" % (ports["wss"], tls)
              + "listener %d 127.0.0.1\nprotocol websockets\nallow_anonymous true\n%srequire_certificate true\n"
