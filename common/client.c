@@ -94,25 +94,19 @@ static int install_ctx(struct client *c, const struct tls_range *range)
 		tls_free(&fresh);
 		return 1;
 	}
-	if (c->ws_on) {
-		/* the relay makes its own connections from the context:
-		 * libmosquitto never sees it */
-		if (c->tls_installed)
-			tls_free(&c->tls);
-		c->tls = fresh;
-		SSL_CTX_set_app_data(c->tls.ctx, &c->tls);
-		c->tls_installed = true;
-		return 0;
-	}
-	SSL_CTX *old = c->tls_installed ? c->tls.ctx : NULL;
+	/* over WebSockets the relay makes the connections from the context:
+	 * libmosquitto never sees it, nor holds a reference to it */
+	SSL_CTX *old = c->tls_installed && !c->ws_on ? c->tls.ctx : NULL;
 	if (old)
 		SSL_CTX_up_ref(old); /* keep it alive across the swap below */
 	if (c->tls_installed)
 		tls_free(&c->tls);
 	c->tls = fresh;
 	SSL_CTX_set_app_data(c->tls.ctx, &c->tls);
-	mosquitto_void_option(c->mosq, MOSQ_OPT_SSL_CTX, c->tls.ctx);
-	mosquitto_int_option(c->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
+	if (!c->ws_on) {
+		mosquitto_void_option(c->mosq, MOSQ_OPT_SSL_CTX, c->tls.ctx);
+		mosquitto_int_option(c->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
+	}
 	if (old) {
 		/* libmosquitto 2.0 replaces its pointer without dropping its
 		 * reference to the previous context: drop it, and ours. */
@@ -373,13 +367,6 @@ void client_free(struct client *c)
 	c->have_tls = false;
 	tls_files_free(&c->files);
 	bulkread_free(&c->bulk);
-}
-
-long long mono_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 static void print_explanation(struct client *c)
@@ -699,18 +686,22 @@ static int ws_connect_once(struct client *c, int *err, bool reconnect, long long
 	return rc;
 }
 
+/* The end of an upgrade's wait: deadline, or -W's end when sooner (-W
+ * ends the run, also during an upgrade). */
+static long long ws_deadline(const struct client *c, long long deadline)
+{
+	return c->limit_ms && c->limit_ms < deadline ? c->limit_ms : deadline;
+}
+
 int client_reconnect(struct client *c)
 {
 	if (!c->ws_on)
 		return mosquitto_reconnect(c->mosq);
 	wsrelay_shutdown(&c->ws, 0);
 	int err = 0;
-	long long deadline = mono_ms() + (long long)c->cfg->connect_timeout * 1000;
-	if (!c->connack_seen && c->deadline_ms)
-		deadline = c->deadline_ms;
-	if (c->limit_ms && c->limit_ms < deadline)
-		deadline = c->limit_ms; /* -W ends the run, also during an upgrade */
-	return ws_connect_once(c, &err, true, deadline);
+	long long deadline = !c->connack_seen && c->deadline_ms ? c->deadline_ms
+		: mono_ms() + (long long)c->cfg->connect_timeout * 1000;
+	return ws_connect_once(c, &err, true, ws_deadline(c, deadline));
 }
 
 SSL *client_ssl(const struct client *c)
@@ -735,7 +726,7 @@ static bool ws_pump(struct client *c)
 static int connect_once(struct client *c, int *err)
 {
 	if (c->ws_on)
-		return ws_connect_once(c, err, false, c->limit_ms && c->limit_ms < c->deadline_ms ? c->limit_ms : c->deadline_ms);
+		return ws_connect_once(c, err, false, ws_deadline(c, c->deadline_ms));
 	struct config *cfg = c->cfg;
 	struct sigaction sa, old;
 	memset(&sa, 0, sizeof(sa));

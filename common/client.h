@@ -9,6 +9,7 @@
 #include <mosquitto.h>
 #include "bulkread.h"
 #include "diag.h"
+#include "net.h"
 #include "explain.h"
 #include "options.h"
 #include "tls.h"
@@ -45,8 +46,6 @@ struct client {
  * its userdata; every other packet still goes through libmosquitto. */
 void client_bulk_messages(struct client *c, bulk_message_fn fn, void *obj);
 
-/* Milliseconds on the monotonic clock. */
-long long mono_ms(void);
 
 /* The port a run connects to: -p, or 8883 with TLS material, else 1883. */
 int client_port(const struct config *cfg);

@@ -1,5 +1,6 @@
 /* probe: see probe.h. Plain sockets with poll() deadlines. */
 #include "probe.h"
+#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,50 +14,15 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-static long long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
+/* (the probes keep the caller's signal mask: a probe is short) */
 static int wait_fd(int fd, short events, long long deadline)
 {
-	struct pollfd p = {fd, events, 0};
-	long long left = deadline - now_ms();
-	if (left <= 0)
-		return 0;
-	return poll(&p, 1, (int)left) > 0;
+	return net_wait(fd, events, deadline, NULL) == 1;
 }
 
-/* A non-blocking TCP connection, or -1. */
 static int dial(const char *host, int port, long long deadline)
 {
-	struct addrinfo hints, *res = NULL;
-	char ps[16];
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(ps, sizeof(ps), "%d", port);
-	if (getaddrinfo(host, ps, &hints, &res) != 0)
-		return -1;
-	int fd = -1;
-	for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-		if (fd < 0)
-			continue;
-		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
-			break;
-		int err = 0;
-		socklen_t len = sizeof(err);
-		if (errno == EINPROGRESS && wait_fd(fd, POLLOUT, deadline)
-				&& getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
-			break;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
+	return net_dial(host, port, NULL, deadline, NULL);
 }
 
 static void note_server_hello(int write_p, int version, int type, const void *buf, size_t len, SSL *ssl, void *arg)
@@ -87,7 +53,7 @@ int probe_tls_max_version(const char *host, int port, int timeout_ms)
 
 static bool probe_range(const char *host, int port, int timeout_ms, int min, int max, int *version)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = mono_ms() + timeout_ms;
 	int fd = dial(host, port, deadline);
 	if (fd < 0)
 		return false;
@@ -127,7 +93,7 @@ static bool probe_range(const char *host, int port, int timeout_ms, int min, int
 
 void probe_tls_verdict(const char *host, int port, SSL_CTX *ctx, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = mono_ms() + timeout_ms;
 	int fd = dial(host, port, deadline);
 	if (fd < 0)
 		return;
@@ -164,7 +130,7 @@ bool probe_speaks_mqtt(const char *host, int port, int timeout_ms)
 	static const unsigned char connect_pkt[] = {
 		0x10, 23, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02, 0x00, 0x0a,
 		0x00, 0x0b, 's', 'm', 'q', 't', 't', '-', 'p', 'r', 'o', 'b', 'e'};
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = mono_ms() + timeout_ms;
 	int fd = dial(host, port, deadline);
 	if (fd < 0)
 		return false;

@@ -2,6 +2,7 @@
  * socket and the broker (see wsrelay.h). Non-blocking sockets, poll()
  * deadlines; the framing is ws.c's. */
 #include "wsrelay.h"
+#include "net.h"
 #include "tls.h"
 
 #include <errno.h>
@@ -42,13 +43,6 @@ static void quick_ack(struct wsrelay *r)
 	setsockopt(r->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 }
 
-static long long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Wait for events on fd until deadline: 1 ready, 0 timed out, -1 error
  * (errno EINTR: a signal came; SIGINT and SIGTERM, which the tools block
  * while they run, are let through here, so that they stop a slow upgrade). */
@@ -56,20 +50,7 @@ static int wait_fd(int fd, short events, long long deadline)
 {
 	sigset_t none;
 	sigemptyset(&none);
-	for (;;) {
-		long long left = deadline - now_ms();
-		if (left <= 0)
-			return 0;
-		if (left > 1000)
-			left = 1000;
-		struct pollfd p = {fd, events, 0};
-		struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000L};
-		int n = ppoll(&p, 1, &ts, &none);
-		if (n > 0)
-			return 1;
-		if (n < 0)
-			return -1;
-	}
+	return net_wait(fd, events, deadline, &none);
 }
 
 static void buf_free(struct wsr_buf *b)
@@ -170,63 +151,17 @@ void wsrelay_free(struct wsrelay *r)
 	wsrelay_init(r);
 }
 
-/* Non-blocking TCP to host:port before deadline; -1 with errno. */
+/* TCP to host:port before deadline, with Nagle off (every write is whole
+ * frames); -1 with errno. */
 static int dial(const char *host, int port, const char *bind_address, long long deadline)
 {
-	struct addrinfo hints, *res = NULL;
-	char ps[16];
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(ps, sizeof(ps), "%d", port);
-	int g = getaddrinfo(host, ps, &hints, &res);
-	if (g != 0) {
-		errno = g == EAI_SYSTEM ? errno : EHOSTUNREACH;
-		return -1;
-	}
-	int fd = -1, err = ECONNREFUSED;
-	for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-		if (fd < 0) {
-			err = errno;
-			continue;
-		}
-		if (bind_address) {
-			struct addrinfo *b = NULL;
-			struct addrinfo bh;
-			memset(&bh, 0, sizeof(bh));
-			bh.ai_family = a->ai_family;
-			bh.ai_socktype = SOCK_STREAM;
-			if (getaddrinfo(bind_address, NULL, &bh, &b) != 0 || bind(fd, b->ai_addr, b->ai_addrlen) != 0) {
-				err = b ? errno : EADDRNOTAVAIL;
-				if (b)
-					freeaddrinfo(b);
-				close(fd);
-				fd = -1;
-				continue;
-			}
-			freeaddrinfo(b);
-		}
-		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
-			break;
-		err = errno;
-		if (err == EINPROGRESS) {
-			int w = wait_fd(fd, POLLOUT, deadline);
-			socklen_t len = sizeof(err);
-			if (w == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
-				break;
-			if (w == 0)
-				err = ETIMEDOUT;
-		}
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
+	sigset_t none;
+	sigemptyset(&none);
+	int fd = net_dial(host, port, bind_address, deadline, &none);
 	if (fd >= 0) {
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
-	errno = err;
 	return fd;
 }
 
@@ -823,7 +758,7 @@ void wsrelay_shutdown(struct wsrelay *r, int wait_ms)
 		reset_connection(r);
 		return;
 	}
-	long long deadline = now_ms() + wait_ms;
+	long long deadline = mono_ms() + wait_ms;
 	/* what libmosquitto wrote last (its DISCONNECT) */
 	if (r->local_fd >= 0 && !r->broker_eof) {
 		r->local_eof = false;
@@ -836,14 +771,14 @@ void wsrelay_shutdown(struct wsrelay *r, int wait_ms)
 	}
 	if (!r->broker_eof)
 		send_close(r, 1000);
-	while (buf_pending(&r->to_broker) && now_ms() < deadline) {
+	while (buf_pending(&r->to_broker) && mono_ms() < deadline) {
 		if (!flush_broker(r))
 			break;
 		if (buf_pending(&r->to_broker) && wait_fd(r->fd, POLLOUT, deadline) != 1)
 			break;
 	}
 	/* the broker's close frame (or its EOF) ends the handshake */
-	while (!r->broker_eof && now_ms() < deadline) {
+	while (!r->broker_eof && mono_ms() < deadline) {
 		if (!read_broker(r))
 			break;
 		if (!r->broker_eof && wait_fd(r->fd, POLLIN, deadline) != 1)

@@ -11,7 +11,11 @@ Method
     - "oneshot": a plain listener and a mutual-TLS listener
       (require_certificate true), otherwise the default configuration;
     - "flood": a plain listener with "max_queued_messages 0" (see
-      FLOOD_BROKER_NOTE below), used for the 200k/1M line floods.
+      FLOOD_BROKER_NOTE below), used for the 200k/1M line floods;
+    - "ws" (rows 9-11): mosquitto 2.1.2's broker, built from tests/reference/
+      by tests/lib/mosq21.py, with a plain, a websockets and a websockets+TLS
+      listener; smqtt is compared with mosquitto 2.1.2's own clients there
+      (LD_LIBRARY_PATH for those only). Without it those rows say n/a.
 * A fresh PKI from tests/lib/mkpki.sh (RSA-2048) and generated payload files.
 * smqtt and mosquitto are run ALTERNATELY (A B B A A B ...: which one goes
   first alternates from pair to pair), --pairs pairs per figure (default 10); one warm-up run of each before every row (smqtt

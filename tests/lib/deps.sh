@@ -13,6 +13,13 @@ need_pkgs() {
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# need_npm: npm for the aedes broker of the WebSocket tests (npm install at
+# run time). Debian packages it apart from nodejs; NodeSource's nodejs
+# carries its own npm, and Debian's npm would conflict with it.
+need_npm() {
+	command -v npm >/dev/null 2>&1 || need_pkgs npm
+}
+
 # need_locale NAME: generate a locale (e.g. zh_CN.UTF-8, for the
 # translation tests) unless `locale -a` lists it. Needs root or sudo.
 need_locale() {
@@ -35,6 +42,6 @@ RUN_PKGS=(mosquitto mosquitto-clients openssl python3 procps)
 # the package test (tests/packaging); locales: localedef for zh_CN.UTF-8.
 # haproxy, nginx: TLS terminators in the lab.
 TEST_PKGS=(valgrind mandoc groff-base bash-completion zsh fish stunnel4 haproxy nginx libnginx-mod-stream time
-	hyperfine util-linux dpkg-dev file lintian man-db locales dante-server)
+	hyperfine util-linux dpkg-dev file lintian man-db locales dante-server nodejs)
 # What only tests/run --full needs on top: the libFuzzer build.
 FULL_TEST_PKGS=(clang libclang-rt-14-dev)
