@@ -592,10 +592,11 @@ class Bench:
                      note=note, commands={"smqtt": "valgrind --tool=callgrind " + shlex.join(a),
                                           "mosquitto": "valgrind --tool=callgrind " + shlex.join(b)})
 
-    def row4(self):
-        n = self.n_sub
-        self.progress("row 4: sub CPU per message, %d QoS 0 messages into a pipe" % n)
-        env = self.envs["flood"]
+    def sub_cpu_runs(self, n, sub_cmd_for, broker, what):
+        """CPU per message (us) of each tool's subscriber receiving n QoS 0
+        messages that mosquitto_pub -l publishes over plain MQTT to broker:
+        one warm-up run of each, then --pairs alternating pairs.
+        sub_cmd_for(tool, topic, cid) gives (argv, env). Returns (cpu, shown)."""
         feed = self.files[n]
         cpu = {"smqtt": [], "mosquitto": []}
         shown = {}
@@ -604,19 +605,18 @@ class Bench:
         def one(tool, warm=False):
             topic = "bench/sub/" + self.uid("t")
             cid = self.uid("sub")
-            args = ["-h", HOST, "-p", str(self.b2.port), "-t", topic, "-C", str(n), "-v", "-i", cid]
-            cmd = ([self.ssub, "--no-profile"] if tool == "smqtt" else [MOSQ_SUB]) + args
+            cmd, env = sub_cmd_for(tool, topic, cid)
             shown[tool] = shlex.join(cmd) + " | (pipe)"
-            p, c, tf = self.start_counter_sub(cmd, topic, cid, env)
-            pubcmd = [MOSQ_PUB, "-h", HOST, "-p", str(self.b2.port), "-t", topic, "-l", "-q", "0"]
+            p, c, tf = self.start_counter_sub(cmd, topic, cid, env, broker=broker)
+            pubcmd = [MOSQ_PUB, "-h", HOST, "-p", str(broker.port), "-t", topic, "-l", "-q", "0"]
             with open(feed, "rb") as fin:
-                rc, o, e = run(pubcmd, timeout, "flood publisher", env=env, stdin=fin)
+                rc, o, e = run(pubcmd, timeout, "flood publisher", env=self.envs["flood"], stdin=fin)
             if rc != 0:
                 kill(p)
                 raise BenchError("flood publisher failed: " + e.decode(errors="replace"))
-            cnt, ok = self.finish_sub(p, c, n, 20, timeout, tool + " sub")
+            cnt, ok = self.finish_sub(p, c, n, 20, timeout, tool + " " + what)
             if not ok:
-                raise BenchError("%s sub received only %d of %d messages" % (tool, cnt, n))
+                raise BenchError("%s %s received only %d of %d messages" % (tool, what, cnt, n))
             t = parse_time_file(tf)
             if not warm:
                 cpu[tool].append((t["user"] + t["sys"]) / n * 1e6)
@@ -626,6 +626,16 @@ class Bench:
         for i in range(self.pairs):
             for tool in (("smqtt", "mosquitto") if i % 2 == 0 else ("mosquitto", "smqtt")):
                 one(tool)
+        return cpu, shown
+
+    def row4(self):
+        n = self.n_sub
+        self.progress("row 4: sub CPU per message, %d QoS 0 messages into a pipe" % n)
+
+        def sub_cmd(tool, topic, cid):
+            args = ["-h", HOST, "-p", str(self.b2.port), "-t", topic, "-C", str(n), "-v", "-i", cid]
+            return ([self.ssub, "--no-profile"] if tool == "smqtt" else [MOSQ_SUB]) + args, self.envs["flood"]
+        cpu, shown = self.sub_cpu_runs(n, sub_cmd, self.b2, "sub")
         self.add_row("4", "sub -C %d -v into a pipe: CPU/msg" % n, "us", cpu["smqtt"],
                      cpu["mosquitto"], 0.5, "<= 0.5",
                      note="publisher: mosquitto_pub -l -q 0 < %d-line file (both)" % n,
@@ -768,39 +778,15 @@ class Bench:
         if not self.need_m21([("9", name, "us", "<= 0.5")]):
             return
         self.progress("row 9: sub CPU per message over ws, %d QoS 0 messages" % n)
-        feed = self.files[n]
-        cpu = {"smqtt": [], "mosquitto": []}
-        shown = {}
-        timeout = 60 + n / 1000
 
-        def one(tool, warm=False):
-            topic = "bench/ws/" + self.uid("t")
-            cid = self.uid("wsub")
+        def sub_cmd(tool, topic, cid):
             args = ["-h", HOST, "-p", str(self.b3.ws_port), "--ws", "-t", topic, "-C", str(n), "-v", "-i", cid]
-            cmd = ([self.ssub, "--no-profile"] if tool == "smqtt" else [self.m21.sub]) + args
-            shown[tool] = shlex.join(cmd) + " | (pipe)"
-            env = self.envs["flood"] if tool == "smqtt" else self.ws_env()
-            p, c, tf = self.start_counter_sub(cmd, topic, cid, env, broker=self.b3)
-            # published over plain MQTT: the 2.1.2 broker's websockets
-            # listener loses floods published over ws (mosquitto-2.1.md)
-            pubcmd = [MOSQ_PUB, "-h", HOST, "-p", str(self.b3.port), "-t", topic, "-l", "-q", "0"]
-            with open(feed, "rb") as fin:
-                rc, o, e = run(pubcmd, timeout, "flood publisher", env=self.envs["flood"], stdin=fin)
-            if rc != 0:
-                kill(p)
-                raise BenchError("flood publisher failed: " + e.decode(errors="replace"))
-            cnt, ok = self.finish_sub(p, c, n, 20, timeout, tool + " sub --ws")
-            if not ok:
-                raise BenchError("%s sub --ws received only %d of %d messages" % (tool, cnt, n))
-            t = parse_time_file(tf)
-            if not warm:
-                cpu[tool].append((t["user"] + t["sys"]) / n * 1e6)
-
-        one("smqtt", True)
-        one("mosquitto", True)
-        for i in range(self.pairs):
-            for tool in (("smqtt", "mosquitto") if i % 2 == 0 else ("mosquitto", "smqtt")):
-                one(tool)
+            if tool == "smqtt":
+                return [self.ssub, "--no-profile"] + args, self.envs["flood"]
+            return [self.m21.sub] + args, self.ws_env()
+        # published over plain MQTT: the 2.1.2 broker's websockets listener
+        # loses floods published over ws (mosquitto-2.1.md)
+        cpu, shown = self.sub_cpu_runs(n, sub_cmd, self.b3, "sub --ws")
         self.add_row("9", name, "us", cpu["smqtt"], cpu["mosquitto"], 0.5, "<= 0.5",
                      note="mosquitto_sub 2.1.2 --ws; publisher: mosquitto_pub -l -q 0 over plain MQTT (both)",
                      commands=shown)
