@@ -681,27 +681,30 @@ static bool read_broker(struct wsrelay *r)
 	return true;
 }
 
-/* libmosquitto's bytes, framed for the broker. */
-static void read_local(struct wsrelay *r)
+/* libmosquitto's bytes, framed for the broker; returns how many were read. */
+static size_t read_local(struct wsrelay *r)
 {
 	uint8_t buf[WSR_CHUNK];
+	size_t total = 0;
 	while (!r->local_eof && buf_pending(&r->to_broker) < WSR_HIGH_WATER) {
 		ssize_t got = recv(r->local_fd, buf, sizeof(buf), 0);
 		if (got < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
+			break;
 		if (got <= 0) {
 			r->local_eof = true;
-			return;
+			break;
 		}
 		bool ok = queue_frame(r, WS_OP_BINARY, buf, (size_t)got);
 		explicit_bzero(buf, (size_t)got);
 		if (!ok) {
 			r->local_eof = true;
-			return;
+			break;
 		}
+		total += (size_t)got;
 		if ((size_t)got < sizeof(buf))
-			return;
+			break;
 	}
+	return total;
 }
 
 static long write_local(struct wsrelay *r)
@@ -762,12 +765,8 @@ void wsrelay_shutdown(struct wsrelay *r, int wait_ms)
 	/* what libmosquitto wrote last (its DISCONNECT) */
 	if (r->local_fd >= 0 && !r->broker_eof) {
 		r->local_eof = false;
-		while (!r->local_eof) {
-			size_t before = r->to_broker.len;
-			read_local(r);
-			if (!r->local_eof && r->to_broker.len == before)
-				break; /* nothing more, socket still open */
-		}
+		while (!r->local_eof && read_local(r) > 0)
+			; /* until EOF, or nothing more with the socket still open */
 	}
 	if (!r->broker_eof)
 		send_close(r, 1000);
