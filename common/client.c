@@ -378,6 +378,25 @@ static void print_explanation(struct client *c)
 	report_free(&r);
 }
 
+/* Post-mortem: does the port answer a TLS ClientHello? (traced) */
+static bool probed_tls(const struct client *c)
+{
+	bool yes = probe_speaks_tls(c->cfg->host, c->port, 2000);
+	diag_trace(c->diag, yes ? N_("probe: a TLS ClientHello without certificate got a ServerHello")
+			: N_("probe: a TLS ClientHello without certificate got no TLS answer"));
+	return yes;
+}
+
+/* Post-mortem: does the port answer a plain MQTT CONNECT with a CONNACK?
+ * (traced when it does) */
+static bool probed_mqtt(const struct client *c)
+{
+	bool yes = probe_speaks_mqtt(c->cfg->host, c->port, 2000);
+	if (yes)
+		diag_trace(c->diag, "probe: a plain MQTT CONNECT without credentials got a CONNACK: a plain MQTT port");
+	return yes;
+}
+
 /* Where a connection that never reached CONNACK stopped, and the probes
  * that tell ambiguous cases apart. */
 static void settle_stage(struct client *c)
@@ -398,16 +417,11 @@ static void settle_stage(struct client *c)
 						"nothing (no ServerHello)");
 			return;
 		}
-		if (!ev->server_hello_seen && !ev->timed_out && ev->alert_received < 0 && ev->verify_error < 0) {
-			ev->probe_tls_answered = probe_speaks_tls(c->cfg->host, c->port, 2000);
-			diag_trace(c->diag, ev->probe_tls_answered ? N_("probe: a TLS ClientHello without certificate got a ServerHello")
-					: N_("probe: a TLS ClientHello without certificate got no TLS answer"));
-		}
+		if (!ev->server_hello_seen && !ev->timed_out && ev->alert_received < 0 && ev->verify_error < 0)
+			ev->probe_tls_answered = probed_tls(c);
 		if (!ev->server_hello_seen && !ev->non_tls_reply && !ev->probe_tls_answered && !ev->timed_out
-				&& ev->alert_received < 0 && probe_speaks_mqtt(c->cfg->host, c->port, 2000)) {
+				&& ev->alert_received < 0 && probed_mqtt(c))
 			ev->peer_closed = true;
-			diag_trace(c->diag, "probe: a plain MQTT CONNECT without credentials got a CONNACK: a plain MQTT port");
-		}
 		return;
 	}
 	ev->stage = STAGE_MQTT;
@@ -594,17 +608,10 @@ static int ws_failed(struct client *c, bool timed_out)
 	struct evidence *ev = &c->ev;
 	ev->stage = STAGE_WS;
 	ev->timed_out = timed_out;
-	if (!timed_out && ev->ws_upgrade < 0 && ev->ws_first_len == 0) {
-		if (!c->have_tls) {
-			ev->probe_tls_answered = probe_speaks_tls(c->cfg->host, c->port, 2000);
-			diag_trace(c->diag, ev->probe_tls_answered ? N_("probe: a TLS ClientHello without certificate got a ServerHello")
-					: N_("probe: a TLS ClientHello without certificate got no TLS answer"));
-		}
-		if (!ev->probe_tls_answered && !c->have_tls) {
-			ev->probe_mqtt_answered = probe_speaks_mqtt(c->cfg->host, c->port, 2000);
-			if (ev->probe_mqtt_answered)
-				diag_trace(c->diag, "probe: a plain MQTT CONNECT without credentials got a CONNACK: a plain MQTT port");
-		}
+	if (!timed_out && ev->ws_upgrade < 0 && ev->ws_first_len == 0 && !c->have_tls) {
+		ev->probe_tls_answered = probed_tls(c);
+		if (!ev->probe_tls_answered)
+			ev->probe_mqtt_answered = probed_mqtt(c);
 	}
 	return MOSQ_ERR_UNKNOWN;
 }

@@ -645,7 +645,7 @@ static void first_bytes(const struct evidence *ev, char *buf, size_t len)
 		at += (size_t)snprintf(buf + at, len - at, "%s%02x", i ? " " : "", ev->ws_first[i]);
 }
 
-static void fill_ws(struct facts *f, enum cause c, const struct evidence *ev, const struct config *cfg, int seconds)
+static void fill_ws(struct facts *f, enum cause c, const struct evidence *ev, int seconds)
 {
 	put(f, "path", "%s", ev->ws_path[0] ? ev->ws_path : "/mqtt");
 	put(f, "status", "%d", ev->http_status);
@@ -680,9 +680,7 @@ static void fill_ws(struct facts *f, enum cause c, const struct evidence *ev, co
 				say(f, l, "detail", "%s", L_(l, N_("the server closed the connection without answering the upgrade request; a plain MQTT CONNECT to the same port got a CONNACK, so this is a plain MQTT port, not a websockets one")));
 			else
 				say(f, l, "detail", "%s", L_(l, N_("the server closed the connection without answering the upgrade request (an HTTP GET)")));
-			if (ev->ws_first_len && ev->ws_first[0] == 0x20)
-				say(f, l, "fixhint", "%s", L_(l, N_("drop --ws (use mqtt:// rather than ws://) to speak MQTT to this port, or give the broker's websockets port")));
-			else if (ev->probe_mqtt_answered)
+			if ((ev->ws_first_len && ev->ws_first[0] == 0x20) || ev->probe_mqtt_answered) /* a plain MQTT port */
 				say(f, l, "fixhint", "%s", L_(l, N_("drop --ws (use mqtt:// rather than ws://) to speak MQTT to this port, or give the broker's websockets port")));
 			else
 				say(f, l, "fixhint", "%s", L_(l, N_("give the broker's websockets port with -p (mosquitto: a listener with protocol websockets)")));
@@ -720,7 +718,6 @@ static void fill_ws(struct facts *f, enum cause c, const struct evidence *ev, co
 			break;
 		}
 	}
-	(void)cfg;
 }
 
 enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct config *cfg,
@@ -842,7 +839,7 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 	case CAUSE_WS_PATH_NOT_FOUND: case CAUSE_WS_UNAUTHORIZED: case CAUSE_WS_REDIRECT: case CAUSE_WS_NOT_WEBSOCKET:
 	case CAUSE_WS_NO_SUBPROTOCOL: case CAUSE_WS_WRONG_SUBPROTOCOL: case CAUSE_WS_BAD_ACCEPT: case CAUSE_WS_NOT_HTTP:
 	case CAUSE_WS_TO_TLS_PORT: case CAUSE_WS_CLOSED: case CAUSE_WS_PROTOCOL_ERROR: case CAUSE_WS_UPGRADE_TIMEOUT:
-		fill_ws(&f, c, ev, cfg, seconds);
+		fill_ws(&f, c, ev, seconds);
 		break;
 	case CAUSE_TLS_UNCLASSIFIED:
 		EACH_LANG(l)

@@ -6,19 +6,15 @@
 #include "tls.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
-#include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
@@ -120,23 +116,18 @@ static void reset_connection(struct wsrelay *r)
 	close_broker(r);
 	if (r->local_fd >= 0)
 		close(r->local_fd);
-	r->local_fd = -1;
 	buf_free(&r->to_broker);
 	buf_free(&r->to_local);
 	buf_free(&r->early);
-	ws_decoder_init(&r->dec, WSR_MAX_MESSAGE);
-	memset(&r->head, 0, sizeof(r->head));
-	r->head_result = WS_HEAD_INCOMPLETE;
-	r->first_len = 0;
-	r->request_line[0] = r->host_header[0] = '\0';
-	r->open = r->broker_eof = r->local_eof = r->close_sent = r->close_received = false;
-	r->close_code = -1;
-	r->close_reason[0] = '\0';
-	r->error = WS_ERR_NONE;
-	r->sys_errno = 0;
-	r->quick_acks = 0;
-	r->proxy_error[0] = '\0';
-	r->stage = WSR_AT_TCP;
+	/* what outlives a connection: the private directory and its socket */
+	int listen_fd = r->listen_fd;
+	char dir[sizeof(r->dir)], path[sizeof(r->path)];
+	memcpy(dir, r->dir, sizeof(dir));
+	memcpy(path, r->path, sizeof(path));
+	wsrelay_init(r);
+	r->listen_fd = listen_fd;
+	memcpy(r->dir, dir, sizeof(dir));
+	memcpy(r->path, path, sizeof(path));
 }
 
 void wsrelay_free(struct wsrelay *r)
@@ -577,7 +568,6 @@ static void send_close(struct wsrelay *r, int code)
  * protocol error ends the broker side. */
 static bool take_input(struct wsrelay *r, const uint8_t *p, size_t n)
 {
-	r->bytes_in += n;
 	while (n && !r->broker_eof) {
 		struct ws_event ev;
 		size_t used = ws_decode(&r->dec, p, n, &ev);
@@ -585,7 +575,6 @@ static bool take_input(struct wsrelay *r, const uint8_t *p, size_t n)
 		n -= used;
 		switch (ev.kind) {
 		case WS_EV_DATA:
-			r->frames_in++;
 			if (ev.len && !buf_add(&r->to_local, ev.data, ev.len))
 				return false;
 			break;

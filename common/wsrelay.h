@@ -12,7 +12,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <limits.h>
 #include <openssl/ssl.h>
 #include "ws.h"
 
@@ -68,7 +67,6 @@ struct wsrelay {
 	int close_code;            /* the broker's close status, -1 */
 	char close_reason[124];
 	enum ws_error error;       /* a protocol error in the broker's frames */
-	unsigned long long frames_in, bytes_in;
 	int quick_acks;            /* TCP_QUICKACKs given while the connection starts */
 };
 
