@@ -68,7 +68,9 @@ void client_free(struct client *c);
 
 /* Start the connection. Returns 0, or the exit status after explaining
  * the failure (1 before TCP is up, 8 for TLS, 7 for a rejection after the
- * TLS 1.3 handshake). */
+ * TLS 1.3 handshake; over WebSockets 13 for a refused upgrade, 7 for a
+ * server that closed without answering; 255 when smqtt_sub's -W ended the
+ * upgrade). */
 int client_connect(struct client *c);
 
 /* Called by the tools on a successful CONNACK: --save-profile happens here. */
