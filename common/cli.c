@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <mosquitto.h>
 #include <openssl/crypto.h>
@@ -300,6 +301,11 @@ out_early:
  * reachable"). */
 void cli_lib_init(void)
 {
+	/* No core dump, and no ptrace or /proc/PID/mem by other processes of
+	 * the user, as ssh-agent: from here on the process may hold a password,
+	 * a PSK, a proxy password, a private key or TLS session keys (argv has
+	 * held them since exec). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	mosquitto_lib_init();
 }

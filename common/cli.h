@@ -17,7 +17,8 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 void cli_print_usage(const struct diag *d);
 
 /* Start OpenSSL and libmosquitto; first thing in main. OpenSSL is told not
- * to free its global state from an atexit handler. */
+ * to free its global state from an atexit handler. The process becomes
+ * non-dumpable (no core dump: it holds secrets). */
 void cli_lib_init(void);
 
 /* Stop libmosquitto; OpenSSL's state is freed only if an engine was used

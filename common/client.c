@@ -353,8 +353,10 @@ int client_init_checked(struct client *c, struct config *cfg, const struct diag 
 void client_free(struct client *c)
 {
 	if (c->ws_on) {
-		/* libmosquitto's last bytes (its DISCONNECT), then the close */
-		wsrelay_shutdown(&c->ws, 500);
+		/* libmosquitto's last bytes (its DISCONNECT), then the close;
+		 * after a signal, only what the socket takes at once: no wait
+		 * for a server that reads nothing */
+		wsrelay_shutdown(&c->ws, caught_signal ? 0 : 500);
 		wsrelay_free(&c->ws);
 		c->ws_on = false;
 	}
@@ -677,6 +679,7 @@ static int ws_connect_once(struct client *c, int *err, bool reconnect, long long
 		diag_report(c->diag, cause ? cause : "the WebSocket relay", _("the relay between libmosquitto and the WebSocket could not be set up"),
 				_("set TMPDIR to a writable directory"));
 		free(cause);
+		c->relay_failed = true;
 		return MOSQ_ERR_NOMEM;
 	}
 	int rc = reconnect ? mosquitto_reconnect(c->mosq)
@@ -685,6 +688,7 @@ static int ws_connect_once(struct client *c, int *err, bool reconnect, long long
 		diag_report(c->diag, cause ? cause : "the WebSocket relay", _("the relay between libmosquitto and the WebSocket could not be set up"),
 				_("run again; report it if it persists"));
 		free(cause);
+		c->relay_failed = true;
 		rc = MOSQ_ERR_NOMEM;
 	}
 	*err = errno;
@@ -921,6 +925,8 @@ int client_connect(struct client *c)
 		}
 		if (c->limit_hit)
 			return 255; /* smqtt_sub -W during the upgrade: quiet, as at -W later */
+		if (c->relay_failed)
+			return 1; /* explained where it failed: not libmosquitto's "Out of memory" */
 		if (c->ev.stage == STAGE_WS)
 			return explain_failure(c, failure_status(c, c->ev.ws_upgrade < 0 && c->ev.ws_first_len == 0
 					? MOSQ_ERR_CONN_LOST : MOSQ_ERR_UNKNOWN));
@@ -976,16 +982,25 @@ int client_connect(struct client *c)
 	}
 }
 
-/* Plain MQTT, before the first CONNACK: peek at (do not consume) the first
- * bytes the broker sends. A reply that cannot start a CONNACK, or announces
- * more than MQTT_FIRST_REPLY_MAX bytes, ends the connection at once, where
- * libmosquitto would wait for (and allocate) up to 256 MB. The bytes are
- * evidence for the explanation. */
-static bool first_reply_refused(struct client *c, int sock)
+/* Before the first CONNACK: peek at (do not consume) the first bytes the
+ * broker sends, on the socket or, over TLS, what OpenSSL decrypted. A reply
+ * that cannot start a CONNACK, or announces more than MQTT_FIRST_REPLY_MAX
+ * bytes, ends the connection at once, where libmosquitto would wait for
+ * (and allocate) up to 256 MB. The bytes are evidence for the explanation. */
+static bool first_reply_refused(struct client *c, int sock, SSL *ssl)
 {
 	struct evidence *ev = &c->ev;
-	ssize_t n = recv(sock, ev->reply + ev->reply_len, sizeof(ev->reply) - (size_t)ev->reply_len,
-			MSG_PEEK | MSG_DONTWAIT);
+	size_t room = sizeof(ev->reply) - (size_t)ev->reply_len;
+	ssize_t n;
+	if (ssl) {
+		/* a record read here is what libmosquitto's SSL_read returns next;
+		 * an error or an alert is left for it to meet */
+		ERR_clear_error();
+		n = SSL_peek(ssl, ev->reply + ev->reply_len, (int)room);
+		ERR_clear_error();
+	} else {
+		n = recv(sock, ev->reply + ev->reply_len, room, MSG_PEEK | MSG_DONTWAIT);
+	}
 	if (n <= 0)
 		return false;
 	ev->reply_len += (int)n;
@@ -1060,7 +1075,7 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 	if (coalescing && timeout_ms > BULK_BUSY_MS)
 		timeout_ms = BULK_BUSY_MS;
 	struct timespec ts = {buffered ? 0 : timeout_ms / 1000, buffered ? 0 : (long)(timeout_ms % 1000) * 1000000L};
-	int ready = ppoll(pfd, n, &ts, sigmask);
+	int ready = net_ppoll(pfd, n, &ts, sigmask);
 	if (ready < 0)
 		return errno == EINTR ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ERRNO;
 	if (buffered || (coalescing && ready == 0))
@@ -1071,8 +1086,10 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 	int rc;
 	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 		ack_now(c, sock);
-		if (!c->connack_seen && plain && !c->ev.reply_checked && (!c->cfg->socks5_host || c->ws_on)
-				&& c->ev.connack < 0 && first_reply_refused(c, sock))
+		/* (through libmosquitto's SOCKS5, the proxy answers first in the clear) */
+		bool peekable = plain ? !c->cfg->socks5_host || c->ws_on : ssl && c->ev.handshake_done;
+		if (!c->connack_seen && peekable && !c->ev.reply_checked && c->ev.connack < 0
+				&& first_reply_refused(c, sock, plain ? NULL : ssl))
 			return MOSQ_ERR_PROTOCOL;
 		rc = c->bulk_fn && c->connack_seen && plain ? bulk_read(c, sock) : mosquitto_loop_read(m, 1);
 		if (rc || mosquitto_socket(m) < 0)

@@ -37,6 +37,7 @@ struct client {
 	long long deadline_ms; /* --connect-timeout, until the CONNACK */
 	long long limit_ms; /* smqtt_sub -W: when the run ends (0: none); bounds an upgrade */
 	bool limit_hit;     /* the upgrade was cut short by it */
+	bool relay_failed;  /* the WebSocket relay's local socket failed: explained already */
 	bool ws_on;       /* MQTT over WebSockets: libmosquitto talks to ws's Unix socket */
 	struct wsrelay ws;
 };

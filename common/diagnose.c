@@ -487,8 +487,9 @@ static void fill_reply(struct facts *f, const struct evidence *ev, int seconds)
 		say(f, l, "detail", L_(l, N_("it began a CONNACK with %s, whose remaining length is malformed (more than 4 length bytes)")), bytes);
 		break;
 	case REPLY_TOO_LONG:
-		say(f, l, "detail", L_(l, N_("it began a CONNACK with %s, announcing %lu bytes; a CONNACK is a few bytes long, so smqtt stopped "
-				"at once rather than wait for that much and hold it in memory")), bytes, announced);
+		say(f, l, "detail", L_(l, N_("it began its answer with %s: a remaining length of %lu bytes, where a CONNACK is a few bytes long "
+				"and smqtt accepts at most %lu; smqtt stopped at once rather than wait for that much and hold it in memory")),
+				bytes, announced, (unsigned long)MQTT_FIRST_REPLY_MAX);
 		break;
 	default:
 		if (ev->timed_out)
@@ -821,6 +822,14 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 	case CAUSE_MQTT_PROTOCOL_ERROR:
 		fill_reply(&f, ev, seconds);
 		break;
+	case CAUSE_MQTT_PACKET_TOO_LARGE: {
+		unsigned long announced = 0;
+		mqtt_reply_kind(ev->reply, (size_t)ev->reply_len, &announced);
+		put(&f, "packet", "%s", ev->reply[0] == 0xf0 ? "AUTH" : "CONNACK");
+		put(&f, "announced", "%lu", announced);
+		fill_reply(&f, ev, seconds);
+		break;
+	}
 	case CAUSE_TLS_MESSAGE_TOO_LARGE:
 		EACH_LANG(l)
 			say(&f, l, "detail", L_(l, N_("after the ServerHello, the broker sent a handshake message of more than %ld bytes, OpenSSL's limit "

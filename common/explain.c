@@ -196,6 +196,10 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		N_("{where} did not answer CONNECT with a valid CONNACK"),
 		"{detail}",
 		N_("check that {where} is an MQTT broker, not an HTTP, TLS or other service; if it is, the broker or a proxy in front of it is broken: check its log")},
+	{CAUSE_MQTT_PACKET_TOO_LARGE, "mqtt-packet-too-large", STAGE_MQTT,
+		N_("{where} answered CONNECT with a {packet} announcing {announced} bytes"),
+		"{detail}",
+		N_("check that {where} is an MQTT broker and that nothing in front of it alters the stream; a broker that sends this is broken: check its log")},
 
 	{CAUSE_WS_PATH_NOT_FOUND, "ws-path-not-found", STAGE_WS,
 		N_("{where} has no WebSocket endpoint at {path}: HTTP {status}"),
@@ -480,9 +484,12 @@ enum cause classify(const struct evidence *ev)
 	if (ev->stage == STAGE_MQTT) {
 		if (ev->connack < 0) {
 			/* bytes came back, but not a CONNACK */
-			if (ev->reply_len > 0)
-				return !ev->used_tls && mqtt_reply_kind(ev->reply, (size_t)ev->reply_len, NULL) == REPLY_TLS
-					? CAUSE_PLAIN_TO_TLS_PORT : CAUSE_MQTT_PROTOCOL_ERROR;
+			if (ev->reply_len > 0) {
+				enum reply_kind k = mqtt_reply_kind(ev->reply, (size_t)ev->reply_len, NULL);
+				if (k == REPLY_TOO_LONG)
+					return CAUSE_MQTT_PACKET_TOO_LARGE;
+				return !ev->used_tls && k == REPLY_TLS ? CAUSE_PLAIN_TO_TLS_PORT : CAUSE_MQTT_PROTOCOL_ERROR;
+			}
 			if (ev->timed_out)
 				return CAUSE_HANDSHAKE_TIMEOUT;
 			if (!ev->used_tls && ev->probe_tls_answered)

@@ -17,6 +17,27 @@ long long mono_ms(void)
 	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+int net_ppoll(struct pollfd *p, nfds_t n, const struct timespec *ts, const sigset_t *sigmask)
+{
+	int ready = ppoll(p, n, ts, sigmask);
+	if (ready <= 0 || !sigmask)
+		return ready;
+	sigset_t pending, old;
+	if (sigpending(&pending) != 0)
+		return ready;
+	static const int stop[] = {SIGINT, SIGTERM, SIGHUP};
+	for (size_t i = 0; i < sizeof(stop) / sizeof(stop[0]); i++) {
+		if (sigismember(&pending, stop[i]) == 1 && sigismember(sigmask, stop[i]) == 0) {
+			/* let it in: its handler runs as the mask opens */
+			sigprocmask(SIG_SETMASK, sigmask, &old);
+			sigprocmask(SIG_SETMASK, &old, NULL);
+			errno = EINTR;
+			return -1;
+		}
+	}
+	return ready;
+}
+
 int net_wait(int fd, short events, long long deadline, const sigset_t *sigmask)
 {
 	for (;;) {
@@ -27,7 +48,7 @@ int net_wait(int fd, short events, long long deadline, const sigset_t *sigmask)
 			left = 1000;
 		struct pollfd p = {fd, events, 0};
 		struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000L};
-		int n = ppoll(&p, 1, &ts, sigmask);
+		int n = net_ppoll(&p, 1, &ts, sigmask);
 		if (n > 0)
 			return 1;
 		if (n < 0 && (errno != EINTR || sigmask))

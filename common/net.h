@@ -4,10 +4,20 @@
 #ifndef SMQTT_NET_H
 #define SMQTT_NET_H
 
+#include <poll.h>
 #include <signal.h>
+#include <time.h>
 
 /* Milliseconds on the monotonic clock. */
 long long mono_ms(void);
+
+/* ppoll(), except that a signal sigmask lets through ends it even when
+ * descriptors are ready: the kernel reports ready descriptors first and
+ * keeps the signal pending, so a peer that keeps a socket readable would
+ * keep SIGINT/SIGTERM out for ever. Then the handler has run, and it
+ * returns -1 with errno EINTR. sigmask NULL: plain ppoll with the current
+ * mask. */
+int net_ppoll(struct pollfd *p, nfds_t n, const struct timespec *ts, const sigset_t *sigmask);
 
 /* Wait for events on fd until deadline (mono_ms): 1 ready, 0 timed out,
  * -1 error. sigmask NULL keeps the signal mask; otherwise it is the mask

@@ -350,17 +350,18 @@ static int run_loop(struct sub *s, const sigset_t *waitmask, bool *timed_out, bo
 		for (;;) {
 			long long until = mono_ms() + 1000;
 			while (mono_ms() < until) {
-				struct timespec ts = {0, 100 * 1000000L};
-				sigset_t old;
-				sigprocmask(SIG_SETMASK, waitmask, &old);
-				nanosleep(&ts, NULL);
-				sigprocmask(SIG_SETMASK, &old, NULL);
+				/* first the stop: a signal may have ended the reconnect */
 				rate_report(s, false); /* --message-rate counts on while reconnecting */
 				write_out(s);
 				if ((*abort_run = handle_stop(s, deadline, timed_out, &stopping)))
 					return rc;
 				if (s->disconnect_requested)
 					return MOSQ_ERR_SUCCESS;
+				struct timespec ts = {0, 100 * 1000000L};
+				sigset_t old;
+				sigprocmask(SIG_SETMASK, waitmask, &old);
+				nanosleep(&ts, NULL);
+				sigprocmask(SIG_SETMASK, &old, NULL);
 			}
 			if (!s->connack_received) {
 				s->retries++;

@@ -19,8 +19,12 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
-/* The most bytes held for one direction before reading from the other
- * side stops until they are written. */
+/* The most bytes held for one direction before reading stops until they
+ * are written: reading from libmosquitto stops when the broker-bound
+ * buffer is full; reading from the broker stops when either buffer is,
+ * since its pings (and close) queue frames for the broker too: a server
+ * that floods pings and reads nothing fills its own socket, not our
+ * memory. */
 #define WSR_HIGH_WATER (512 * 1024)
 /* The largest MQTT packet (256 MB) and its fixed header: the bound on one
  * WebSocket message from the broker. */
@@ -513,13 +517,20 @@ int wsrelay_accept(struct wsrelay *r, char **cause)
 	return 0;
 }
 
+/* Room for what reading the broker may queue: its data for libmosquitto,
+ * and the pongs (or the close) its frames ask for. */
+static bool broker_readable(const struct wsrelay *r)
+{
+	return buf_pending(&r->to_local) < WSR_HIGH_WATER && buf_pending(&r->to_broker) < WSR_HIGH_WATER;
+}
+
 void wsrelay_pollfds(const struct wsrelay *r, struct pollfd *p, nfds_t *n)
 {
 	if (!r->open)
 		return;
 	if (r->fd >= 0 && !r->broker_eof) {
 		short ev = 0;
-		if (buf_pending(&r->to_local) < WSR_HIGH_WATER)
+		if (broker_readable(r))
 			ev |= POLLIN;
 		if (buf_pending(&r->to_broker))
 			ev |= POLLOUT;
@@ -539,8 +550,7 @@ void wsrelay_pollfds(const struct wsrelay *r, struct pollfd *p, nfds_t *n)
 
 bool wsrelay_pending(const struct wsrelay *r)
 {
-	return r->open && r->ssl && !r->broker_eof && buf_pending(&r->to_local) < WSR_HIGH_WATER
-		&& tls_input_buffered(r->ssl);
+	return r->open && r->ssl && !r->broker_eof && broker_readable(r) && tls_input_buffered(r->ssl);
 }
 
 static bool queue_frame(struct wsrelay *r, enum ws_opcode op, const uint8_t *p, size_t n)
@@ -636,7 +646,7 @@ static bool flush_broker(struct wsrelay *r)
 static bool read_broker(struct wsrelay *r)
 {
 	uint8_t buf[WSR_CHUNK];
-	for (int turn = 0; turn < 16 && buf_pending(&r->to_local) < WSR_HIGH_WATER && !r->broker_eof; turn++) {
+	for (int turn = 0; turn < 16 && broker_readable(r) && !r->broker_eof; turn++) {
 		ssize_t got;
 		if (r->ssl) {
 			ERR_clear_error();
@@ -759,14 +769,12 @@ void wsrelay_shutdown(struct wsrelay *r, int wait_ms)
 	}
 	if (!r->broker_eof)
 		send_close(r, 1000);
-	while (buf_pending(&r->to_broker) && mono_ms() < deadline) {
-		if (!flush_broker(r))
-			break;
-		if (buf_pending(&r->to_broker) && wait_fd(r->fd, POLLOUT, deadline) != 1)
-			break;
-	}
+	/* one write at least (wait_ms 0: what the socket takes now) */
+	while (flush_broker(r) && buf_pending(&r->to_broker) && mono_ms() < deadline
+			&& wait_fd(r->fd, POLLOUT, deadline) == 1)
+		;
 	/* the broker's close frame (or its EOF) ends the handshake */
-	while (!r->broker_eof && mono_ms() < deadline) {
+	while (!r->broker_eof && mono_ms() < deadline && broker_readable(r)) {
 		if (!read_broker(r))
 			break;
 		if (!r->broker_eof && wait_fd(r->fd, POLLIN, deadline) != 1)

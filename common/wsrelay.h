@@ -113,8 +113,9 @@ bool wsrelay_pending(const struct wsrelay *r);
 long wsrelay_pump(struct wsrelay *r);
 
 /* Close the broker side: libmosquitto's remaining bytes, a close frame
- * (1000), a short wait for the broker's close (bounded by wait_ms), then
- * the connection. The Unix socket stays for a reconnect. */
+ * (1000), a short wait for the broker's close (bounded by wait_ms; 0: only
+ * what the socket takes at once), then the connection. The Unix socket
+ * stays for a reconnect. */
 void wsrelay_shutdown(struct wsrelay *r, int wait_ms);
 
 /* A short English name of the upgrade failure, for the trace. */

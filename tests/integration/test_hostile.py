@@ -36,10 +36,13 @@ SMQTT_WRAPPER (e.g. valgrind ...) wraps every smqtt run: time limits get
 more slack and the RSS check is skipped. Python standard library only.
 """
 import argparse
+import base64
+import hashlib
 import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -185,6 +188,7 @@ class Hostile:
         self.stopping = threading.Event()
         self.accept = accept
         self.conns = []
+        self.flooding = threading.Event()   # set by the flood behaviours once the flood runs
         self.lock = threading.Lock()
         self.thread = None
 
@@ -491,12 +495,16 @@ CASES = [
     Case("CONNACK with unknown reason code 0xA5 (v5)", S(mqtt_after_connect(V5_UNKNOWN, close=False)), False,
          ["mqtt-refused"], 165, args=["-V", "mqttv5"]),
     Case("remaining length 268435455 then silence", S(mqtt_after_connect(HUGE, close=False)), False,
-         ["mqtt-protocol-error"], 2),
-    Case("remaining length 268435455 then close", S(mqtt_after_connect(HUGE)), False, ["mqtt-protocol-error"], 2),
+         ["mqtt-packet-too-large"], 2),
+    Case("remaining length 268435455 then close", S(mqtt_after_connect(HUGE)), False, ["mqtt-packet-too-large"], 2),
     # mosquitto_pub reads the whole 256 MB "CONNACK"; its first bytes are zeros
     # (accepted), so when it keeps up before REF_WAIT it publishes and exits 0
-    Case("remaining length 268435455 then 300 MB as fast as possible", S(b_flood), False, ["mqtt-protocol-error"], 2,
+    Case("remaining length 268435455 then 300 MB as fast as possible", S(b_flood), False, ["mqtt-packet-too-large"], 2,
          ref_may_pass=True),
+    Case("remaining length 268435455 then 300 MB as fast as possible, TLS",
+         tls_server(lambda lab: (os.path.join(lab.certs["pki"], "server.crt"),
+                                 os.path.join(lab.certs["pki"], "server.key")), b_flood),
+         "cafile", ["mqtt-packet-too-large"], 2, ref_may_pass=True),
     Case("malformed remaining length (5 bytes)", S(mqtt_after_connect(VARINT5, close=False)), False,
          ["mqtt-protocol-error"], 2),
     Case("a CONNACK announcing 900000 bytes, then a trickle", S(b_trickle), False, ["mqtt-protocol-error"], 27,
@@ -1079,6 +1087,493 @@ def test_closed_stdout(lab):
     expect(s[3] < 3, "it ends promptly", s[3])
     expect(s[0] == m[0], "exit status as mosquitto_sub's", s[0], m[0])
     expect(s[2].count(b"\n") <= 1 and b"Broken pipe" not in s[2], "no error spam on stderr", s[2])
+
+
+# ---------------------------------------------------------------------------
+# issue 24: floods that keep a socket readable (signals, -W, --connect-timeout
+# must still end the run) and peers that fill every buffer they can
+
+FLOOD_N = 200000          # PUBLISH packets per burst, sent back to back
+SIG_LIMIT = 0.1 if not WRAPPER else 3.0   # seconds from the signal to the exit
+RSS_LIMIT_KB = 32 * 1024  # the README's bound for a hostile peer
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def ensure_pki(lab):
+    """The test PKI (made once, also when no hostile Case made lab.certs)."""
+    if lab.certs:
+        return lab.certs["pki"]
+    pki = os.path.join(lab.tmp, "pki24")
+    if not os.path.isdir(pki):
+        sh(["bash", os.path.join(REPO, "tests", "lib", "mkpki.sh"), pki], lab.tmp)
+    return pki
+
+
+def flood_burst():
+    return publish_packet(b"flood/t", b"x" * 16) * FLOOD_N
+
+
+def packet_id(sub):
+    i = 1
+    while i < len(sub) and sub[i] & 0x80:
+        i += 1
+    return sub[i + 1:i + 3]
+
+
+class WsPeer:
+    """The server's side of RFC 6455 over conn: the upgrade, the client's
+    masked frames unframed into MQTT bytes, binary frames and pings out."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.buf = b""
+        self.mqtt = b""
+        head = b""
+        while b"\r\n\r\n" not in head:
+            b = conn.recv(4096)
+            if not b:
+                raise OSError("no upgrade request")
+            head += b
+        key = b""
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"sec-websocket-key:"):
+                key = line.split(b":", 1)[1].strip()
+        accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
+        conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Accept: " + accept + b"\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n")
+
+    @staticmethod
+    def frame(op, payload):
+        n = len(payload)
+        if n < 126:
+            return bytes([0x80 | op, n]) + payload
+        if n < 65536:
+            return bytes([0x80 | op, 126]) + n.to_bytes(2, "big") + payload
+        return bytes([0x80 | op, 127]) + n.to_bytes(8, "big") + payload
+
+    def read_packet(self):
+        """One MQTT packet from the client's binary frames."""
+        while True:
+            d = self.mqtt
+            if len(d) >= 2:
+                n, mult, i = 0, 1, 1
+                while i < len(d) and i <= 4:
+                    n += (d[i] & 0x7f) * mult
+                    mult *= 128
+                    if not d[i] & 0x80:
+                        break
+                    i += 1
+                if i < len(d) and not d[i] & 0x80 and len(d) >= i + 1 + n:
+                    self.mqtt = d[i + 1 + n:]
+                    return d[:i + 1 + n]
+            b = self.conn.recv(65536)
+            if not b:
+                raise OSError("closed")
+            self.buf += b
+            while len(self.buf) >= 2:
+                n, at = self.buf[1] & 0x7f, 2
+                if n == 126:
+                    n, at = int.from_bytes(self.buf[2:4], "big"), 4
+                elif n == 127:
+                    n, at = int.from_bytes(self.buf[2:10], "big"), 10
+                if len(self.buf) < at + 4 + n:
+                    break
+                mask = self.buf[at:at + 4]
+                payload = bytes(c ^ mask[k % 4] for k, c in enumerate(self.buf[at + 4:at + 4 + n]))
+                if self.buf[0] & 0x0f in (0, 2):
+                    self.mqtt += payload
+                self.buf = self.buf[at + 4 + n:]
+
+
+def drain_forever(srv, conn):
+    """Read (and drop) what the client sends until the server stops."""
+    def run():
+        try:
+            while not srv.stopping.is_set() and conn.recv(65536):
+                pass
+        except (OSError, ValueError):
+            pass
+    threading.Thread(target=run, daemon=True).start()
+
+
+def b_flood_after_suback(srv, conn):
+    """CONNACK, SUBACK, then bursts of FLOOD_N QoS 0 PUBLISH packets back to
+    back until stopped: the socket is never without input."""
+    read_packet(conn)
+    conn.sendall(b"\x20\x02\x00\x00")
+    sub = read_packet(conn)
+    conn.sendall(b"\x90\x03" + packet_id(sub) + b"\x00")
+    drain_forever(srv, conn)
+    burst = flood_burst()
+    srv.flooding.set()
+    while not srv.stopping.is_set():
+        conn.sendall(burst)
+
+
+def b_ws_flood_after_suback(srv, conn):
+    """Over WebSockets: the same flood in binary frames of 10000 packets, a
+    ping between each two, and every byte the client sends read."""
+    ws = WsPeer(conn)
+    ws.read_packet()
+    conn.sendall(ws.frame(2, b"\x20\x02\x00\x00"))
+    sub = ws.read_packet()
+    conn.sendall(ws.frame(2, b"\x90\x03" + packet_id(sub) + b"\x00"))
+    drain_forever(srv, conn)
+    one = publish_packet(b"flood/t", b"x" * 16)
+    chunk = ws.frame(2, one * 10000) + ws.frame(9, b"ping")
+    burst = chunk * (FLOOD_N // 10000)
+    srv.flooding.set()
+    while not srv.stopping.is_set():
+        conn.sendall(burst)
+
+
+def b_ws_ping_flood(after_connack, read):
+    """Over WebSockets: pings (125-byte payloads) as fast as the client takes
+    them, before any CONNACK or after the CONNACK (and SUBACK); reading
+    nothing (every pong stays with the client) or everything."""
+    def b(srv, conn):
+        ws = WsPeer(conn)
+        if after_connack:
+            first = ws.read_packet()
+            conn.sendall(ws.frame(2, b"\x20\x02\x00\x00"))
+            if b"flood/t" not in first:   # smqtt_sub: the SUBSCRIBE comes next
+                conn.settimeout(2)
+                try:
+                    sub = ws.read_packet()
+                    conn.sendall(ws.frame(2, b"\x90\x03" + packet_id(sub) + b"\x00"))
+                except OSError:
+                    pass
+                conn.settimeout(30)
+        if read:
+            drain_forever(srv, conn)
+        burst = ws.frame(9, b"p" * 125) * 2000
+        srv.flooding.set()
+        while not srv.stopping.is_set():
+            conn.sendall(burst)
+    return b
+
+
+def b_ws_slow_upgrade_on_reconnect():
+    """The first connection: the upgrade, CONNACK, SUBACK, then close (the
+    subscriber reconnects a second later); the next ones: an upgrade
+    response that trickles one header line every 2 ms and never ends."""
+    state = {"n": 0}
+
+    def b(srv, conn):
+        state["n"] += 1
+        if state["n"] == 1:
+            ws = WsPeer(conn)
+            ws.read_packet()
+            conn.sendall(ws.frame(2, b"\x20\x02\x00\x00"))
+            sub = ws.read_packet()
+            conn.sendall(ws.frame(2, b"\x90\x03" + packet_id(sub) + b"\x00"))
+            time.sleep(0.2)
+            return
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\n")
+        while not srv.stopping.wait(0.002):
+            conn.sendall(b"X: y\r\n")
+    return b
+
+
+def signal_latency(lab, argv, sig, after=1.0, ready=None):
+    """Start argv, send sig after `after` s, or 0.3 s after ready() is true
+    (waiting at most 20 s for it): (alive at the signal, exit status,
+    seconds from the signal to the exit, stderr). The exit is watched every
+    millisecond."""
+    with tempfile.TemporaryFile() as err:
+        p = lab.e.popen(argv, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        t_end = time.monotonic() + (20 if ready else after)
+        while time.monotonic() < t_end and p.poll() is None:
+            if ready and ready():
+                time.sleep(0.3)
+                break
+            time.sleep(0.01)
+        alive = p.poll() is None
+        t0 = time.monotonic()
+        if alive:
+            os.kill(p.pid, sig)
+        rc = None
+        while time.monotonic() - t0 < 10:
+            rc = p.poll()
+            if rc is not None:
+                break
+            time.sleep(0.001)
+        secs = time.monotonic() - t0
+        if rc is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        err.seek(0)
+        return alive, rc, secs, err.read().decode(errors="replace")
+
+
+def flood_server(kind, lab):
+    if kind == "ws pings, never reading":
+        return Hostile(b_ws_ping_flood(True, False)).start()
+    if kind == "ws":
+        return Hostile(b_ws_flood_after_suback).start()
+    if kind == "TLS":
+        pki = ensure_pki(lab)
+        return Hostile(b_flood_after_suback, ssl_ctx=server_ctx(os.path.join(pki, "server.crt"),
+                                                                 os.path.join(pki, "server.key"))).start()
+    return Hostile(b_flood_after_suback).start()
+
+
+def flood_argv(lab, tool, kind, port):
+    a = [tool, "-h", "127.0.0.1" if kind != "TLS" else "localhost", "-p", str(port), "-t", "flood/t"]
+    if kind == "TLS":
+        a += ["--cafile", os.path.join(ensure_pki(lab), "ca.crt")]
+    if kind.startswith("ws"):
+        a += ["--ws"]
+    return a
+
+
+def test_signals_under_flood(lab):
+    """200,000 PUBLISH packets back to back, again and again, over plain
+    MQTT, TLS and WebSockets (with pings between, every byte read): SIGINT,
+    SIGTERM and SIGHUP end smqtt_sub within SIG_LIMIT, with mosquitto_sub's
+    exit status (over ws, where Debian's mosquitto_sub has no WebSockets,
+    the status it gives over plain MQTT). Also a WebSocket server that
+    floods pings after the SUBACK and reads nothing (the relay's buffer for
+    it is full)."""
+    failures = []
+    ref_rc = {}
+    for kind in ("plain", "TLS", "ws", "ws pings, never reading"):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            name = "%s, %s" % (kind, signal.Signals(sig).name)
+            tries = []
+            for _ in range(2):
+                # a second try only when the first was over the limit: on a
+                # loaded machine the scheduler alone can take that long
+                srv = flood_server(kind, lab)
+                try:
+                    s = signal_latency(lab, flood_argv(lab, binpath("smqtt_sub"), kind, srv.port), sig,
+                                       ready=srv.flooding.is_set)
+                finally:
+                    srv.stop()
+                tries.append("%.1f" % (s[2] * 1000))
+                if not s[0] or s[1] is None or s[2] <= SIG_LIMIT:
+                    break
+            m = None
+            if not kind.startswith("ws"):
+                srv = flood_server(kind, lab)
+                try:
+                    m = signal_latency(lab, flood_argv(lab, REF_SUB, kind, srv.port), sig, ready=srv.flooding.is_set)
+                finally:
+                    srv.stop()
+                ref_rc[sig] = m[1]
+            lab.notes.append("flood, %s: smqtt_sub exit %s %s ms after the signal%s"
+                             % (name, s[1], " then ".join(tries), "" if not m else
+                                "; mosquitto_sub exit %s after %.1f ms" % (m[1], m[2] * 1000)))
+            if not s[0]:
+                failures.append("%s: smqtt_sub had ended before the signal (exit %s, %r)" % (name, s[1], s[3][:300]))
+                continue
+            if s[1] is None:
+                failures.append("%s: smqtt_sub still running 10 s after the signal" % name)
+                continue
+            if s[2] > SIG_LIMIT:
+                failures.append("%s: smqtt_sub ended %.0f ms after the signal (limit %.0f ms)"
+                                % (name, s[2] * 1000, SIG_LIMIT * 1000))
+            want = ref_rc.get(sig)
+            if want is not None and s[1] != want:
+                failures.append("%s: exit %s, mosquitto_sub %s" % (name, s[1], want))
+            for bad in ("AddressSanitizer", "runtime error:", "LeakSanitizer"):
+                if bad in s[3]:
+                    failures.append("%s: %s: %r" % (name, bad, s[3][:500]))
+    expect(not failures, "; ".join(failures))
+
+
+def test_W_under_flood(lab):
+    """-W 2 ends smqtt_sub at 2 s under the flood (plain, TLS, ws), with
+    mosquitto_sub's status ("Timed out", 27)."""
+    failures = []
+    for kind in ("plain", "TLS", "ws"):
+        srv = flood_server(kind, lab)
+        try:
+            r = lab.e.run(flood_argv(lab, binpath("smqtt_sub"), kind, srv.port) + ["-W", "2"], 30)
+        finally:
+            srv.stop()
+        ref = None
+        if kind == "plain":
+            srv = flood_server(kind, lab)
+            try:
+                ref = lab.e.run(flood_argv(lab, REF_SUB, kind, srv.port) + ["-W", "2"], 30)
+            finally:
+                srv.stop()
+        lab.notes.append("flood, %s, -W 2: smqtt_sub %s after %.2f s, %.1f MB%s"
+                         % (kind, r.brief(), r.secs, r.rss_kb / 1024.0,
+                            "" if not ref else "; mosquitto_sub %s after %.2f s" % (ref.brief(), ref.secs)))
+        if r.killed or r.rc != 27 or "Timed out" not in r.err:
+            failures.append("%s: %s, stderr %r (want 27, Timed out)" % (kind, r.brief(), r.err[:300]))
+        if ref and ref.rc != r.rc:
+            failures.append("%s: exit %s, mosquitto_sub %s" % (kind, r.rc, ref.rc))
+        if r.secs > 2 + (0.5 if not WRAPPER else SLACK + 2):
+            failures.append("%s: ended after %.2f s" % (kind, r.secs))
+        if not WRAPPER and r.rss_kb > RSS_LIMIT_KB:
+            failures.append("%s: peak RSS %d kB" % (kind, r.rss_kb))
+    expect(not failures, "; ".join(failures))
+
+
+def test_signal_during_slow_upgrade(lab):
+    """smqtt_sub reconnecting over ws to a server whose upgrade response
+    trickles in for ever (the socket is readable every 2 ms): SIGTERM and
+    SIGINT end it within SIG_LIMIT."""
+    failures = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        srv = Hostile(b_ws_slow_upgrade_on_reconnect()).start()
+        try:
+            s = signal_latency(lab, [binpath("smqtt_sub"), "-h", "127.0.0.1", "-p", str(srv.port), "--ws", "-t",
+                                     "flood/t"], sig, after=4 if WRAPPER else 1.6)
+        finally:
+            srv.stop()
+        name = signal.Signals(sig).name
+        lab.notes.append("slow upgrade on reconnect, %s: exit %s %.1f ms after the signal" % (name, s[1], s[2] * 1000))
+        if not s[0] or s[1] is None or s[2] > SIG_LIMIT:
+            failures.append("%s: alive %s, exit %s after %.0f ms, stderr %r"
+                            % (name, s[0], s[1], s[2] * 1000, s[3][:300]))
+    expect(not failures, "; ".join(failures))
+
+
+def test_ws_ping_flood_bounded(lab):
+    """A WebSocket server that floods pings and never reads, before the
+    CONNACK and after it (and one that reads): smqtt_pub and smqtt_sub stay
+    under 32 MB and end at --connect-timeout / -W, over ws and wss."""
+    failures = []
+    pki = ensure_pki(lab)
+    for tls in (False, True):
+        for after, read in ((False, False), (True, False), (True, True)):
+            for tool in ("smqtt_pub", "smqtt_sub"):
+                ctx = server_ctx(os.path.join(pki, "server.crt"), os.path.join(pki, "server.key")) if tls else None
+                srv = Hostile(b_ws_ping_flood(after, read), ssl_ctx=ctx).start()
+                name = "%s, %s, %s CONNACK, %s, %s" % ("wss" if tls else "ws", tool, "after" if after else "before",
+                                                    "reading" if read else "never reading", "")
+                try:
+                    a = [binpath(tool), "-h", "localhost", "-p", str(srv.port), "--ws", "-t", "flood/t",
+                         "--connect-timeout", "2"]
+                    if tls:
+                        a += ["--cafile", os.path.join(pki, "ca.crt")]
+                    a += ["-m", "x"] if tool == "smqtt_pub" else ["-W", "3"]
+                    r = lab.e.run(a, 40)
+                finally:
+                    srv.stop()
+                lab.notes.append("ping flood %s: %s after %.2f s, peak RSS %.1f MB, %r"
+                                 % (name, r.brief(), r.secs, r.rss_kb / 1024.0, first_line(r.err)))
+                if r.killed:
+                    failures.append("%s: still running after %.0f s" % (name, r.secs))
+                if not WRAPPER and r.rss_kb > RSS_LIMIT_KB:
+                    failures.append("%s: peak RSS %d kB over 32 MB" % (name, r.rss_kb))
+                if not after and (r.rc == 0 or not r.err.startswith("Error: ") and r.rc != 255):
+                    failures.append("%s: %s, stderr %r (want an explained failure)" % (name, r.brief(), r.err[:300]))
+                for bad in ("AddressSanitizer", "runtime error:", "LeakSanitizer"):
+                    if bad in r.err:
+                        failures.append("%s: %s: %r" % (name, bad, r.err[:500]))
+    expect(not failures, "; ".join(failures))
+
+
+def test_mqtts_huge_connack(lab):
+    """Over TLS as over plain MQTT: a CONNACK announcing 256 MB, then data as
+    fast as possible (or nothing more), is refused at once: exit 2, the
+    cause mqtt-packet-too-large, a few MB; as is a v5 AUTH announcing 2 MB."""
+    pki = ensure_pki(lab)
+    failures = []
+    cases = [("plain, then 300 MB", b_flood, False), ("TLS, then 300 MB", b_flood, True),
+             ("TLS, then silence", mqtt_after_connect(HUGE, close=False), True),
+             ("TLS, an AUTH of 2 MB", mqtt_after_connect(bytes([0xf0, 0x80, 0x80, 0x80, 0x01]), close=False), True)]
+    for name, behaviour, tls in cases:
+        for tool in ("smqtt_pub", "smqtt_sub"):
+            ctx = server_ctx(os.path.join(pki, "server.crt"), os.path.join(pki, "server.key")) if tls else None
+            srv = Hostile(behaviour, ssl_ctx=ctx).start()
+            try:
+                a = [binpath(tool), "-h", "localhost", "-p", str(srv.port), "-t", "t", "--connect-timeout", str(CT),
+                     "--diag-format", "json"]
+                if tls:
+                    a += ["--cafile", os.path.join(pki, "ca.crt")]
+                a += ["-m", "x"] if tool == "smqtt_pub" else ["-C", "1"]
+                r = lab.e.run(a, 60)
+            finally:
+                srv.stop()
+            label = "%s (%s)" % (name, tool)
+            lab.notes.append("huge CONNACK, %s: %s after %.2f s, peak RSS %.1f MB, %r"
+                             % (label, r.brief(), r.secs, r.rss_kb / 1024.0, first_line(r.err)))
+            try:
+                j = json.loads(r.err.rstrip("\n").split("\n")[-1])
+            except ValueError:
+                j = {}
+            if r.rc != 2 or j.get("cause") != "mqtt-packet-too-large":
+                failures.append("%s: %s, cause %s, stderr %r" % (label, r.brief(), j.get("cause"), r.err[:400]))
+                continue
+            first = r.err.split("\n")[0]
+            if "announcing" not in first or ("AUTH" if "AUTH" in name else "CONNACK") not in first:
+                failures.append("%s: the Error: line %r" % (label, first))
+            if "\n  why: " not in r.err or "\n  fix: " not in r.err:
+                failures.append("%s: no why:/fix: %r" % (label, r.err[:400]))
+            if r.secs > 1.5 + (SLACK if WRAPPER else 0) + 2.5:   # (+ the post-mortem TLS probe of a plain port)
+                failures.append("%s: took %.2f s" % (label, r.secs))
+            if not WRAPPER and r.rss_kb > RSS_LIMIT_KB:
+                failures.append("%s: peak RSS %d kB" % (label, r.rss_kb))
+    expect(not failures, "; ".join(failures))
+
+
+def test_relay_dir_unusable(lab):
+    """$TMPDIR that is not a directory: the WebSocket relay's explanation,
+    exit 1, and no "Unable to connect (Out of memory.)" after it."""
+    srv = Hostile(b_ws_ping_flood(False, True)).start()
+    try:
+        bad = os.path.join(lab.tmp, "not-a-dir")
+        open(bad, "w").close()
+        argv = lab.e.argv([binpath("smqtt_pub"), "-h", "127.0.0.1", "-p", str(srv.port), "--ws", "-t", "t", "-m", "x"])
+        e = lab.e.env()
+        e["TMPDIR"] = bad
+        p = subprocess.run(argv, env=e, capture_output=True, timeout=60, cwd=lab.tmp)
+    finally:
+        srv.stop()
+    err = p.stderr.decode(errors="replace")
+    lab.notes.append("TMPDIR not a directory: exit %d, %r" % (p.returncode, first_line(err)))
+    expect(p.returncode == 1, "exit 1", p.returncode, err)
+    expect(err.startswith("Error: cannot make a private directory for the WebSocket relay in " + bad), "explained", err)
+    expect("Out of memory" not in err and "Unable to connect" not in err, "nothing about memory after it", err)
+
+
+def test_no_core_dump(lab):
+    """A run that holds a password leaves no core dump (it is not dumpable);
+    mosquitto_sub's own core holds the password, which shows the check
+    would see one."""
+    if WRAPPER:
+        lab.notes.append("no core dump: not checked under %s (the tool is not the process that dumps)"
+                         % WRAPPER.split()[0])
+        return
+    try:
+        pattern = open("/proc/sys/kernel/core_pattern").read().strip()
+    except OSError:
+        pattern = "|"
+    if pattern.startswith("|") or "/" in pattern:
+        lab.notes.append("no core dump: not checked: core_pattern is %r, not a file in the working directory" % pattern)
+        return
+    secret = "core-secret-%d" % os.getpid()
+    srv = Hostile(b_silent).start()
+    results = {}
+    try:
+        for tool in (binpath("smqtt_sub"), REF_SUB):
+            d = tempfile.mkdtemp(dir=lab.tmp)
+            def limit():
+                resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+            p = subprocess.Popen([tool, "-h", "127.0.0.1", "-p", str(srv.port), "-t", "t", "-u", "u", "-P", secret],
+                                 env=lab.e.env(), cwd=d, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, preexec_fn=limit)
+            time.sleep(0.5)
+            p.send_signal(signal.SIGQUIT)
+            p.wait(10)
+            cores = [os.path.join(d, f) for f in os.listdir(d) if f.startswith("core")]
+            held = any(secret.encode() in open(c, "rb").read() for c in cores)
+            results[tool] = (p.returncode, cores, held)
+    finally:
+        srv.stop()
+    s, m = results[binpath("smqtt_sub")], results[REF_SUB]
+    lab.notes.append("SIGQUIT with -P: smqtt_sub %s, core files %d; mosquitto_sub %s, core files %d (password inside: %s)"
+                     % (s[0], len(s[1]), m[0], len(m[1]), m[2]))
+    expect(s[1] == [], "smqtt_sub leaves no core dump", s)
+    if m[1]:
+        expect(m[2], "mosquitto_sub's core holds the password (the check can see one)", m)
 
 
 # ---------------------------------------------------------------------------

@@ -78,6 +78,8 @@ ROW(mqtt_garbage, "mqtt-protocol-error", e->stage = STAGE_MQTT; e->reply[0] = 0x
 ROW(mqtt_http, "mqtt-protocol-error", e->stage = STAGE_MQTT; memcpy(e->reply, "HTTP/1.1", 8); e->reply_len = 8)
 ROW(mqtt_half_connack, "mqtt-protocol-error", e->stage = STAGE_MQTT; e->reply[0] = 0x20; e->reply_len = 1; e->mqtt_rc = 7)
 ROW(mqtt_stalled_connack, "mqtt-protocol-error", e->stage = STAGE_MQTT; e->timed_out = true; e->reply[0] = 0x20; e->reply[1] = 0xa0; e->reply_len = 2)
+ROW(mqtt_huge_connack, "mqtt-packet-too-large", e->stage = STAGE_MQTT; memcpy(e->reply, "\x20\xff\xff\xff\x7f", 5); e->reply_len = 5; e->mqtt_rc = 2)
+ROW(mqtts_huge_connack, "mqtt-packet-too-large", e->stage = STAGE_MQTT; e->used_tls = true; e->handshake_done = true; memcpy(e->reply, "\x20\x81\x80\x40", 4); e->reply_len = 4; e->mqtt_rc = 2)
 ROW(plain_tls_record, "plain-to-tls-port", e->stage = STAGE_MQTT; e->reply[0] = 0x15; e->reply[1] = 0x03; e->reply[2] = 0x03; e->reply_len = 3; e->mqtt_rc = 2)
 
 #define R(n, id) {#n, id, set_##n}
@@ -103,7 +105,8 @@ static const struct ev_row rows[] = {
 	R(too_large, "tls-message-too-large"), R(tls_garbage, "tls-protocol-error"), R(tls_decode, "tls-protocol-error"),
 	R(mqtt_garbage, "mqtt-protocol-error"), R(mqtt_http, "mqtt-protocol-error"),
 	R(mqtt_half_connack, "mqtt-protocol-error"), R(mqtt_stalled_connack, "mqtt-protocol-error"),
-	R(plain_tls_record, "plain-to-tls-port"),
+	R(plain_tls_record, "plain-to-tls-port"), R(mqtt_huge_connack, "mqtt-packet-too-large"),
+	R(mqtts_huge_connack, "mqtt-packet-too-large"),
 };
 
 static void test_row(void **state)

@@ -509,6 +509,8 @@ EV(closed_tls, e->stage = STAGE_MQTT; TLS_; e->server_hello_seen = true; e->hand
 EV(closed_notify, e->stage = STAGE_MQTT; TLS_; e->server_hello_seen = true; e->handshake_done = true; e->alert_received = SSL_AD_CLOSE_NOTIFY)
 EV(mqtt_http, e->stage = STAGE_MQTT; memcpy(e->reply, "HTTP/1.1", 8); e->reply_len = 8)
 EV(mqtt_long, e->stage = STAGE_MQTT; e->reply[0] = 0x20; e->reply[1] = 0xff; e->reply[2] = 0xff; e->reply[3] = 0x7f; e->reply_len = 4)
+EV(mqtt_long_tls, e->stage = STAGE_MQTT; e->used_tls = true; e->handshake_done = true; memcpy(e->reply, "\x20\xff\xff\xff\x7f", 5); e->reply_len = 5)
+EV(auth_long, e->stage = STAGE_MQTT; memcpy(e->reply, "\xf0\x81\x80\x80\x01", 5); e->reply_len = 5)
 EV(mqtt_half, e->stage = STAGE_MQTT; e->reply[0] = 0x20; e->reply_len = 1; e->mqtt_rc = MOSQ_ERR_CONN_LOST)
 EV(mqtt_stalled, e->stage = STAGE_MQTT; e->timed_out = true; e->reply[0] = 0x20; e->reply[1] = 0x02; e->reply_len = 2)
 EV(mqtt_badlen, e->stage = STAGE_MQTT; memcpy(e->reply, "\x20\xff\xff\xff\xff\x01", 6); e->reply_len = 6)
@@ -596,7 +598,9 @@ static const struct wire_row wire_rows[] = {
 	W(closed_tls, "broker-closed", D_TRUST | D_HOST),
 	W(closed_notify, "broker-closed", D_TRUST | D_HOST | D_CERT),
 	W(mqtt_http, "mqtt-protocol-error", D_HOST | D_PORT),
-	W(mqtt_long, "mqtt-protocol-error", D_HOST),
+	W(mqtt_long, "mqtt-packet-too-large", D_HOST),
+	W(mqtt_long_tls, "mqtt-packet-too-large", D_HOST | D_TRUST),
+	W(auth_long, "mqtt-packet-too-large", D_HOST),
 	W(mqtt_half, "mqtt-protocol-error", D_HOST),
 	W(mqtt_stalled, "mqtt-protocol-error", D_HOST),
 	W(mqtt_badlen, "mqtt-protocol-error", D_HOST),
