@@ -553,10 +553,24 @@ bool wsrelay_pending(const struct wsrelay *r)
 	return r->open && r->ssl && !r->broker_eof && broker_readable(r) && tls_input_buffered(r->ssl);
 }
 
+/* A fresh random mask: from a pool that one RAND_bytes call fills for 1024
+ * frames, so that answering a flood of pings costs no call per pong. */
+static bool next_mask(struct wsrelay *r, uint8_t mask[4])
+{
+	if (r->masks_left < 4) {
+		if (RAND_bytes(r->masks, sizeof(r->masks)) != 1)
+			return false;
+		r->masks_left = sizeof(r->masks);
+	}
+	memcpy(mask, r->masks + sizeof(r->masks) - r->masks_left, 4);
+	r->masks_left -= 4;
+	return true;
+}
+
 static bool queue_frame(struct wsrelay *r, enum ws_opcode op, const uint8_t *p, size_t n)
 {
 	uint8_t hdr[14], mask[4];
-	if (RAND_bytes(mask, sizeof(mask)) != 1)
+	if (!next_mask(r, mask))
 		return false;
 	size_t hl = ws_frame_header(hdr, op, true, n, mask);
 	if (!buf_add(&r->to_broker, hdr, hl) || !buf_add(&r->to_broker, p, n))

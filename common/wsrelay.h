@@ -68,6 +68,8 @@ struct wsrelay {
 	char close_reason[124];
 	enum ws_error error;       /* a protocol error in the broker's frames */
 	int quick_acks;            /* TCP_QUICKACKs given while the connection starts */
+	uint8_t masks[4096];       /* random bytes for frame masks, from one RAND_bytes */
+	size_t masks_left;         /* unused bytes at the end of masks */
 };
 
 void wsrelay_init(struct wsrelay *r);
