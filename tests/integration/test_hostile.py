@@ -1095,6 +1095,10 @@ def test_closed_stdout(lab):
 
 FLOOD_N = 200000          # PUBLISH packets per burst, sent back to back
 SIG_LIMIT = 0.1 if not WRAPPER else 3.0   # seconds from the signal to the exit
+# --connect-timeout and -W of the flood cases: under valgrind a TLS
+# handshake alone can take seconds
+FLOOD_CT = 2 if not WRAPPER else 10
+FLOOD_W = 3 if not WRAPPER else 12
 RSS_LIMIT_KB = 32 * 1024  # the README's bound for a hostile peer
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -1271,6 +1275,7 @@ def b_ws_slow_upgrade_on_reconnect():
             return
         conn.recv(4096)
         conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\n")
+        srv.flooding.set()
         while not srv.stopping.wait(0.002):
             conn.sendall(b"X: y\r\n")
     return b
@@ -1339,7 +1344,8 @@ def test_signals_under_flood(lab):
     failures = []
     ref_rc = {}
     for kind in ("plain", "TLS", "ws", "ws pings, never reading"):
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        # (SIGHUP's default action runs no code of smqtt: not under valgrind)
+        for sig in (signal.SIGINT, signal.SIGTERM) + ((signal.SIGHUP,) if not WRAPPER else ()):
             name = "%s, %s" % (kind, signal.Signals(sig).name)
             tries = []
             for _ in range(2):
@@ -1384,30 +1390,31 @@ def test_signals_under_flood(lab):
 
 
 def test_W_under_flood(lab):
-    """-W 2 ends smqtt_sub at 2 s under the flood (plain, TLS, ws), with
+    """-W ends smqtt_sub on time under the flood (plain, TLS, ws), with
     mosquitto_sub's status ("Timed out", 27)."""
     failures = []
+    w = FLOOD_W
     for kind in ("plain", "TLS", "ws"):
         srv = flood_server(kind, lab)
         try:
-            r = lab.e.run(flood_argv(lab, binpath("smqtt_sub"), kind, srv.port) + ["-W", "2"], 30)
+            r = lab.e.run(flood_argv(lab, binpath("smqtt_sub"), kind, srv.port) + ["-W", str(w)], 60)
         finally:
             srv.stop()
         ref = None
         if kind == "plain":
             srv = flood_server(kind, lab)
             try:
-                ref = lab.e.run(flood_argv(lab, REF_SUB, kind, srv.port) + ["-W", "2"], 30)
+                ref = lab.e.run(flood_argv(lab, REF_SUB, kind, srv.port) + ["-W", str(w)], 60)
             finally:
                 srv.stop()
-        lab.notes.append("flood, %s, -W 2: smqtt_sub %s after %.2f s, %.1f MB%s"
-                         % (kind, r.brief(), r.secs, r.rss_kb / 1024.0,
+        lab.notes.append("flood, %s, -W %d: smqtt_sub %s after %.2f s, %.1f MB%s"
+                         % (kind, w, r.brief(), r.secs, r.rss_kb / 1024.0,
                             "" if not ref else "; mosquitto_sub %s after %.2f s" % (ref.brief(), ref.secs)))
         if r.killed or r.rc != 27 or "Timed out" not in r.err:
             failures.append("%s: %s, stderr %r (want 27, Timed out)" % (kind, r.brief(), r.err[:300]))
         if ref and ref.rc != r.rc:
             failures.append("%s: exit %s, mosquitto_sub %s" % (kind, r.rc, ref.rc))
-        if r.secs > 2 + (0.5 if not WRAPPER else SLACK + 2):
+        if r.secs > w + (0.5 if not WRAPPER else SLACK):
             failures.append("%s: ended after %.2f s" % (kind, r.secs))
         if not WRAPPER and r.rss_kb > RSS_LIMIT_KB:
             failures.append("%s: peak RSS %d kB" % (kind, r.rss_kb))
@@ -1423,7 +1430,7 @@ def test_signal_during_slow_upgrade(lab):
         srv = Hostile(b_ws_slow_upgrade_on_reconnect()).start()
         try:
             s = signal_latency(lab, [binpath("smqtt_sub"), "-h", "127.0.0.1", "-p", str(srv.port), "--ws", "-t",
-                                     "flood/t"], sig, after=4 if WRAPPER else 1.6)
+                                     "flood/t"], sig, ready=srv.flooding.is_set)
         finally:
             srv.stop()
         name = signal.Signals(sig).name
@@ -1441,7 +1448,8 @@ def test_ws_ping_flood_bounded(lab):
     failures = []
     pki = ensure_pki(lab)
     for tls in (False, True):
-        for after, read in ((False, False), (True, False), (True, True)):
+        # (under valgrind, without the server that reads: the same code, slower)
+        for after, read in ((False, False), (True, False)) + (((True, True),) if not WRAPPER else ()):
             for tool in ("smqtt_pub", "smqtt_sub"):
                 ctx = server_ctx(os.path.join(pki, "server.crt"), os.path.join(pki, "server.key")) if tls else None
                 srv = Hostile(b_ws_ping_flood(after, read), ssl_ctx=ctx).start()
@@ -1449,11 +1457,11 @@ def test_ws_ping_flood_bounded(lab):
                                                     "reading" if read else "never reading", "")
                 try:
                     a = [binpath(tool), "-h", "localhost", "-p", str(srv.port), "--ws", "-t", "flood/t",
-                         "--connect-timeout", "2"]
+                         "--connect-timeout", str(FLOOD_CT)]
                     if tls:
                         a += ["--cafile", os.path.join(pki, "ca.crt")]
-                    a += ["-m", "x"] if tool == "smqtt_pub" else ["-W", "3"]
-                    r = lab.e.run(a, 40)
+                    a += ["-m", "x"] if tool == "smqtt_pub" else ["-W", str(FLOOD_W)]
+                    r = lab.e.run(a, 60)
                 finally:
                     srv.stop()
                 lab.notes.append("ping flood %s: %s after %.2f s, peak RSS %.1f MB, %r"
@@ -1462,8 +1470,10 @@ def test_ws_ping_flood_bounded(lab):
                     failures.append("%s: still running after %.0f s" % (name, r.secs))
                 if not WRAPPER and r.rss_kb > RSS_LIMIT_KB:
                     failures.append("%s: peak RSS %d kB over 32 MB" % (name, r.rss_kb))
-                if not after and (r.rc == 0 or not r.err.startswith("Error: ") and r.rc != 255):
-                    failures.append("%s: %s, stderr %r (want an explained failure)" % (name, r.brief(), r.err[:300]))
+                if not after and (r.rc != 27 or not r.err.startswith("Error: no answer from")):
+                    failures.append("%s: %s, stderr %r (want the explained timeout)" % (name, r.brief(), r.err[:300]))
+                if after and tool == "smqtt_sub" and (r.rc != 27 or "Timed out" not in r.err):
+                    failures.append("%s: %s, stderr %r (want -W's Timed out)" % (name, r.brief(), r.err[:300]))
                 for bad in ("AddressSanitizer", "runtime error:", "LeakSanitizer"):
                     if bad in r.err:
                         failures.append("%s: %s: %r" % (name, bad, r.err[:500]))
@@ -1484,8 +1494,8 @@ def test_mqtts_huge_connack(lab):
             ctx = server_ctx(os.path.join(pki, "server.crt"), os.path.join(pki, "server.key")) if tls else None
             srv = Hostile(behaviour, ssl_ctx=ctx).start()
             try:
-                a = [binpath(tool), "-h", "localhost", "-p", str(srv.port), "-t", "t", "--connect-timeout", str(CT),
-                     "--diag-format", "json"]
+                a = [binpath(tool), "-h", "localhost", "-p", str(srv.port), "-t", "t", "--connect-timeout",
+                     str(CT if not WRAPPER else 20), "--diag-format", "json"]
                 if tls:
                     a += ["--cafile", os.path.join(pki, "ca.crt")]
                 a += ["-m", "x"] if tool == "smqtt_pub" else ["-C", "1"]
@@ -1507,7 +1517,7 @@ def test_mqtts_huge_connack(lab):
                 failures.append("%s: the Error: line %r" % (label, first))
             if "\n  why: " not in r.err or "\n  fix: " not in r.err:
                 failures.append("%s: no why:/fix: %r" % (label, r.err[:400]))
-            if r.secs > 1.5 + (SLACK if WRAPPER else 0) + 2.5:   # (+ the post-mortem TLS probe of a plain port)
+            if r.secs > (4 if not WRAPPER else 20):   # (at once; + the post-mortem TLS probe of a plain port)
                 failures.append("%s: took %.2f s" % (label, r.secs))
             if not WRAPPER and r.rss_kb > RSS_LIMIT_KB:
                 failures.append("%s: peak RSS %d kB" % (label, r.rss_kb))
@@ -1517,6 +1527,10 @@ def test_mqtts_huge_connack(lab):
 def test_relay_dir_unusable(lab):
     """$TMPDIR that is not a directory: the WebSocket relay's explanation,
     exit 1, and no "Unable to connect (Out of memory.)" after it."""
+    if WRAPPER:
+        lab.notes.append("TMPDIR not a directory: not checked under %s, which needs $TMPDIR itself"
+                         % WRAPPER.split()[0])
+        return
     srv = Hostile(b_ws_ping_flood(False, True)).start()
     try:
         bad = os.path.join(lab.tmp, "not-a-dir")
