@@ -29,6 +29,17 @@ the SUBACK (garbage, malformed or truncated PUBLISH packets) is handled as
 mosquitto_sub handles it, without a crash or a memory error. Each is run
 side by side with the mosquitto client.
 
+Floods that keep a socket readable (issue 24): a server sends 200,000
+PUBLISH packets back to back, again and again, over plain MQTT, TLS and
+WebSockets (with pings, or pings only and nothing read): SIGINT, SIGTERM
+and SIGHUP end smqtt_sub within 100 ms (mosquitto_sub side by side), -W on
+time, also during an upgrade that trickles in on a reconnect; WebSocket
+servers that flood pings before or after the CONNACK keep smqtt_pub and
+smqtt_sub under 32 MB (ws, wss); a CONNACK or AUTH announcing over 1 MB is
+refused at once over TLS as over plain MQTT; an unusable $TMPDIR is
+explained without "Out of memory"; a run holding a password leaves no core
+dump (mosquitto_sub's does).
+
 At the end a markdown table of the hostile cases (tool, exit, first stderr
 line, seconds, peak RSS), then "N passed, N failed" (exit status 1 on any
 failure). Usage: test_hostile.py [-k SUBSTRING]... [--list]
