@@ -112,9 +112,10 @@ bool wsrelay_pending(const struct wsrelay *r);
  * socket then reads EOF). */
 long wsrelay_pump(struct wsrelay *r);
 
-/* Close the broker side: libmosquitto's remaining bytes, a close frame
- * (1000), a short wait for the broker's close (bounded by wait_ms), then
- * the connection. The Unix socket stays for a reconnect. */
+/* Close the broker side: libmosquitto's remaining bytes and a close frame
+ * (1000), written within wait_ms, then the connection, without waiting for
+ * the broker's close frame (what has arrived is read first, so that the
+ * close is a FIN). The Unix socket stays for a reconnect. */
 void wsrelay_shutdown(struct wsrelay *r, int wait_ms);
 
 /* A short English name of the upgrade failure, for the trace. */

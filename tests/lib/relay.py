@@ -404,6 +404,7 @@ class Relay:
             t = time.monotonic()
             queues[c][1].append((t + self.delay, first))
             ev["chunks"].append((round(t - t0, 4), "c", len(first)))
+        closing = None    # once the server's end reached the client: until when to wait for the client's
         while True:
             now = time.monotonic()
             # write what is due, in order
@@ -416,21 +417,30 @@ class Relay:
                         except OSError:
                             pass
                         if src is s:
-                            return      # the server is done: close the client too
+                            # the server is done: the client's own end
+                            # (a client that waited for the server's) is
+                            # recorded, then the client is closed too
+                            closing = now + 2.0
+                            q.clear()
+                            queues[c][1].clear()
                         continue
                     try:
                         dst.sendall(data)
                     except OSError:
                         return
+            if closing is not None and (not open_r[c] or now >= closing):
+                return
             if not any(open_r.values()) and not any(q for _d, q in queues.values()):
                 return
             dues = [q[0][0] for _d, q in queues.values() if q]
             wait = max(0.0, min(dues) - time.monotonic()) if dues else 30.0
+            if closing is not None:
+                wait = min(wait, max(0.0, closing - time.monotonic()))
             rl = [x for x in (c, s) if open_r[x]]
             if not rl and not dues:
                 return
             r, _, _ = select.select(rl, [], [], wait)
-            if not r and not dues:
+            if not r and not dues and closing is None:
                 return    # 30 s without anything: give up
             for sock in r:
                 try:
