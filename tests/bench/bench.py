@@ -903,7 +903,7 @@ class Bench:
             raise BenchError("%s failed (rc %d): %s\n%s" % (what, rc, shlex.join(cmd),
                                                            e.decode(errors="replace")[-1500:]))
         evs = relay.settle()[mark:]
-        return wall, sum(round_trips(ev["chunks"]) for ev in evs), len(evs)
+        return wall, sum(round_trips(ev["chunks"], relay.delay) for ev in evs), len(evs)
 
     def rtt_row(self, rid, name, relay, cmds, envs, note="", before=None):
         """--pairs alternating pairs of one-shot runs through relay, after a

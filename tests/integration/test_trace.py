@@ -144,7 +144,7 @@ def test_mutual_tls_round_trips(b, pki, tmp):
             p = subprocess.run(cmd + ["-h", "127.0.0.1", "-p", str(r.port), "-t", "trace/rtt", "-m", "x", "-q", "1"]
                                + tls, capture_output=True, timeout=TIMEOUT, env=env(tmp))
             expect(p.returncode == 0, tool + " publishes through the slow relay", p.returncode, p.stderr)
-            rts[tool] = [round_trips(e["chunks"]) for e in r.settle()[mark:]]
+            rts[tool] = [round_trips(e["chunks"], r.delay) for e in r.settle()[mark:]]
         expect(rts["mosquitto_pub"] == [3], "mosquitto_pub: TLS 1.3, CONNECT, PUBLISH: 3 round trips", rts)
         expect(rts["smqtt_pub"] == rts["mosquitto_pub"], "smqtt_pub: the same round trips", rts)
         p = subprocess.run([binpath("smqtt_pub"), "--no-profile", "-v", "-h", "127.0.0.1", "-p", str(r.port),

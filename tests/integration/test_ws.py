@@ -235,6 +235,8 @@ def test_round_trips_at_50ms():
     (the TLS handshake, the upgrade, CONNECT, PUBLISH): smqtt does not wait
     for the server's close frame at the end (the build before 884952c did,
     one round trip more)."""
+    if WRAPPER:
+        raise Skip("round trips are counted without " + WRAPPER[0] + " (it only slows the client down)")
     for kind in ("ws", "wss"):
         with Relay(("127.0.0.1", S["mq_" + kind]), delay_ms=25) as r:
             rts = {}
@@ -243,7 +245,7 @@ def test_round_trips_at_50ms():
                 mark = r.mark()
                 rc, out, err, _ = run(argv + url(kind, r.port) + ["-t", "ws/rtt", "-m", "x", "-q", "1"], e)
                 expect(rc == 0, "%s %s: published through the slow relay" % (side, kind), rc, err)
-                rts[side] = [round_trips(ev["chunks"]) for ev in r.settle()[mark:]]
+                rts[side] = [round_trips(ev["chunks"], r.delay) for ev in r.settle()[mark:]]
             expect(rts["ref"] == [3 if kind == "ws" else 4], kind + ": mosquitto_pub 2.1.2's round trips", rts)
             expect(rts["smqtt"] == rts["ref"], kind + ": smqtt_pub's are the same", rts)
 

@@ -25,9 +25,9 @@ end of stream follows the data before it, delay_ms late too), so that a
 round trip costs 2 x delay_ms. The kernel still accepts the TCP connection
 at once: a TCP handshake costs nothing here. Each event then has "chunks",
 [(seconds since accept, "c" or "s", bytes)] in the order read (0 bytes: that
-side's end of stream), and round_trips(chunks) counts the times the client
-spoke (or closed) after an answer: the round trips that decide the time on
-a slow link.
+side's end of stream), and round_trips(chunks, delay) counts the times the
+client spoke (or closed) after an answer had reached it: the round trips
+that decide the time on a slow link.
 
 Used as a library::
 
@@ -41,7 +41,7 @@ Used as a library::
 
     with Relay(("127.0.0.1", port), delay_ms=25) as r:   # 50 ms RTT
         ... connect a client to r.port ...
-        sum(round_trips(e["chunks"]) for e in r.settle())
+        sum(round_trips(e["chunks"], r.delay) for e in r.settle())
 
 settle() makes the count exact: it opens a sentinel connection and waits
 until the relay has accepted it (the listening socket's backlog is FIFO, so
@@ -72,17 +72,24 @@ def version_name(v):
     return VERSION_NAMES.get(v, "0x%04x" % v) if v is not None else None
 
 
-def round_trips(chunks):
+def round_trips(chunks, delay=0.0):
     """The round trips of one connection, from its chunks in the order the
     relay read them: the number of times a client flight (what the client
-    sent, or its end of stream, before the next answer) followed a server
-    flight. A server flight nobody answered (after the client closed) costs
-    no round trip."""
-    n, last = 0, None
-    for _t, d, _n in chunks:
-        if d == "c" and last == "s":
-            n += 1
-        last = d
+    sent, or its end of stream) followed a server flight that had reached it
+    (delay seconds, the relay's delay, after the relay read the flight's
+    first chunk; what a slow client sends before that answers nothing). A
+    server flight nobody answered (after the client closed) costs no round
+    trip."""
+    n, last, s_first = 0, None, None
+    for t, d, _n in chunks:
+        if d == "s":
+            if last != "s":
+                s_first = t
+            last = "s"
+        else:
+            if last == "s" and t >= s_first + delay - 0.002:
+                n += 1
+            last = "c"
     return n
 
 
@@ -379,8 +386,9 @@ class Relay:
         (briefly) for the client's own close, so that the round trip counts."""
         t0 = ev["t"]
         ev["chunks"].append((round(time.monotonic() - t0, 4), "c", n))
-        time.sleep(2 * self.delay)
+        time.sleep(self.delay)           # on its way to the far end
         ev["chunks"].append((round(time.monotonic() - t0, 4), "s", 0))
+        time.sleep(self.delay)           # the end on its way back
         try:
             c.shutdown(socket.SHUT_WR)
             c.settimeout(2)
@@ -502,7 +510,7 @@ def main():
 
     def show(ev):
         out = {k: v for k, v in ev.items() if k != "t"}
-        out["round_trips"] = round_trips(ev.get("chunks", []))
+        out["round_trips"] = round_trips(ev.get("chunks", []), r.delay)
         print(json.dumps(out), flush=True)
     r.on_event = show
     r.start()
