@@ -37,8 +37,8 @@ Method
   connection at once, so the TCP handshake costs nothing: on a real link
   add one round trip per connection to both tools. Wall from spawn to exit
   (alternating pairs, one warm-up of each); the relay counts each run's
-  round trips (the times the client spoke or closed after an answer,
-  summed over its connections). Two more brokers: "rtt" (2.0.11, plain and
+  round trips (the times the client spoke or closed after an answer had
+  reached it, summed over its connections). Two more brokers: "rtt" (2.0.11, plain and
   mutual TLS) and "rtt12" (the same, with MaxProtocol = TLSv1.2 from
   OPENSSL_CONF: mosquitto 2.0's tls_version only sets the lowest version).
   ws and wss run against mosquitto 2.1.2's clients and broker ("ws").
