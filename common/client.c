@@ -444,6 +444,22 @@ static void settle_stage(struct client *c)
 	}
 }
 
+/* With TLS 1.3 the broker judges our certificate after our side of the
+ * handshake, while CONNECT is already on its way (written right after our
+ * Finished, as mosquitto's clients do): a rejection arrives in the loop as
+ * an alert before any CONNACK, or as a reset that lost it (settle_stage
+ * reads it again). True, traced, when the broker answered an alert. */
+static bool certificate_verdict(const struct client *c)
+{
+	const struct evidence *ev = &c->ev;
+	if (!c->have_tls || ev->stage != STAGE_MQTT || !ev->handshake_done || ev->alert_received < 0
+			|| ev->connack >= 0 || c->connack_seen)
+		return false;
+	diag_trace(c->diag, "tls: handshake done, then the broker answered alert %s to our certificate",
+			tls_alert_name(ev->alert_received));
+	return true;
+}
+
 /* mosquitto's exit codes for an explained failure: 27 for our timeout, 8
  * for a failed handshake, otherwise what the stage gives (other). */
 /* Explain a failed connection and return status; but when the file checks
@@ -488,6 +504,8 @@ int client_finish(struct client *c, int rc, int connack)
 		rc = MOSQ_ERR_CONN_LOST; /* the WebSocket ended: the connection was lost */
 	if (!c->settled)
 		settle_stage(c);
+	if (certificate_verdict(c))
+		rc = MOSQ_ERR_CONN_LOST; /* as when the alert came during connect */
 	return explain_failure(c, failure_status(c, rc == MOSQ_ERR_TLS ? MOSQ_ERR_CONN_LOST : rc));
 }
 
@@ -548,33 +566,6 @@ static void ack_now(const struct client *c, int sock)
 		return;
 	int one = 1;
 	setsockopt(sock, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
-}
-
-/* With TLS 1.3 the broker judges our certificate after our side of the
- * handshake is done, and answers with session tickets (accepted) or an
- * alert (rejected). Wait for that answer before CONNECT is written: a
- * CONNECT sent into a closed connection draws a reset that throws the
- * alert away, leaving only "connection lost". Bounded by 300 ms. */
-static int await_certificate_verdict(struct client *c)
-{
-	SSL *ssl = mosquitto_ssl_get(c->mosq);
-	int sock = mosquitto_socket(c->mosq);
-	/* (over wss the answer to the upgrade request carried the verdict) */
-	if (c->ws_on || !ssl || sock < 0 || !c->ev.cert_requested || SSL_version(ssl) < TLS1_3_VERSION)
-		return MOSQ_ERR_SUCCESS;
-	struct pollfd p = {sock, POLLIN, 0};
-	if (!tls_input_buffered(ssl) && poll(&p, 1, 300) <= 0)
-		return MOSQ_ERR_SUCCESS;
-	char b;
-	int r = SSL_peek(ssl, &b, 1);
-	ack_now(c, sock);
-	if (r > 0)
-		return MOSQ_ERR_SUCCESS;
-	int e = SSL_get_error(ssl, r);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-		return MOSQ_ERR_SUCCESS;
-	ERR_clear_error();
-	return MOSQ_ERR_TLS; /* the alert is in the evidence */
 }
 
 /* What the relay saw, as evidence. */
@@ -766,8 +757,10 @@ static int connect_once(struct client *c, int *err)
 		if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(c->mosq) < 0)
 			rc = MOSQ_ERR_CONN_LOST;
 	}
-	if (rc == MOSQ_ERR_SUCCESS && c->have_tls)
-		rc = await_certificate_verdict(c);
+	/* CONNECT goes out right after our Finished, as mosquitto's clients
+	 * send it: with TLS 1.3 the broker's verdict on our certificate comes
+	 * later, and a rejection is settled after the failure
+	 * (certificate_verdict) */
 	return rc;
 }
 

@@ -114,9 +114,10 @@ bool wsrelay_pending(const struct wsrelay *r);
  * socket then reads EOF). */
 long wsrelay_pump(struct wsrelay *r);
 
-/* Close the broker side: libmosquitto's remaining bytes, a close frame
- * (1000), a short wait for the broker's close (bounded by wait_ms; 0: only
- * what the socket takes at once), then the connection. The Unix socket
+/* Close the broker side: libmosquitto's remaining bytes and a close frame
+ * (1000), written within wait_ms (0: only what the socket takes at once),
+ * then the connection, without waiting for the broker's close frame (what
+ * has arrived is read first, so that the close is a FIN). The Unix socket
  * stays for a reconnect. */
 void wsrelay_shutdown(struct wsrelay *r, int wait_ms);
 

@@ -31,6 +31,17 @@ Method
 * Row 5 also reports the broker's CPU (/proc/PID/stat) and the counting
   mosquitto_sub's during each flood: the broker is single-threaded, so its
   CPU time is a floor for the publisher's wall time.
+* Row 12 (real links): one-shot runs through tests/lib/relay.py with
+  delay_ms=25, a relay on 127.0.0.1 that delays every chunk 25 ms each way
+  (50 ms RTT; this kernel has no netem). The kernel accepts the TCP
+  connection at once, so the TCP handshake costs nothing: on a real link
+  add one round trip per connection to both tools. Wall from spawn to exit
+  (alternating pairs, one warm-up of each); the relay counts each run's
+  round trips (the times the client spoke or closed after an answer had
+  reached it, summed over its connections). Two more brokers: "rtt" (2.0.11, plain and
+  mutual TLS) and "rtt12" (the same, with MaxProtocol = TLSv1.2 from
+  OPENSSL_CONF: mosquitto 2.0's tls_version only sets the lowest version).
+  ws and wss run against mosquitto 2.1.2's clients and broker ("ws").
 """
 
 import argparse
@@ -148,9 +159,10 @@ def free_port():
 class Broker:
     """A private mosquitto on 127.0.0.1, logging to a file we can wait on."""
 
-    def __init__(self, workdir, name, pki=None, extra="", binary=MOSQUITTO, ws=False):
+    def __init__(self, workdir, name, pki=None, extra="", binary=MOSQUITTO, ws=False, env=None):
         self.binary = binary
         self.ws = ws
+        self.env = env
         self.ws_port = self.wss_port = None
         self.dir = os.path.join(workdir, "broker-" + name)
         os.makedirs(self.dir, exist_ok=True)
@@ -208,7 +220,7 @@ class Broker:
             self._write()
             self.proc = spawn([self.binary, "-c", self.conf],
                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                              cwd=self.dir)
+                              cwd=self.dir, env=self.env)
             try:
                 self.wait_log(r"mosquitto version \S+ running", 0, timeout=10)
                 return self
@@ -298,6 +310,8 @@ def median_stats(xs):
 
 
 class Bench:
+    RTT_NAME = "50 ms RTT one-shot"
+
     def __init__(self, args):
         self.a = args
         self.smoke = args.smoke
@@ -307,6 +321,7 @@ class Bench:
         self.spub = os.path.join(self.bindir, "smqtt_pub")
         self.ssub = os.path.join(self.bindir, "smqtt_sub")
         self.rows = {}
+        self.relays = {}
         self.errors = []
         self.seq = 0
         if self.smoke:
@@ -335,7 +350,7 @@ class Bench:
         self.ca, self.cert, self.key = (os.path.join(self.pki, f)
                                         for f in ("ca.crt", "client.crt", "client.key"))
         self.envs = {}
-        for name in ("oneshot", "resume", "flood"):
+        for name in ("oneshot", "resume", "flood", "stepdown"):
             home = os.path.join(self.work, "home-" + name)
             for d in (".cache", ".config"):
                 os.makedirs(os.path.join(home, d), exist_ok=True)
@@ -370,7 +385,9 @@ class Bench:
         self.resume_supported = b"--tls-resume" in out + err
 
     def teardown(self):
-        for b in ("b1", "b2", "b3"):
+        for r in self.relays.values():
+            r.stop()
+        for b in ("b1", "b2", "b3", "b4", "b5"):
             if hasattr(self, b):
                 getattr(self, b).stop()
         if hasattr(self, "work"):
@@ -860,9 +877,151 @@ class Bench:
                      "< 8 MB (smqtt)", ratio=False, met=grow["smqtt"] < 8 and all(d == n for d in dl["smqtt"]),
                      note="median(11b) - median(11a); met also needs every smqtt line delivered")
 
+    # ---- real links: 50 ms RTT through a delay relay ---------------------------
+    RTT_DELAY_MS = 25          # each way, so a round trip costs 50 ms
+
+    def rtt_relay(self, port, policy="pass"):
+        """A relay (tests/lib/relay.py) on 127.0.0.1 that delays every chunk
+        RTT_DELAY_MS each way in front of port; one per (port, policy)."""
+        key = (port, policy)
+        if key not in self.relays:
+            from relay import Relay
+            self.relays[key] = Relay((HOST, port), policy=policy, delay_ms=self.RTT_DELAY_MS).start()
+        return self.relays[key]
+
+    def rtt_run(self, cmd, env, relay, what, before=None):
+        """One run through relay: (wall ms from spawn to exit, round trips
+        the relay counted, connections)."""
+        from relay import round_trips
+        if before:
+            before()
+        mark = relay.mark()
+        t0 = time.monotonic()
+        rc, o, e = run(cmd, 60, what, env=env)
+        wall = (time.monotonic() - t0) * 1e3
+        if rc != 0:
+            raise BenchError("%s failed (rc %d): %s\n%s" % (what, rc, shlex.join(cmd),
+                                                           e.decode(errors="replace")[-1500:]))
+        evs = relay.settle()[mark:]
+        return wall, sum(round_trips(ev["chunks"], relay.delay) for ev in evs), len(evs)
+
+    def rtt_row(self, rid, name, relay, cmds, envs, note="", before=None):
+        """--pairs alternating pairs of one-shot runs through relay, after a
+        warm-up of each; the ratio is of the median walls."""
+        for tool in ("smqtt", "mosquitto"):
+            self.rtt_run(cmds[tool], envs[tool], relay, tool + " warm-up", before if tool == "smqtt" else None)
+        wall = {"smqtt": [], "mosquitto": []}
+        rts = {"smqtt": [], "mosquitto": []}
+        conns = {"smqtt": [], "mosquitto": []}
+        for i in range(self.pairs):
+            for tool in (("smqtt", "mosquitto") if i % 2 == 0 else ("mosquitto", "smqtt")):
+                w, r, c = self.rtt_run(cmds[tool], envs[tool], relay, tool,
+                                       before if tool == "smqtt" else None)
+                wall[tool].append(w)
+                rts[tool].append(r)
+                conns[tool].append(c)
+        rt = {k: statistics.median(v) for k, v in rts.items()}
+        cn = {k: statistics.median(v) for k, v in conns.items()}
+        text = "round trips smqtt %g, mosquitto %g; min/min %.2f" % (
+            rt["smqtt"], rt["mosquitto"], min(wall["smqtt"]) / min(wall["mosquitto"]))
+        if cn["smqtt"] != 1 or cn["mosquitto"] != 1:
+            text += " (connections %g / %g)" % (cn["smqtt"], cn["mosquitto"])
+        self.add_row(rid, name, "ms", wall["smqtt"], wall["mosquitto"], 1.0, "<= 1.0",
+                     note=text + ("; " + note if note else ""),
+                     commands={k: shlex.join(v) for k, v in cmds.items()},
+                     extra={"round_trips": rts, "connections": conns})
+
+    def row12(self):
+        self.progress("row 12: one-shot runs at %d ms RTT (delay relay)" % (2 * self.RTT_DELAY_MS))
+        sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+        # MaxProtocol = TLSv1.2 in OPENSSL_CONF: what OpenSSL may negotiate
+        # at most (mosquitto 2.0's tls_version only sets the lowest version)
+        conf = os.path.join(self.work, "openssl-max-tls12.cnf")
+        with open(conf, "w") as f:
+            f.write("openssl_conf = openssl_init\n[openssl_init]\nssl_conf = ssl_sect\n"
+                    "[ssl_sect]\nsystem_default = system_default_sect\n"
+                    "[system_default_sect]\nMaxProtocol = TLSv1.2\n")
+        self.b4 = Broker(self.work, "rtt", pki=self.pki).start()
+        self.b5 = Broker(self.work, "rtt12", pki=self.pki, env=dict(os.environ, OPENSSL_CONF=conf)).start()
+        env = self.envs["oneshot"]
+        both = {"smqtt": env, "mosquitto": env}
+        tls = ["--cafile", self.ca, "--cert", self.cert, "--key", self.key]
+
+        def pub(port, qos, extra_smqtt=(), more=()):
+            args = ["-h", HOST, "-p", str(port), "-t", "bench/rtt/q%d" % qos, "-m", "hello",
+                    "-q", str(qos)] + list(more)
+            a, b = self.pub_cmds(list(extra_smqtt), args)
+            return {"smqtt": a, "mosquitto": b}
+
+        plain = self.rtt_relay(self.b4.port)
+        for rid, qos in (("12a", 0), ("12b", 1), ("12c", 2)):
+            self.rtt_row(rid, "%s pub QoS %d, plain" % (self.RTT_NAME, qos), plain, pub(plain.port, qos), both)
+
+        topic = "bench/rtt/retained"
+        rc, o, e = run([MOSQ_PUB, "-h", HOST, "-p", str(self.b4.port), "-t", topic, "-m", "kept", "-r"],
+                       30, "retained message", env=env)
+        if rc != 0:
+            raise BenchError("could not publish the retained message: " + e.decode(errors="replace"))
+        args = ["-h", HOST, "-p", str(plain.port), "-t", topic, "-C", "1"]
+        self.rtt_row("12d", "%s sub until the first message (retained), plain" % self.RTT_NAME, plain,
+                     {"smqtt": [self.ssub, "--no-profile"] + args, "mosquitto": [MOSQ_SUB] + args}, both)
+
+        m13 = self.rtt_relay(self.b4.tls_port)
+        self.rtt_row("12e", "%s pub QoS 0, mutual TLS 1.3" % self.RTT_NAME, m13, pub(m13.port, 0, more=tls), both)
+        self.rtt_row("12f", "%s pub QoS 1, mutual TLS 1.3" % self.RTT_NAME, m13, pub(m13.port, 1, more=tls), both)
+        m12 = self.rtt_relay(self.b5.tls_port)
+        self.rtt_row("12g", "%s pub QoS 1, mutual TLS 1.2" % self.RTT_NAME, m12, pub(m12.port, 1, more=tls), both)
+        if self.resume_supported:
+            envr = self.envs["resume"]
+            self.rtt_row("12h", "%s pub QoS 1, mutual TLS 1.3 --tls-resume" % self.RTT_NAME, m13,
+                         pub(m13.port, 1, ["--tls-resume"], tls), {"smqtt": envr, "mosquitto": envr},
+                         note="mosquitto: full handshake (it has no resumption)")
+        else:
+            self.na_row("12h", "%s pub QoS 1, mutual TLS 1.3 --tls-resume" % self.RTT_NAME, "ms", "<= 1.0",
+                        "n/a (not implemented)")
+
+        # the version step-down: a TLS 1.3-intolerant middlebox (it hangs up
+        # on a ClientHello offering TLS 1.3) in front of the TLS 1.2 broker
+        # (in front of a TLS 1.3 broker the step-down's fallback SCSV rightly
+        # draws inappropriate_fallback). mosquitto_pub 2.0.11 has no way past
+        # it but OpenSSL's configuration (--tls-version only sets the lowest
+        # version): MaxProtocol = TLSv1.2 from OPENSSL_CONF, told in advance.
+        mid = self.rtt_relay(self.b5.tls_port, "drop-tls13")
+        envs = {"smqtt": self.envs["stepdown"], "mosquitto": dict(self.envs["stepdown"], OPENSSL_CONF=conf)}
+        cache = os.path.join(self.envs["stepdown"]["XDG_CACHE_HOME"], "smqtt", "tls-versions")
+
+        def forget():
+            if os.path.exists(cache):
+                os.unlink(cache)
+        self.rtt_row("12i", "%s pub QoS 1, mutual TLS, version step-down (first contact)" % self.RTT_NAME, mid,
+                     pub(mid.port, 1, more=tls), envs, before=forget,
+                     note="smqtt steps down from TLS 1.3 (its tls-versions cache emptied before every run); "
+                          "mosquitto_pub: MaxProtocol = TLSv1.2 in OPENSSL_CONF")
+        self.rtt_row("12j", "%s pub QoS 1, mutual TLS, version step-down (remembered)" % self.RTT_NAME, mid,
+                     pub(mid.port, 1, more=tls), envs,
+                     note="smqtt starts at the TLS 1.2 it remembered; mosquitto_pub: MaxProtocol = TLSv1.2 "
+                          "in OPENSSL_CONF")
+
+        names = [("12k", "%s pub QoS 1, ws" % self.RTT_NAME, "ms", "<= 1.0"),
+                 ("12l", "%s pub QoS 1, wss" % self.RTT_NAME, "ms", "<= 1.0")]
+        if not self.need_m21(names):
+            return
+        envs = {"smqtt": env, "mosquitto": self.m21.env(env)}
+        ws = self.rtt_relay(self.b3.ws_port)
+        args = ["-h", HOST, "-p", str(ws.port), "--ws", "-t", "bench/rtt/ws", "-m", "hello", "-q", "1"]
+        self.rtt_row("12k", names[0][1], ws, {"smqtt": [self.spub, "--no-profile"] + args,
+                                              "mosquitto": [self.m21.pub] + args}, envs,
+                     note="mosquitto_pub and broker 2.1.2")
+        wss = self.rtt_relay(self.b3.wss_port)
+        args = ["-L", "wss://localhost:%d/bench/rtt/wss" % wss.port, "--cafile", self.ca, "-m", "hello", "-q", "1"]
+        self.rtt_row("12l", names[1][1], wss, {"smqtt": [self.spub, "--no-profile"] + args,
+                                               "mosquitto": [self.m21.pub] + args}, envs,
+                     note="mosquitto_pub and broker 2.1.2")
+
     # ---- driver --------------------------------------------------------------
     ORDER = [("1", "row1"), ("2", "row2"), ("3", "row3"), ("7", "row7"), ("8", "row8"),
-             ("4", "row4"), ("5", "row5"), ("6", "row6"), ("9", "row9"), ("10", "row10"), ("11", "row11")]
+             ("4", "row4"), ("5", "row5"), ("6", "row6"), ("9", "row9"), ("10", "row10"), ("11", "row11"),
+             ("12", "row12")]
     NAMES = {"1a": "TLS one-shot pub: wall", "1b": "TLS one-shot pub: CPU user+sys",
              "2a": "TLS one-shot pub --tls-resume: wall", "2b": "TLS one-shot pub --tls-resume: CPU",
              "3": "plain one-shot pub: wall", "4": "sub into a pipe: CPU/msg",
@@ -875,6 +1034,12 @@ class Bench:
              "9": "sub --ws into a pipe: CPU/msg", "10": "wss one-shot pub: wall",
              "11a": "pub --ws -l QoS 1 peak RSS, small", "11b": "pub --ws -l QoS 1 peak RSS, big",
              "11c": "pub --ws -l QoS 1 RSS growth"}
+    NAMES.update({"12" + k: "50 ms RTT one-shot: " + v for k, v in (
+        ("a", "pub QoS 0, plain"), ("b", "pub QoS 1, plain"), ("c", "pub QoS 2, plain"),
+        ("d", "sub until the first message"), ("e", "pub QoS 0, mutual TLS 1.3"),
+        ("f", "pub QoS 1, mutual TLS 1.3"), ("g", "pub QoS 1, mutual TLS 1.2"),
+        ("h", "pub QoS 1, --tls-resume"), ("i", "step-down (first contact)"),
+        ("j", "step-down (remembered)"), ("k", "pub QoS 1, ws"), ("l", "pub QoS 1, wss"))})
 
     def run_rows(self):
         only = set(self.a.only.split(",")) if self.a.only else None
@@ -976,7 +1141,8 @@ def print_report(bench, info, cmdline):
            "ratio", "goal", "met?"]
     table = []
     order = ["1a", "1b", "2a", "2b", "3", "4", "5a", "5b", "5c", "5d", "5e", "5f",
-             "6a", "6b", "6c", "6d", "7", "8", "9", "10", "11a", "11b", "11c"]
+             "6a", "6b", "6c", "6d", "7", "8", "9", "10", "11a", "11b", "11c"] + \
+        ["12" + k for k in "abcdefghijkl"]
     for rid in order:
         r = bench.rows.get(rid)
         if not r:
@@ -1034,7 +1200,7 @@ def main():
     ap.add_argument("--json", default=os.path.join(HERE, "results.json"),
                     help="where to write the results as JSON (default: tests/bench/results.json)")
     ap.add_argument("--only", default="",
-                    help="comma-separated row numbers to run (1..8), e.g. --only 1,4")
+                    help="comma-separated row numbers to run (1..12), e.g. --only 1,4")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work directory")
     args = ap.parse_args()
     if args.pairs is None:
@@ -1076,7 +1242,7 @@ def main():
                           "pub_l_qos1_small_lines": bench.n_l1_small},
                "tls_resume_supported": bench.resume_supported if hasattr(bench, "b1") else None,
                "broker_flood_config": FLOOD_BROKER_NOTE + "\nmax_queued_messages 0",
-               "rows": [bench.rows[k] for k in sorted(bench.rows, key=lambda x: (int(x[0]), x))],
+               "rows": [bench.rows[k] for k in sorted(bench.rows, key=lambda x: (int(re.match(r"\d+", x).group()), x))],
                "errors": bench.errors}
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:

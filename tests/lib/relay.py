@@ -19,6 +19,16 @@ A policy decides what happens to a connection once the ClientHello is in:
   drop-all    close every connection after its ClientHello: something that
               hangs up on any TLS
 
+delay_ms makes it a slow link (tests/bench's real-link rows): every chunk
+read from either side is written to the other delay_ms later (in order; an
+end of stream follows the data before it, delay_ms late too), so that a
+round trip costs 2 x delay_ms. The kernel still accepts the TCP connection
+at once: a TCP handshake costs nothing here. Each event then has "chunks",
+[(seconds since accept, "c" or "s", bytes)] in the order read (0 bytes: that
+side's end of stream), and round_trips(chunks, delay) counts the times the
+client spoke (or closed) after an answer had reached it: the round trips
+that decide the time on a slow link.
+
 Used as a library::
 
     from relay import Relay
@@ -29,6 +39,10 @@ Used as a library::
         events[0]["hello"]       # {"versions": [...], "scsv": bool, ...}
         events[0]["server"]      # {"hello_version": ..., "alerts": [...]}
 
+    with Relay(("127.0.0.1", port), delay_ms=25) as r:   # 50 ms RTT
+        ... connect a client to r.port ...
+        sum(round_trips(e["chunks"], r.delay) for e in r.settle())
+
 settle() makes the count exact: it opens a sentinel connection and waits
 until the relay has accepted it (the listening socket's backlog is FIFO, so
 every earlier connection has been accepted by then) and until every earlier
@@ -36,7 +50,7 @@ connection has finished. The sentinel itself is not in the list.
 
 As a program (for a look by hand)::
 
-    relay.py TARGET_PORT [--target-host 127.0.0.1] [--policy drop-first]
+    relay.py TARGET_PORT [--target-host 127.0.0.1] [--policy drop-first] [--delay-ms 25]
 
 prints "listening on 127.0.0.1:PORT", then one JSON line per connection.
 """
@@ -56,6 +70,27 @@ VERSION_NAMES = {0x0300: "SSLv3", 0x0301: "TLSv1", 0x0302: "TLSv1.1", 0x0303: "T
 
 def version_name(v):
     return VERSION_NAMES.get(v, "0x%04x" % v) if v is not None else None
+
+
+def round_trips(chunks, delay=0.0):
+    """The round trips of one connection, from its chunks in the order the
+    relay read them: the number of times a client flight (what the client
+    sent, or its end of stream) followed a server flight that had reached it
+    (delay seconds, the relay's delay, after the relay read the flight's
+    first chunk; what a slow client sends before that answers nothing). A
+    server flight nobody answered (after the client closed) costs no round
+    trip."""
+    n, last, s_first = 0, None, None
+    for t, d, _n in chunks:
+        if d == "s":
+            if last != "s":
+                s_first = t
+            last = "s"
+        else:
+            if last == "s" and t >= s_first + delay - 0.002:
+                n += 1
+            last = "c"
+    return n
 
 
 def _loopback(host):
@@ -170,7 +205,7 @@ class _ServerWatch:
 
 
 class Relay:
-    def __init__(self, target, policy="pass", listen_host="127.0.0.1", hello_timeout=5.0):
+    def __init__(self, target, policy="pass", listen_host="127.0.0.1", hello_timeout=5.0, delay_ms=0):
         if policy not in ("pass", "drop-first", "drop-tls13", "drop-all"):
             raise ValueError("unknown policy %r" % policy)
         _loopback(listen_host)
@@ -178,6 +213,7 @@ class Relay:
         self.target = tuple(target)
         self.policy = policy
         self.hello_timeout = hello_timeout
+        self.delay = max(0, delay_ms) / 1000.0
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.events = []          # one dict per accepted connection
@@ -237,7 +273,7 @@ class Relay:
                     continue
                 n += 1
                 ev = {"n": n, "peer_port": addr[1], "action": None, "hello": None,
-                      "server": None, "done": False, "t": time.monotonic()}
+                      "server": None, "done": False, "t": time.monotonic(), "chunks": []}
                 self.events.append(ev)
             t = threading.Thread(target=self._serve, args=(c, ev), daemon=True)
             self.threads.append(t)
@@ -282,14 +318,19 @@ class Relay:
             action = self._decide(ev, hello) if data else "closed-by-client"
             ev["action"] = action
             if action != "relay":
+                if self.delay and action == "drop":
+                    self._drop_delayed(c, ev, len(data))
                 return
             watch = _ServerWatch()
             s = socket.create_connection(self.target, timeout=5)
             try:
                 s.settimeout(None)
                 c.settimeout(None)
-                s.sendall(data)
-                self._pump(c, s, watch)
+                if self.delay:
+                    self._pump_delayed(c, s, watch, data, ev)
+                else:
+                    s.sendall(data)
+                    self._pump(c, s, watch)
             finally:
                 ev["server"] = {"hello_version": watch.hello_version, "alerts": list(watch.alerts)}
                 s.close()
@@ -339,6 +380,92 @@ class Relay:
                     open_s = False
                     return    # the server is done: close the client too
 
+    def _drop_delayed(self, c, ev, n):
+        """A hang-up from the far end of the slow link: the end of stream
+        reaches the client a round trip after its ClientHello; then wait
+        (briefly) for the client's own close, so that the round trip counts."""
+        t0 = ev["t"]
+        ev["chunks"].append((round(time.monotonic() - t0, 4), "c", n))
+        time.sleep(self.delay)           # on its way to the far end
+        ev["chunks"].append((round(time.monotonic() - t0, 4), "s", 0))
+        time.sleep(self.delay)           # the end on its way back
+        try:
+            c.shutdown(socket.SHUT_WR)
+            c.settimeout(2)
+            while c.recv(65536):
+                pass
+            ev["chunks"].append((round(time.monotonic() - t0, 4), "c", 0))
+        except OSError:
+            pass
+
+    def _pump_delayed(self, c, s, watch, first, ev):
+        """Relay both ways, each chunk delay seconds after it was read; an
+        end of stream is passed on (delayed) after the data before it. The
+        relay's own sockets never hold a chunk back (TCP_NODELAY)."""
+        t0 = ev["t"]
+        for sock in (c, s):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # per direction: the socket written to, and [(due, bytes or None=EOF)]
+        queues = {c: (s, []), s: (c, [])}
+        open_r = {c: True, s: True}
+        if first:
+            t = time.monotonic()
+            queues[c][1].append((t + self.delay, first))
+            ev["chunks"].append((round(t - t0, 4), "c", len(first)))
+        closing = None    # once the server's end reached the client: until when to wait for the client's
+        while True:
+            now = time.monotonic()
+            # write what is due, in order
+            for src, (dst, q) in queues.items():
+                while q and q[0][0] <= now:
+                    _due, data = q.pop(0)
+                    if data is None:
+                        try:
+                            dst.shutdown(socket.SHUT_WR)
+                        except OSError:
+                            pass
+                        if src is s:
+                            # the server is done: the client's own end
+                            # (a client that waited for the server's) is
+                            # recorded, then the client is closed too
+                            closing = now + 2.0
+                            q.clear()
+                            queues[c][1].clear()
+                        continue
+                    try:
+                        dst.sendall(data)
+                    except OSError:
+                        return
+            if closing is not None and (not open_r[c] or now >= closing):
+                return
+            if not any(open_r.values()) and not any(q for _d, q in queues.values()):
+                return
+            dues = [q[0][0] for _d, q in queues.values() if q]
+            wait = max(0.0, min(dues) - time.monotonic()) if dues else 30.0
+            if closing is not None:
+                wait = min(wait, max(0.0, closing - time.monotonic()))
+            rl = [x for x in (c, s) if open_r[x]]
+            if not rl and not dues:
+                return
+            r, _, _ = select.select(rl, [], [], wait)
+            if not r and not dues and closing is None:
+                return    # 30 s without anything: give up
+            for sock in r:
+                try:
+                    data = sock.recv(65536)
+                except OSError:
+                    data = b""
+                t = time.monotonic()
+                if data:
+                    if sock is s:
+                        watch.feed(data)
+                    ev["chunks"].append((round(t - t0, 4), "c" if sock is c else "s", len(data)))
+                    queues[sock][1].append((t + self.delay, data))
+                else:
+                    open_r[sock] = False
+                    ev["chunks"].append((round(t - t0, 4), "c" if sock is c else "s", 0))   # the end
+                    queues[sock][1].append((t + self.delay, None))
+
     # ----- observation ----------------------------------------------------------
     def settle(self, timeout=10.0):
         """Every connection accepted before now, once each has finished."""
@@ -376,9 +503,16 @@ def main():
     ap.add_argument("--target-host", default="127.0.0.1")
     ap.add_argument("--listen-host", default="127.0.0.1")
     ap.add_argument("--policy", default="pass", choices=("pass", "drop-first", "drop-tls13", "drop-all"))
+    ap.add_argument("--delay-ms", type=int, default=0, help="delay every chunk by this much each way")
     a = ap.parse_args()
-    r = Relay((a.target_host, a.target_port), policy=a.policy, listen_host=a.listen_host)
-    r.on_event = lambda ev: print(json.dumps({k: v for k, v in ev.items() if k != "t"}), flush=True)
+    r = Relay((a.target_host, a.target_port), policy=a.policy, listen_host=a.listen_host,
+              delay_ms=a.delay_ms)
+
+    def show(ev):
+        out = {k: v for k, v in ev.items() if k != "t"}
+        out["round_trips"] = round_trips(ev.get("chunks", []), r.delay)
+        print(json.dumps(out), flush=True)
+    r.on_event = show
     r.start()
     print("listening on %s:%d" % (r.host, r.port), flush=True)
     try:
