@@ -333,6 +333,10 @@ int rr_run(struct config *cfg, const struct diag *d)
 	sigset_t waitmask;
 	client_signals_block(&waitmask);
 	int rc = run_loop(&r, &waitmask);
+	/* a request queued in the turn that brought the response (a retained
+	 * one) still goes out: mosquitto_rr writes it before it reads on */
+	for (int i = 0; i < 10 && r.answered && mosquitto_want_write(r.client.mosq); i++)
+		client_loop_step(&r.client, 10, -1, NULL, &waitmask);
 	if (client_signal_caught()) {
 		client_free(&r.client);
 		outbuf_free(&r.out);
