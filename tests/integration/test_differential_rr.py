@@ -477,9 +477,12 @@ def only_smqtt(runner):
     results.append(("sigint_ends_it", ok, "rc %r stderr %r" % (p.returncode, serr[-300:])))
 
     # --check: the probe connection, nothing published
-    argv = [smqtt_rr(), "--check", "-h", HOST, "-p", str(runner.b.port)]
+    argv = [smqtt_rr(), "--check", "-h", HOST, "-p", str(runner.b.port), "-e", ctx["resp"]]
+    if WRAPPED:
+        argv = shlex.split(os.environ["SMQTT_WRAPPER"]) + argv
     r = subprocess.run(argv, env=env, capture_output=True, timeout=PROC_TIMEOUT)
-    results.append(("check", r.returncode == 0 and b"smqtt_rr --check" in r.stdout,
+    want = ("  pass  SUBACK for the response topic '%s': granted QoS 0" % ctx["resp"]).encode()
+    results.append(("check", r.returncode == 0 and b"smqtt_rr --check" in r.stdout and want in r.stdout,
                     "rc %r stdout %r" % (r.returncode, r.stdout[-300:])))
 
     # --trace names each step of the exchange
