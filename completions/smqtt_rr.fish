@@ -3,113 +3,13 @@
 # Written by hand: tests/docs/check_docs.py checks that the options offered
 # here are exactly those of the option table in common/options.c (plus the
 # options still listed as PENDING there), and tests/docs/test_completions.py
-# runs it in a real fish. smqtt_rr.fish is its twin (the functions are the
-# same; fish loads one file per command).
+# runs it in a real fish. smqtt_sub.fish is its twin and defines the
+# functions used here.
 
-# The saved profiles (NAME<TAB>HOSTS<TAB>FILE lines) of the tool being
-# completed; nothing when it is not installed or fails.
-function __smqtt_list_profiles -a default
-    set -l cmd (commandline -opc)[1]
-    test -n "$cmd"; or set cmd $default
-    if not string match -q -- '*/*' $cmd; or not test -x $cmd
-        set cmd (string replace -r '.*/' '' -- $cmd)
-        command -sq -- $cmd; or return 0
-    end
-    command $cmd --list-profiles 2>/dev/null </dev/null
-end
-
-function __smqtt_profile_names -a default
-    __smqtt_list_profiles $default | string replace -r '\t.*' '' | string match -v ''
-end
-
-# The hosts of the saved profiles, without patterns (*, ? or [).
-function __smqtt_profile_hosts -a default
-    __smqtt_list_profiles $default | string replace -rf '^[^\t]*\t([^\t]*).*' '$1' \
-        | string split , | string match -v -r '^$|[*?\[]'
-end
-
-# True when the token before the previous one is -D/--property.
-function __smqtt_after_property_command
-    set -l t (commandline -opc)
-    test (count $t) -ge 3; and contains -- $t[-2] -D --property
-end
-
-function __smqtt_property_names
-    set -l t (commandline -opc)
-    switch (string lower -- $t[-1])
-        case connect
-            printf '%s\n' authentication-data authentication-method maximum-packet-size \
-                receive-maximum request-problem-information request-response-information \
-                session-expiry-interval topic-alias-maximum user-property
-        case publish
-            printf '%s\n' content-type correlation-data message-expiry-interval \
-                payload-format-indicator response-topic topic-alias user-property
-        case subscribe
-            printf '%s\n' subscription-identifier user-property
-        case unsubscribe
-            printf '%s\n' user-property
-        case disconnect
-            printf '%s\n' session-expiry-interval user-property
-        case will
-            printf '%s\n' content-type correlation-data message-expiry-interval \
-                payload-format-indicator response-topic user-property will-delay-interval
-    end
-end
-
-# -F: the sequence being typed, after whatever precedes it in the format.
-function __smqtt_format_sequences
-    set -l tok (commandline -ct)
-    set -l before $tok
-    if string match -q -r '[%@\\\\]' -- $tok
-        set before (string replace -r '[%@\\\\][^%@\\\\]*$' '' -- $tok)
-    end
-    set -l seqs \
-        '%%' 'a literal %' \
-        '%t' 'topic' \
-        '%p' 'payload' \
-        '%x' 'payload in hexadecimal (lower case)' \
-        '%X' 'payload in hexadecimal (upper case)' \
-        '%f' 'payload as a 4-byte float' \
-        '%d' 'payload as an 8-byte double' \
-        '%l' 'payload length' \
-        '%q' 'QoS' \
-        '%r' 'retain flag' \
-        '%m' 'message id' \
-        '%A' 'topic alias (MQTT v5)' \
-        '%C' 'content type (MQTT v5)' \
-        '%D' 'correlation data (MQTT v5)' \
-        '%E' 'message expiry interval (MQTT v5)' \
-        '%F' 'payload format indicator (MQTT v5)' \
-        '%P' 'user properties (MQTT v5)' \
-        '%R' 'response topic (MQTT v5)' \
-        '%S' 'subscription identifier (MQTT v5)' \
-        '%I' 'ISO-8601 time' \
-        '%U' 'Unix time with nanoseconds' \
-        '%j' 'JSON, payload as a string' \
-        '%J' 'JSON, payload as JSON' \
-        '@@' 'a literal @' \
-        '@N' 'nanoseconds' \
-        '@Y' 'year' \
-        '@m' 'month' \
-        '@d' 'day of the month' \
-        '@H' 'hour' \
-        '@M' 'minute' \
-        '@S' 'second' \
-        '@s' 'seconds since the Epoch' \
-        '@z' 'UTC offset' \
-        '@F' 'date (@Y-@m-@d)' \
-        '@T' 'time (@H:@M:@S)' \
-        '\\\\' 'a literal backslash' \
-        '\\0' 'NUL byte' \
-        '\\a' 'bell' \
-        '\\e' 'escape' \
-        '\\n' 'newline' \
-        '\\r' 'carriage return' \
-        '\\t' 'tab' \
-        '\\v' 'vertical tab'
-    for i in (seq 1 2 (count $seqs))
-        printf '%s%s\t%s\n' "$before" $seqs[$i] $seqs[(math $i + 1)]
-    end
+# The functions (profiles, hosts, -D properties, -F sequences) are
+# smqtt_sub's: its file defines them, next to this one.
+if not functions -q __smqtt_format_sequences
+    source (status dirname)/smqtt_sub.fish
 end
 
 complete -c smqtt_rr -f

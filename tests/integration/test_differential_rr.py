@@ -46,6 +46,8 @@ sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 
 from broker import Broker, BrokerError, free_port  # noqa: E402
 import mosq21  # noqa: E402
+sys.path.insert(0, HERE)
+from test_differential import expect_explained  # noqa: E402  (the pub/sub suite's check)
 
 HOST = "127.0.0.1"
 USER, PASSWORD = "alice", "secret"
@@ -81,25 +83,6 @@ CONN = ["-h", "{host}", "-p", "{port}"]
 RR = CONN + ["-t", "{req}", "-e", "{resp}"]
 ECHO = {}                          # the default responder: "re:" + payload
 TST = [(rb'("tst":\s*")[^"]*(")', rb"\1TST\2")]
-
-
-def expect_explained(code, first):
-    """smqtt explains the failure (what / why / fix) instead of mosquitto's
-    line; exit code and stdout stay."""
-    def f(ref, test):
-        probs = []
-        want = ref["rc"] if code is None else code
-        if test["rc"] != want:
-            probs.append("exit code %r, expected %r" % (test["rc"], want))
-        if not test["stderr"].startswith(first):
-            probs.append("stderr %r does not start with %r" % (test["stderr"], first))
-        for part in (b"\n  why: ", b"\n  fix: "):
-            if part not in test["stderr"]:
-                probs.append("stderr has no %r" % part)
-        if test["stdout"] != ref["stdout"]:
-            probs.append("stdout %r, expected %r" % (test["stdout"], ref["stdout"]))
-        return probs
-    return f
 
 
 def expect_timeout_explained(step):
