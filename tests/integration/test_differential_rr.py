@@ -200,6 +200,18 @@ def build_cases():
              expect=lambda ref, test: [] if (test["rc"], test["stdout"], test["seen"]) == (
                  0, b"re:file body\n", test["seen"]) and test["seen"].endswith(b"\tfile body")
              else ["got %r" % (test,)]))
+    add(case("s_2_0_sends_stdin", RR + ["-s"], stdin=b"from stdin", responder=ECHO, modes=("2.0",),
+             known_difference="mosquitto_rr 2.0.11 never reads -s and sends an empty request; "
+             "smqtt_rr sends standard input, as mosquitto_rr 2.1 does",
+             expect=lambda ref, test: [] if (test["rc"], test["stdout"]) == (0, b"re:from stdin\n")
+             and test["seen"].endswith(b"\tfrom stdin") else ["got %r" % (test,)]))
+    add(case("answer_to_another_request", RR + ["-m", "q", "-W", "2", "-D", "publish", "correlation-data", "mine"],
+             responder={"corr": "theirs"},
+             known_difference="mosquitto_rr prints the first message on the response topic even when its "
+             "correlation data shows it answers another request; smqtt_rr skips it and keeps waiting",
+             expect=lambda ref, test: [] if ref["stdout"] == b"re:q\n" and test["rc"] == 27
+             and test["stdout"] == b"" and b"answered another request" in test["stderr"]
+             else ["got %r, reference %r" % (test, ref)]))
     racy = ("both exit at the retained answer without a DISCONNECT, just after writing the "
             "request: whether the broker forwards it depends on timing (an unread packet turns "
             "the close into a reset)")
@@ -324,6 +336,7 @@ class Runner:
             rtopic, corr, payload = (out.rstrip(b"\n").split(b"\t", 2) + [b"", b""])[:3]
             to = spec.get("to") or rtopic.decode()
             args = ["-V", "5", "-t", to]
+            corr = spec.get("corr", corr.decode()).encode()
             if corr:
                 args += ["-D", "publish", "correlation-data", corr.decode()]
             args += spec.get("props", [])
