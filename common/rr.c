@@ -256,9 +256,11 @@ static void explain_timeout(const struct rr *r)
 		snprintf(fix, sizeof(fix), "%s", _("raise -W, or check the broker's log for the request"));
 	} else {
 		snprintf(what, sizeof(what), _("no response on '%s' within -W %d s"), cfg->response_topic, cfg->timeout);
-		int n = snprintf(why, sizeof(why), _("the subscription to the response topic was granted QoS %d and the broker %s "
-				"the request to '%s', but nobody answered on '%s'"), r->granted,
-				cfg->qos ? _("confirmed") : _("accepted"), cfg->topic, cfg->response_topic);
+		int n = snprintf(why, sizeof(why), cfg->qos ? _("the subscription to the response topic was granted QoS %d and "
+				"the broker confirmed the request to '%s', but nobody answered on '%s'")
+				: _("the subscription to the response topic was granted QoS %d and the request to '%s' was "
+				"written (at QoS 0 the broker does not confirm it), but nobody answered on '%s'"),
+				r->granted, cfg->topic, cfg->response_topic);
 		if (r->skipped && n > 0 && (size_t)n < sizeof(why))
 			n += snprintf(why + n, sizeof(why) - (size_t)n, l10n_trn("; %ld message there answered another request "
 					"(other correlation data) and was skipped", "; %ld messages there answered other requests "
