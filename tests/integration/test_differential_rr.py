@@ -178,6 +178,8 @@ def build_cases():
                          "-t", "{req}", "-e", "{resp}", "-m", "auth"], responder=ECHO))
     add(case("ok_tls", ["-h", "localhost", "-p", "{tls_port}", "--cafile", "{cafile}",
                         "-t", "{req}", "-e", "{resp}", "-m", "tls"], responder=ECHO))
+    add(case("ok_ws", ["-h", "{host}", "-p", "{ws_port}", "--ws", "-t", "{req}", "-e", "{resp}", "-m", "ws", "-v"],
+             responder=ECHO, modes=("2.1",)))
     add(case("ok_v311", RR + ["-m", "old", "-V", "311", "-v"], responder={"to": "{resp}"}))
     add(case("ok_binary", RR + ["-m", "b", "-F", "%x|%l"],
              responder={"payload": "\x01bin\x7f", "props": []}))
@@ -272,7 +274,8 @@ def kill_group(p):
 
 
 class Runner:
-    def __init__(self, broker, pki, workdir, closed_port):
+    def __init__(self, broker, pki, workdir, closed_port, ws_port=None):
+        self.ws_port = ws_port
         self.b = broker
         self.pki = pki
         self.workdir = workdir
@@ -284,7 +287,7 @@ class Runner:
         os.makedirs(os.path.join(tmp, "home"), exist_ok=True)
         return {"host": HOST, "port": self.b.port, "auth_port": self.b.auth_port,
                 "tls_port": self.b.tls_port, "unix": self.b.unix_path,
-                "closed_port": self.closed_port, "tmp": tmp,
+                "closed_port": self.closed_port, "tmp": tmp, "ws_port": self.ws_port,
                 "req": "rr/%s/req" % c["name"], "resp": "rr/%s/resp" % c["name"],
                 "cafile": os.path.join(self.pki, "ca.crt"),
                 "certfile": os.path.join(self.pki, "client.crt")}
@@ -524,9 +527,12 @@ def main(argv=None):
         if r.returncode:
             print("FAIL setup: mkpki.sh: %r" % r.stdout)
             return 1
+        # mosquitto 2.1.2's broker has a websockets listener (Debian's 2.0.11 has none)
+        ws_port = free_port() if COMPAT == "2.1" else None
+        extra = ("listener %d %s\nprotocol websockets\nallow_anonymous true\n" % (ws_port, HOST)) if ws_port else ""
         with Broker(users={USER: PASSWORD}, pki_dir=pki, unix=True, tls_require_certificate=False,
-                    workdir=os.path.join(workdir, "broker"), binary=broker_bin) as broker:
-            runner = Runner(broker, pki, workdir, free_port())
+                    workdir=os.path.join(workdir, "broker"), binary=broker_bin, extra_conf=extra) as broker:
+            runner = Runner(broker, pki, workdir, free_port(), ws_port)
             for c in cases:
                 try:
                     msg = runner.run_case(c)
