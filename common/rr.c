@@ -19,6 +19,7 @@
 #include "format.h"
 #include "outbuf.h"
 #include "pub.h"
+#include "report.h"
 
 enum rr_state {
 	RR_CONNECTING,  /* until the CONNACK */
@@ -235,43 +236,71 @@ static int run_loop(struct rr *r, const sigset_t *waitmask)
 	}
 }
 
+void rr_explain_timeout(const struct config *cfg, const struct rr_outcome *o, struct report *r)
+{
+	char awaited[2][512], detail[2][2048], fix[2][1024];
+	EACH_LANG(l) {
+		switch (o->step) {
+		case RR_STEP_CONNACK:
+			snprintf(awaited[l], sizeof(awaited[l]), L_(l, N_("CONNACK from %s:%d")), cfg->host, o->port);
+			snprintf(detail[l], sizeof(detail[l]), "%s", L_(l, N_("the broker did not answer CONNECT in time, so no request was sent")));
+			snprintf(fix[l], sizeof(fix[l]), "%s", L_(l, N_("run with --check to see which step stops, or raise -W")));
+			break;
+		case RR_STEP_SUBACK:
+			snprintf(awaited[l], sizeof(awaited[l]), L_(l, N_("SUBACK for the response topic '%s'")), cfg->response_topic);
+			snprintf(detail[l], sizeof(detail[l]), "%s", L_(l, N_("the request is sent once the broker acknowledges the "
+					"subscription to the response topic, so nothing was published")));
+			snprintf(fix[l], sizeof(fix[l]), "%s", L_(l, N_("raise -W, or check the broker's log for the subscription")));
+			break;
+		case RR_STEP_CONFIRM:
+			snprintf(awaited[l], sizeof(awaited[l]), L_(l, N_("confirmation of the request to '%s'")), cfg->topic);
+			snprintf(detail[l], sizeof(detail[l]), L_(l, N_("the subscription to the response topic '%s' was granted QoS %d and "
+					"the request was sent at QoS %d, but its acknowledgement did not come back")),
+					cfg->response_topic, o->granted, cfg->qos);
+			snprintf(fix[l], sizeof(fix[l]), "%s", L_(l, N_("raise -W, or check the broker's log for the request")));
+			break;
+		case RR_STEP_ANSWER: {
+			snprintf(awaited[l], sizeof(awaited[l]), L_(l, N_("response on '%s'")), cfg->response_topic);
+			int n = snprintf(detail[l], sizeof(detail[l]), cfg->qos ? L_(l, N_("the subscription to the response topic was "
+					"granted QoS %d and the broker confirmed the request to '%s', but nobody answered on '%s'"))
+					: L_(l, N_("the subscription to the response topic was granted QoS %d and the request to '%s' was "
+					"written (at QoS 0 the broker does not confirm it), but nobody answered on '%s'")),
+					o->granted, cfg->topic, cfg->response_topic);
+			if (o->skipped && n > 0 && (size_t)n < sizeof(detail[l]))
+				n += snprintf(detail[l] + n, sizeof(detail[l]) - (size_t)n, LN_(l, "; %ld message there answered another "
+						"request (other correlation data) and was skipped", "; %ld messages there answered other "
+						"requests (other correlation data) and were skipped", (unsigned long)o->skipped), o->skipped);
+			if (cfg->protocol_version != MQTT_PROTOCOL_V5 && n > 0 && (size_t)n < sizeof(detail[l]))
+				snprintf(detail[l] + n, sizeof(detail[l]) - (size_t)n, "%s", L_(l, N_("; with MQTT v3.1.1 or v3.1 the "
+						"request carries no response topic, so the responder must know it")));
+			snprintf(fix[l], sizeof(fix[l]), L_(l, N_("check that a responder is subscribed to '%s' and publishes its answer "
+					"to the request's response topic, or raise -W")), cfg->topic);
+			break;
+		}
+		}
+	}
+	char seconds[32];
+	snprintf(seconds, sizeof(seconds), "%d", cfg->timeout);
+	struct slot s[] = {{"awaited", awaited[0], awaited[1]}, {"seconds", seconds, NULL},
+		{"detail", detail[0], detail[1]}, {"fixhint", fix[0], fix[1]}};
+	report_add(r, CAUSE_RR_NO_RESPONSE, SEV_FATAL, s, 4);
+}
+
 /* smqtt's extension: why -W ran out, from the step the run had reached. */
 static void explain_timeout(const struct rr *r)
 {
-	const struct config *cfg = r->cfg;
-	char what[1024], why[2048], fix[1024];
-	if (r->state == RR_CONNECTING) {
-		snprintf(what, sizeof(what), _("no CONNACK from %s:%d within -W %d s"), cfg->host, r->client.port, cfg->timeout);
-		snprintf(why, sizeof(why), "%s", _("the broker did not answer CONNECT in time, so no request was sent"));
-		snprintf(fix, sizeof(fix), "%s", _("run with --check to see which step stops, or raise -W"));
-	} else if (r->state == RR_SUBSCRIBING) {
-		snprintf(what, sizeof(what), _("no SUBACK for the response topic '%s' within -W %d s"), cfg->response_topic, cfg->timeout);
-		snprintf(why, sizeof(why), "%s", _("the request is sent once the broker acknowledges the subscription to the response "
-				"topic, so nothing was published"));
-		snprintf(fix, sizeof(fix), "%s", _("raise -W, or check the broker's log for the subscription"));
-	} else if (!r->confirmed) {
-		snprintf(what, sizeof(what), _("the broker did not confirm the request to '%s' within -W %d s"), cfg->topic, cfg->timeout);
-		snprintf(why, sizeof(why), _("the subscription to the response topic '%s' was granted QoS %d and the request "
-				"was sent at QoS %d, but its acknowledgement did not come back"), cfg->response_topic, r->granted, cfg->qos);
-		snprintf(fix, sizeof(fix), "%s", _("raise -W, or check the broker's log for the request"));
-	} else {
-		snprintf(what, sizeof(what), _("no response on '%s' within -W %d s"), cfg->response_topic, cfg->timeout);
-		int n = snprintf(why, sizeof(why), cfg->qos ? _("the subscription to the response topic was granted QoS %d and "
-				"the broker confirmed the request to '%s', but nobody answered on '%s'")
-				: _("the subscription to the response topic was granted QoS %d and the request to '%s' was "
-				"written (at QoS 0 the broker does not confirm it), but nobody answered on '%s'"),
-				r->granted, cfg->topic, cfg->response_topic);
-		if (r->skipped && n > 0 && (size_t)n < sizeof(why))
-			n += snprintf(why + n, sizeof(why) - (size_t)n, l10n_trn("; %ld message there answered another request "
-					"(other correlation data) and was skipped", "; %ld messages there answered other requests "
-					"(other correlation data) and were skipped", (unsigned long)r->skipped), r->skipped);
-		if (cfg->protocol_version != MQTT_PROTOCOL_V5 && n > 0 && (size_t)n < sizeof(why))
-			snprintf(why + n, sizeof(why) - (size_t)n, "%s", _("; with MQTT v3.1.1 or v3.1 the request carries no "
-					"response topic, so the responder must know it"));
-		snprintf(fix, sizeof(fix), _("check that a responder is subscribed to '%s' and publishes its answer to the "
-				"request's response topic, or raise -W"), cfg->topic);
-	}
-	diag_report(r->d, what, why, fix);
+	struct rr_outcome o = {RR_STEP_ANSWER, r->granted, r->skipped, r->client.port};
+	if (r->state == RR_CONNECTING)
+		o.step = RR_STEP_CONNACK;
+	else if (r->state == RR_SUBSCRIBING)
+		o.step = RR_STEP_SUBACK;
+	else if (!r->confirmed)
+		o.step = RR_STEP_CONFIRM;
+	struct report rep;
+	report_init(&rep, r->cfg->host, r->client.port);
+	rr_explain_timeout(r->cfg, &o, &rep);
+	diag_print_report(r->d, &rep, r->cfg->diag_json, STAGE_MQTT);
+	report_free(&rep);
 }
 
 /* 2.1's --latency, on stdout after the response. */

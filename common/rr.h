@@ -14,6 +14,20 @@
  * the exit status after reporting. */
 int rr_prepare(struct config *cfg, const struct diag *d);
 
+/* How far a request got when -W ran out. */
+enum rr_step { RR_STEP_CONNACK, RR_STEP_SUBACK, RR_STEP_CONFIRM, RR_STEP_ANSWER };
+
+struct rr_outcome {
+	enum rr_step step;
+	int granted;        /* the SUBACK's QoS for the response topic */
+	long skipped;       /* answers to other requests passed over */
+	int port;           /* the port connected to */
+};
+
+/* Add the explanation of an expired -W (cause rr-no-response) to r. Pure:
+ * the text comes from the cause table and the outcome. */
+void rr_explain_timeout(const struct config *cfg, const struct rr_outcome *o, struct report *r);
+
 /* Connect, ask and print the answer. Returns the process exit status; a
  * SIGINT or SIGTERM ends the process by that signal, as it ends
  * mosquitto_rr. */

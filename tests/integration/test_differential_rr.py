@@ -28,6 +28,7 @@ Output: "ok NAME" / "FAIL NAME: ..." per case, then "N passed, N failed".
 """
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -483,6 +484,22 @@ def only_smqtt(runner):
     want = ("  pass  SUBACK for the response topic '%s': granted QoS 0" % ctx["resp"]).encode()
     results.append(("check", r.returncode == 0 and b"smqtt_rr --check" in r.stdout and want in r.stdout,
                     "rc %r stdout %r" % (r.returncode, r.stdout[-300:])))
+
+    # -W explained as the cause rr-no-response, also as JSON
+    argv = [smqtt_rr(), "-h", HOST, "-p", str(runner.b.port), "-t", ctx["req"] + "/none", "-e", ctx["resp"] + "/none",
+            "-m", "q", "-q", "1", "-W", "1", "--diag-format", "json"]
+    if WRAPPED:
+        argv = shlex.split(os.environ["SMQTT_WRAPPER"]) + argv
+    r = subprocess.run(argv, env=env, capture_output=True, timeout=PROC_TIMEOUT)
+    last = r.stderr.rstrip(b"\n").split(b"\n")[-1]
+    try:
+        j = json.loads(last)
+    except ValueError:
+        j = {}
+    results.append(("timeout_json", r.returncode == 27 and r.stderr.startswith(b"Timed out\nError: no response on ")
+                    and j.get("cause") == "rr-no-response" and j.get("stage") == "mqtt"
+                    and "confirmed the request" in j.get("why", ""),
+                    "rc %r stderr %r" % (r.returncode, r.stderr[-600:])))
 
     # --trace names each step of the exchange
     ctx = runner.context(case("smqtt_trace", []))
