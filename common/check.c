@@ -1,6 +1,7 @@
 /* check: --check, a report of every local check and of one probe
- * connection (TCP, TLS, CONNECT/CONNACK, DISCONNECT), publishing and
- * subscribing nothing. */
+ * connection (TCP, TLS, CONNECT/CONNACK, DISCONNECT), publishing nothing;
+ * smqtt_rr's also subscribes to its response topic (-e), to see the SUBACK,
+ * and then unsubscribes. */
 #include "check.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@ struct probe {
 	bool connack;
 	int result;
 	bool disconnected;
+	int granted;            /* smqtt_rr: the SUBACK's code for -e (-1: none) */
 	char tls[256];
 	char chain[4096];
 	char names[1024];
@@ -88,6 +90,21 @@ static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
 			X509_free(leaf);
 		}
 	}
+	/* smqtt_rr: is the response topic subscribable? */
+	struct config *cfg = p->client.cfg;
+	if (!result && cfg->tool == TOOL_RR && cfg->response_topic
+			&& mosquitto_subscribe_v5(mosq, NULL, cfg->response_topic, cfg->qos, 0, cfg->subscribe_props) == MOSQ_ERR_SUCCESS)
+		return;
+	mosquitto_disconnect(mosq);
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count, const int *granted)
+{
+	struct probe *p = obj;
+	(void)mid;
+	p->granted = qos_count > 0 ? granted[0] : 128;
+	if (p->granted < 128)
+		mosquitto_unsubscribe(mosq, NULL, p->client.cfg->response_topic);
 	mosquitto_disconnect(mosq);
 }
 
@@ -145,6 +162,8 @@ int check_run(struct config *cfg, const struct diag *d)
 	}
 	mosquitto_connect_v5_callback_set(p.client.mosq, on_connect);
 	mosquitto_disconnect_v5_callback_set(p.client.mosq, on_disconnect);
+	mosquitto_subscribe_callback_set(p.client.mosq, on_subscribe);
+	p.granted = -1;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = client_connect(&p.client);
@@ -192,6 +211,18 @@ int check_run(struct config *cfg, const struct diag *d)
 		diag_check_note(d, "  %s  MQTT CONNACK %d (%s) in %.1f ms\n", p.result ? "FAIL" : "pass", p.result, text, ms);
 		ok = p.result == 0;
 		status = ok ? 0 : client_finish(&p.client, 0, p.result);
+		if (ok && cfg->tool == TOOL_RR && cfg->response_topic) {
+			if (p.granted >= 0 && p.granted < 128)
+				diag_check_note(d, "  pass  SUBACK for the response topic '%s': granted QoS %d\n", cfg->response_topic, p.granted);
+			else if (p.granted >= 128)
+				diag_check_note(d, "  FAIL  the broker refused the subscription to the response topic '%s': %s\n",
+						cfg->response_topic, mosquitto_reason_string(p.granted));
+			else
+				diag_check_note(d, "  FAIL  no SUBACK for the response topic '%s'\n", cfg->response_topic);
+			ok = p.granted >= 0 && p.granted < 128;
+		} else if (ok && cfg->tool == TOOL_RR) {
+			diag_check_note(d, "  warn  no response topic (-e) given: its subscription was not checked\n");
+		}
 	} else {
 		if (status == 0)
 			status = client_finish(&p.client, rc ? rc : MOSQ_ERR_CONN_LOST, 0);

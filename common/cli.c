@@ -263,7 +263,7 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 		*status = report_status(d, rc, &err);
 		goto out;
 	}
-	diag_set_trace(d, !cfg->quiet && (cfg->trace || (cfg->tool == TOOL_SUB && cfg->verbose && isatty(STDERR_FILENO))));
+	diag_set_trace(d, !cfg->quiet && (cfg->trace || (cfg->tool != TOOL_PUB && cfg->verbose && isatty(STDERR_FILENO))));
 	if (warning)
 		diag_warn(d, "%s", warning);
 	if (cfg->compat == COMPAT_21)

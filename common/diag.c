@@ -24,8 +24,9 @@ void diag_init(struct diag *d, enum tool tool, const char *argv0)
 {
 	const char *base = argv0 ? strrchr(argv0, '/') : NULL;
 	base = base ? base + 1 : argv0;
-	const char *def = tool == TOOL_PUB ? "smqtt_pub" : "smqtt_sub";
-	const char *alias = tool == TOOL_PUB ? "mosquitto_pub" : "mosquitto_sub";
+	const char *alias = tool_mosquitto_name(tool);
+	char def[32];
+	snprintf(def, sizeof(def), "smqtt_%s", alias + strlen("mosquitto_"));
 	memset(d, 0, sizeof(*d));
 	l10n_init();
 	d->t0_ms = now_ms();

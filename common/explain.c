@@ -253,6 +253,10 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		N_("{file}:{line}: {detail}"),
 		N_("the profile file could not be used, so nothing was sent"),
 		N_("correct that line, or run with --no-profile")},
+	{CAUSE_RR_NO_RESPONSE, "rr-no-response", STAGE_MQTT,
+		N_("no {awaited} within -W {seconds} s"),
+		"{detail}",
+		"{fixhint}"},
 };
 
 const struct cause_info *cause_info(enum cause c)

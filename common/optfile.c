@@ -1,5 +1,5 @@
 /* optfile: mosquitto's options file, read line by line exactly as
- * mosquitto_pub/sub 2.0 read it, and fed through the same option parser. */
+ * mosquitto_pub/sub/rr 2.0 read it, and fed through the same option parser. */
 #include "optfile.h"
 #include "l10n.h"
 
@@ -10,7 +10,7 @@
 
 char *optfile_path(enum tool tool)
 {
-	const char *name = tool == TOOL_PUB ? "mosquitto_pub" : "mosquitto_sub";
+	const char *name = tool_mosquitto_name(tool);
 	const char *xdg = getenv("XDG_CONFIG_HOME");
 	const char *home = getenv("HOME");
 	char *path = NULL;

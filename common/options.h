@@ -1,4 +1,4 @@
-/* options: the one declarative option table of smqtt_pub / smqtt_sub, the
+/* options: the one declarative option table of smqtt_pub / smqtt_sub / smqtt_rr, the
  * configuration struct it fills, and a pure parser (no printing, no exit). */
 #ifndef SMQTT_OPTIONS_H
 #define SMQTT_OPTIONS_H
@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <mosquitto.h>
 
-enum tool { TOOL_PUB = 1, TOOL_SUB = 2, TOOL_BOTH = 3 };
+/* A bit each; an option row's tools is a set of them. */
+enum tool { TOOL_PUB = 1, TOOL_SUB = 2, TOOL_BOTH = 3, TOOL_RR = 4, TOOL_ALL = 7 };
 
 enum msg_mode { MSG_NONE, MSG_CMD, MSG_STDIN_LINE, MSG_STDIN_FILE, MSG_FILE, MSG_NULL };
 
@@ -38,7 +39,7 @@ struct option_def {
 	char shortname;          /* 0 when none */
 	const char *longname;    /* without the leading "--"; NULL when none */
 	enum arg_kind kind;
-	unsigned tools;          /* TOOL_PUB | TOOL_SUB */
+	unsigned tools;          /* TOOL_PUB | TOOL_SUB | TOOL_RR */
 	enum opt_scope scope;
 	long long min, max;      /* ARG_INT / ARG_REAL range */
 	size_t offset;           /* field in struct config for generic kinds */
@@ -122,6 +123,8 @@ struct config {
 	/* publish */
 	enum msg_mode pub_mode;
 	char *topic;
+	char *response_topic;     /* smqtt_rr -e */
+	bool measure_latency;     /* smqtt_rr --latency (mosquitto 2.1) */
 	char *message;
 	size_t msglen;
 	char *file_input;
@@ -208,6 +211,10 @@ const char *option_secret_name(const struct option_def *def);
 bool option_url_password(const struct option_def *def, const char *value, size_t *off, size_t *len);
 const struct option_def *option_find_long(const char *longname);
 bool option_for_tool(const struct option_def *def, enum tool tool);
+
+/* The mosquitto client a tool stands in for: "mosquitto_pub", "mosquitto_sub"
+ * or "mosquitto_rr" (its alias, options file and messages use the name). */
+const char *tool_mosquitto_name(enum tool tool);
 
 /* "2.0" / "2.1" (also "20", "21") as enum compat; 0 when neither. */
 int options_compat_from_name(const char *name);

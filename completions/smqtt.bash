@@ -1,4 +1,4 @@
-# bash completion for smqtt_pub and smqtt_sub                 -*- shell-script -*-
+# bash completion for smqtt_pub, smqtt_sub and smqtt_rr      -*- shell-script -*-
 #
 # One file serves both tools; install it (or a link to it) under the name of
 # each command in bash-completion's completions directory.
@@ -85,6 +85,8 @@ _smqtt()
 		-r --retain -s --stdin-file --repeat --repeat-delay"
 	local sub_opts="-C -E -F -N -R -T --filter-out -U --unsubscribe -W --pretty --random-filter --remove-retained --retain-as-published
 		--retained-only -w --watch --message-rate --retain-handling"
+	local rr_opts="-e -f --file -m --message -n --null-message -s --stdin-file
+		-F -N -R -W --pretty --retain-as-published --retain-handling --latency"
 
 	# -D command identifier value: the identifier depends on the command.
 	case $prev2 in
@@ -170,17 +172,18 @@ _smqtt()
 	--will-topic | --ciphers | --tls-alpn | --tls-engine | \
 	--tls-engine-kpass-sha1 | --psk | --psk-identity | --save-profile | --ws-path | \
 	-m | --message | --repeat | --repeat-delay | -C | -F | -T | --filter-out | \
-	-U | --unsubscribe | -W | --random-filter | --connect-timeout)
+	-U | --unsubscribe | -W | --random-filter | --connect-timeout | -e)
 		return 0 ;;
 	esac
 
 	local opts=$common_opts
 	case $tool in
 	*sub*) opts+=" $sub_opts" ;;
+	*rr*) opts+=" $rr_opts" ;;
 	*) opts+=" $pub_opts" ;;
 	esac
 	_smqtt_words "$opts"
 	return 0
 }
 
-complete -F _smqtt smqtt_pub smqtt_sub
+complete -F _smqtt smqtt_pub smqtt_sub smqtt_rr

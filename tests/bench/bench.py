@@ -67,6 +67,7 @@ MKPKI = os.path.join(ROOT, "tests", "lib", "mkpki.sh")
 MOSQUITTO = "/usr/sbin/mosquitto"
 MOSQ_PUB = "/usr/bin/mosquitto_pub"
 MOSQ_SUB = "/usr/bin/mosquitto_sub"
+MOSQ_RR = "/usr/bin/mosquitto_rr"
 TIME = "/usr/bin/time"
 HOST = "127.0.0.1"
 
@@ -319,6 +320,7 @@ class Bench:
         self.bindir = os.path.abspath(os.environ.get("SMQTT_BIN_DIR",
                                                      os.path.join(ROOT, "build", "bin")))
         self.spub = os.path.join(self.bindir, "smqtt_pub")
+        self.srr = os.path.join(self.bindir, "smqtt_rr")
         self.ssub = os.path.join(self.bindir, "smqtt_sub")
         self.rows = {}
         self.relays = {}
@@ -576,6 +578,32 @@ class Bench:
                                   "-m", "hello", "-q", "0"])
         sw, sc, mw, mc = self.oneshot_hyperfine(a, b, env)
         self.add_row("3", "plain one-shot pub: wall", "ms", sw, mw, 1.0, "<= 1.0",
+                     commands={"smqtt": shlex.join(a), "mosquitto": shlex.join(b)})
+
+    def row13(self):
+        """One-shot request/response over plain MQTT: a real responder
+        (mosquitto_sub | mosquitto_pub -l, Debian's clients) answers every
+        request on the response topic; both tools run the same exchange."""
+        self.progress("row 13: one-shot request/response, smqtt_rr vs mosquitto_rr (hyperfine)")
+        env = self.envs["oneshot"]
+        port = str(self.b1.port)
+        cid = self.uid("rr-responder")
+        mark = self.b1.mark()
+        sub = spawn([MOSQ_SUB, "-h", HOST, "-p", port, "-i", cid, "-t", "bench/rr/req", "-F", "%p", "--nodelay"],
+                    env=env, stdout=subprocess.PIPE)
+        pub = spawn([MOSQ_PUB, "-h", HOST, "-p", port, "-t", "bench/rr/resp", "-l", "--nodelay"], env=env,
+                    stdin=sub.stdout)
+        sub.stdout.close()
+        try:
+            self.b1.wait_log(r"\b%s \d bench/rr/req$" % re.escape(cid), mark, 15)
+            args = ["-h", HOST, "-p", port, "-t", "bench/rr/req", "-e", "bench/rr/resp", "-m", "ping",
+                    "-W", "10"]
+            a, b = [self.srr, "--no-profile"] + args, [MOSQ_RR] + args
+            sw, sc, mw, mc = self.oneshot_hyperfine(a, b, env)
+        finally:
+            kill(pub)
+            kill(sub)
+        self.add_row("13", "plain one-shot request/response (rr): wall", "ms", sw, mw, 1.0, "<= 1.0",
                      commands={"smqtt": shlex.join(a), "mosquitto": shlex.join(b)})
 
     def row7(self):
@@ -1021,7 +1049,7 @@ class Bench:
     # ---- driver --------------------------------------------------------------
     ORDER = [("1", "row1"), ("2", "row2"), ("3", "row3"), ("7", "row7"), ("8", "row8"),
              ("4", "row4"), ("5", "row5"), ("6", "row6"), ("9", "row9"), ("10", "row10"), ("11", "row11"),
-             ("12", "row12")]
+             ("12", "row12"), ("13", "row13")]
     NAMES = {"1a": "TLS one-shot pub: wall", "1b": "TLS one-shot pub: CPU user+sys",
              "2a": "TLS one-shot pub --tls-resume: wall", "2b": "TLS one-shot pub --tls-resume: CPU",
              "3": "plain one-shot pub: wall", "4": "sub into a pipe: CPU/msg",
@@ -1033,7 +1061,8 @@ class Bench:
              "7": "TLS one-shot pub: peak RSS", "8": "TLS one-shot pub: callgrind Ir",
              "9": "sub --ws into a pipe: CPU/msg", "10": "wss one-shot pub: wall",
              "11a": "pub --ws -l QoS 1 peak RSS, small", "11b": "pub --ws -l QoS 1 peak RSS, big",
-             "11c": "pub --ws -l QoS 1 RSS growth"}
+             "11c": "pub --ws -l QoS 1 RSS growth",
+             "13": "plain one-shot request/response (rr): wall"}
     NAMES.update({"12" + k: "50 ms RTT one-shot: " + v for k, v in (
         ("a", "pub QoS 0, plain"), ("b", "pub QoS 1, plain"), ("c", "pub QoS 2, plain"),
         ("d", "sub until the first message"), ("e", "pub QoS 0, mutual TLS 1.3"),
@@ -1142,7 +1171,7 @@ def print_report(bench, info, cmdline):
     table = []
     order = ["1a", "1b", "2a", "2b", "3", "4", "5a", "5b", "5c", "5d", "5e", "5f",
              "6a", "6b", "6c", "6d", "7", "8", "9", "10", "11a", "11b", "11c"] + \
-        ["12" + k for k in "abcdefghijkl"]
+        ["12" + k for k in "abcdefghijkl"] + ["13"]
     for rid in order:
         r = bench.rows.get(rid)
         if not r:

@@ -2,7 +2,7 @@
 """check_docs: keep the man pages and shell completions in step with the
 option table (common/options.c), as printed by tests/docs/dump_options.
 
-Checks, for each tool (smqtt_pub, smqtt_sub):
+Checks, for each tool (smqtt_pub, smqtt_sub, smqtt_rr):
   * man/<tool>.1 documents every option of the table in its OPTIONS section:
     a .TP entry whose tag names exactly the option's short and long forms in
     bold and its argument (the table's argname) in italics;
@@ -11,7 +11,7 @@ Checks, for each tool (smqtt_pub, smqtt_sub):
     option listed in PENDING below, or listed in NOT_OPTIONS;
   * the page has the required sections, its EXIT STATUS section lists the
     tool's codes and names no other tool, FILES names the options file;
-  * smqtt_sub.1 documents every -F conversion and escape accepted by
+  * smqtt_sub.1 and smqtt_rr.1 document every -F conversion and escape accepted by
     check_format() in common/options.c, and @@ and @N;
   * bash (completions/smqtt.bash), zsh (completions/_smqtt) and fish
     (completions/<tool>.fish) offer exactly the tool's options, plus PENDING
@@ -64,16 +64,18 @@ NOT_OPTIONS = {
     # smqtt does not have it
     "pub": {"-S"},
     "sub": set(),
+    "rr": set(),
 }
 
-TOOLS = ("pub", "sub")
+TOOLS = ("pub", "sub", "rr")
 SHELL_TIMEOUT = 30
 
 REQUIRED_SECTIONS = [
     "NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "FILES",
     "ENVIRONMENT", "DIFFERENCES FROM MOSQUITTO", "EXAMPLES", "SEE ALSO",
 ]
-EXIT_CODES = {"pub": {"0", "1", "7", "8"}, "sub": {"0", "1", "8", "27", "255"}}
+EXIT_CODES = {"pub": {"0", "1", "7", "8"}, "sub": {"0", "1", "8", "27", "255"},
+              "rr": {"0", "1", "7", "8", "27"}}
 
 OPTION_RE = re.compile(r"^--?[A-Za-z][A-Za-z0-9-]*$")
 
@@ -316,11 +318,11 @@ def check_man(res, src, tool, opts):
         for tag in tags:
             codes.update(re.findall(r"\d+", plain(tag)))
     problems = [f"EXIT STATUS does not list {c}" for c in sorted(EXIT_CODES[tool] - codes, key=int)]
-    other = "pub" if tool == "sub" else "sub"
     text = " ".join(plain(l) for l in exit_lines)
-    for wrong in (f"smqtt_{other}", f"mosquitto_{other}"):
-        if wrong in text:
-            problems.append(f"EXIT STATUS names {wrong}")
+    for other in TOOLS:
+        for wrong in (f"smqtt_{other}", f"mosquitto_{other}"):
+            if other != tool and wrong in text:
+                problems.append(f"EXIT STATUS names {wrong}")
     res.check(f"{prog}.1 EXIT STATUS", problems)
 
     text = " ".join(plain(l) for l in sections.get("FILES", []))
@@ -658,7 +660,7 @@ def check_completions(res, src, tool, opts, specs):
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
         res.check(name, [str(e)])
 
-    if tool == "sub":
+    if tool in ("sub", "rr"):
         wanted = {f"%{c}" for c in specs}
         name = "zsh and fish offer every -F conversion with its meaning"
         problems = []

@@ -3,7 +3,7 @@
  *
  *   tool  short  long  kind  argname  first-line-of-help
  *
- * tool is "pub" or "sub"; short is "-h", long is "--host" (empty when the
+ * tool is "pub", "sub" or "rr"; short is "-h", long is "--host" (empty when the
  * option has none); kind is NONE, STR, INT, REAL or SPECIAL. With --full,
  * three columns go before the help text: scope (RUN or CONN), min and max. */
 #include <stdio.h>
@@ -31,7 +31,7 @@ int main(int argc, char *argv[])
 		return 2;
 	}
 	static const struct { enum tool tool; const char *name; } tools[] = {
-		{TOOL_PUB, "pub"}, {TOOL_SUB, "sub"},
+		{TOOL_PUB, "pub"}, {TOOL_SUB, "sub"}, {TOOL_RR, "rr"},
 	};
 	for (size_t t = 0; t < sizeof(tools) / sizeof(tools[0]); t++) {
 		for (const struct option_def *d = option_table; d->shortname || d->longname; d++) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_completions: the shell completions of smqtt_pub and smqtt_sub, run in
+"""test_completions: the shell completions of smqtt_pub, smqtt_sub and smqtt_rr, run in
 the real shells: bash (without and with bash-completion loaded), zsh (driven
 through a pseudo-terminal with zpty, as at a prompt) and fish.
 
@@ -119,13 +119,13 @@ class Env:
                 fp.write(f"{name}: {{ hosts = [{', '.join(chr(34) + h + chr(34) for h in hosts)}]; }};\n")
         if bin_dir:
             self.bin = os.path.abspath(bin_dir)
-            for tool in ("smqtt_pub", "smqtt_sub"):
+            for tool in ("smqtt_pub", "smqtt_sub", "smqtt_rr"):
                 if not os.access(os.path.join(self.bin, tool), os.X_OK):
                     raise SystemExit(f"{tool} not found in {self.bin}")
         else:
             lines = " ".join(shlex.quote(f) for name, hosts in PROFILES
                              for f in (name, ",".join(hosts), profiles))
-            for tool in ("smqtt_pub", "smqtt_sub"):
+            for tool in ("smqtt_pub", "smqtt_sub", "smqtt_rr"):
                 path = os.path.join(self.bin, tool)
                 with open(path, "w") as fp:
                     fp.write(FAKE_TOOL.format(tool=tool, lines=lines))
@@ -221,6 +221,11 @@ def cases(env):
         ("smqtt_pub --cafile " + os.path.join(env.certs, "c"), {ca}, set(), True),
         ("smqtt_sub --remove", {"--remove-retained"}, set(), True),
         ("smqtt_pub --remove", set(), {"--remove-retained"}, False),
+        ("smqtt_rr --profile ", {"factory", "lab"}, set(), True),
+        ("smqtt_rr -h ", hosts_in, hosts_out, False),
+        ("smqtt_rr -q ", qos, set(), True),
+        ("smqtt_rr --lat", {"--latency"}, set(), True),
+        ("smqtt_rr --remove", set(), {"--remove-retained"}, False),
     ]
     return c
 

@@ -4,7 +4,7 @@ built once from the unmodified upstream source tarball into a cache folder.
 
     from mosq21 import ensure, Unavailable
     m = ensure()          # builds on first use (about a minute on 2 cores)
-    m.broker, m.pub, m.sub, m.env()   # env(): LD_LIBRARY_PATH for the clients
+    m.broker, m.pub, m.sub, m.rr, m.env()   # env(): LD_LIBRARY_PATH for the clients
 
 The tarball is tests/reference/mosquitto-2.1.2.tar.gz (EPL-2.0 / EDL-1.0),
 else ../shared/reference/ beside the repository. The build goes to
@@ -37,6 +37,7 @@ class Mosq21:
         self.broker = os.path.join(build, "src", "mosquitto")
         self.pub = os.path.join(build, "client", "mosquitto_pub")
         self.sub = os.path.join(build, "client", "mosquitto_sub")
+        self.rr = os.path.join(build, "client", "mosquitto_rr")
         self.lib = os.path.join(build, "lib")
 
     def ready(self):

@@ -54,17 +54,21 @@ DOC = "usr/share/doc/smqtt/"
 FILES = {
     "usr/bin/smqtt_pub": "binary",
     "usr/bin/smqtt_sub": "binary",
+    "usr/bin/smqtt_rr": "binary",
     "usr/share/man/man1/smqtt_pub.1.gz": "man/smqtt_pub.1",
     "usr/share/man/man1/smqtt_sub.1.gz": "man/smqtt_sub.1",
+    "usr/share/man/man1/smqtt_rr.1.gz": "man/smqtt_rr.1",
     "usr/share/man/man5/smqtt-profiles.5.gz": "man/smqtt-profiles.5",
     "usr/share/man/man7/smqtt-tls.7.gz": "man/smqtt-tls.7",
     "usr/share/man/zh_CN/man7/smqtt-tls.7.gz": "man/zh_CN/smqtt-tls.7",
     "usr/share/locale/zh_CN/LC_MESSAGES/smqtt.mo": "catalogue",
     "usr/share/bash-completion/completions/smqtt_pub": "completions/smqtt.bash",
     "usr/share/bash-completion/completions/smqtt_sub": "completions/smqtt.bash",
+    "usr/share/bash-completion/completions/smqtt_rr": "completions/smqtt.bash",
     "usr/share/zsh/vendor-completions/_smqtt": "completions/_smqtt",
     "usr/share/fish/vendor_completions.d/smqtt_pub.fish": "completions/smqtt_pub.fish",
     "usr/share/fish/vendor_completions.d/smqtt_sub.fish": "completions/smqtt_sub.fish",
+    "usr/share/fish/vendor_completions.d/smqtt_rr.fish": "completions/smqtt_rr.fish",
     DOC + "copyright": "copyright",
     DOC + "changelog.gz": "packaging/debian/changelog",
 }
@@ -356,7 +360,7 @@ def user_env(**extra):
 
 def test_07_installed_version():
     need_system()
-    for tool in ("smqtt_pub", "smqtt_sub"):
+    for tool in ("smqtt_pub", "smqtt_sub", "smqtt_rr"):
         rc, out, err = sh(["/usr/bin/" + tool, "--version"], timeout=10, env=user_env())
         expect(out.startswith("%s version %s running on libmosquitto " % (tool, version())),
                "/usr/bin/%s --version prints its version" % tool, rc, out, err)
@@ -405,6 +409,7 @@ def test_09_installed_man_pages():
     for page, want in (("smqtt-tls", "/usr/share/man/man7/smqtt-tls.7.gz"),
                        ("smqtt_pub", "/usr/share/man/man1/smqtt_pub.1.gz"),
                        ("smqtt_sub", "/usr/share/man/man1/smqtt_sub.1.gz"),
+                       ("smqtt_rr", "/usr/share/man/man1/smqtt_rr.1.gz"),
                        ("smqtt-profiles", "/usr/share/man/man5/smqtt-profiles.5.gz")):
         rc, out, err = sh(["man", "-w", page], timeout=30, env=user_env())
         expect(rc == 0 and out.strip() == want, "man -w %s finds %s" % (page, want), rc, out, err)

@@ -30,7 +30,7 @@ CMAKE = os.environ.get("SMQTT_CMAKE") or "cmake"
 TMP = None
 
 LINGUAS = ("zh_CN",)   # po/*.po: each compiled catalogue installs under share/locale
-MAN = {"man1/smqtt_pub.1": "smqtt_pub.1", "man1/smqtt_sub.1": "smqtt_sub.1",
+MAN = {"man1/smqtt_pub.1": "smqtt_pub.1", "man1/smqtt_sub.1": "smqtt_sub.1", "man1/smqtt_rr.1": "smqtt_rr.1",
        "man5/smqtt-profiles.5": "smqtt-profiles.5", "man7/smqtt-tls.7": "smqtt-tls.7",
        "zh_CN/man7/smqtt-tls.7": "zh_CN/smqtt-tls.7"}
 
@@ -38,19 +38,22 @@ MAN = {"man1/smqtt_pub.1": "smqtt_pub.1", "man1/smqtt_sub.1": "smqtt_sub.1",
 def layout(bash="share/bash-completion/completions", zsh="share/zsh/vendor-completions", aliases=False):
     """{path relative to the prefix: what it must be}: a source file's
     path, ("bin", tool) for a binary, ("link", target) for a symbolic link."""
-    want = {"bin/smqtt_pub": ("bin", "smqtt_pub"), "bin/smqtt_sub": ("bin", "smqtt_sub")}
+    want = {"bin/smqtt_pub": ("bin", "smqtt_pub"), "bin/smqtt_sub": ("bin", "smqtt_sub"),
+            "bin/smqtt_rr": ("bin", "smqtt_rr")}
     for lang in LINGUAS:
         want["share/locale/%s/LC_MESSAGES/smqtt.mo" % lang] = ("mo", lang)
     for dest, src in MAN.items():
         want["share/man/" + dest] = os.path.join(REPO, "man", src)
     want[bash + "/smqtt_pub"] = os.path.join(REPO, "completions", "smqtt.bash")
     want[bash + "/smqtt_sub"] = os.path.join(REPO, "completions", "smqtt.bash")
+    want[bash + "/smqtt_rr"] = os.path.join(REPO, "completions", "smqtt.bash")
     want[zsh + "/_smqtt"] = os.path.join(REPO, "completions", "_smqtt")
-    for tool in ("smqtt_pub", "smqtt_sub"):
+    for tool in ("smqtt_pub", "smqtt_sub", "smqtt_rr"):
         want["share/fish/vendor_completions.d/%s.fish" % tool] = os.path.join(REPO, "completions", tool + ".fish")
     if aliases:
         want["bin/mosquitto_pub"] = ("link", "smqtt_pub")
         want["bin/mosquitto_sub"] = ("link", "smqtt_sub")
+        want["bin/mosquitto_rr"] = ("link", "smqtt_rr")
     return want
 
 
@@ -232,12 +235,12 @@ def test_aliases_component_alone():
     b = alt_build()
     root = scratch("alt-aliases")
     install(b, root, component="aliases")
-    expect(tree(root) == {"bin/mosquitto_pub", "bin/mosquitto_sub"}, "component aliases: the two links",
+    expect(tree(root) == {"bin/mosquitto_pub", "bin/mosquitto_sub", "bin/mosquitto_rr"}, "component aliases: the three links",
            sorted(tree(root)))
     root = scratch("alt-main")
     install(b, root, component="smqtt")
     want = layout(**ALT_LAYOUT)
-    del want["bin/mosquitto_pub"], want["bin/mosquitto_sub"]
+    del want["bin/mosquitto_pub"], want["bin/mosquitto_sub"], want["bin/mosquitto_rr"]
     check_tree(root, want, b)
 
 

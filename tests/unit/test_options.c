@@ -169,6 +169,7 @@ struct ocase {
 
 #define PUB TOOL_PUB
 #define SUB TOOL_SUB
+#define RR TOOL_RR
 #define A(...) {__VA_ARGS__, NULL}
 #define OK OPT_OK
 #define ERR OPT_ERROR
@@ -198,6 +199,38 @@ static const struct ocase cases[] = {
 	{"single-dash long name", PUB, A("-qos", "1"), ERR, "Error: Unknown option '-qos'.\n", false, {{0}}},
 	{"rr-only -e", PUB, A("-e", "t"), ERR, "Error: Unknown option '-e'.\n", false, {{0}}},
 	{"rr-only -e sub", SUB, A("-e", "t"), ERR, "Error: Unknown option '-e'.\n", false, {{0}}},
+
+	/* -- smqtt_rr: mosquitto_rr's options (pub's message, sub's output) -- */
+	{"empty rr", RR, {NULL}, OK, NULL, false,
+		{X_INT(protocol_version, MQTT_PROTOCOL_V5), X_NULL(response_topic), X_INT(pub_mode, MSG_NONE)}},
+	{"rr -e", RR, A("-e", "resp/a", "-t", "req", "-m", "x"), OK, NULL, false,
+		{X_STR(response_topic, "resp/a"), X_STR(topic, "req"), X_INT(pub_mode, MSG_CMD)}},
+	{"rr -e twice", RR, A("-e", "a", "-e", "b"), OK, NULL, false, {X_STR(response_topic, "b")}},
+	{"rr -e missing", RR, A("-e"), ERR, "Error: -e argument given but no response topic specified.\n\n", false, {{0}}},
+	{"rr -e wildcard", RR, A("-e", "a/#"), ERR, "Error: Invalid response topic 'a/#', does it contain '+' or '#'?\n", false, {{0}}},
+	{"rr -e plus", RR, A("-e", "+"), ERR, "Error: Invalid response topic '+', does it contain '+' or '#'?\n", false, {{0}}},
+	{"rr -e bad utf8", RR, A("-e", "\xff"), ERR, "Error: Malformed UTF-8 in -e argument.\n\n", false, {{0}}},
+	{"rr -t is a publish topic", RR, A("-t", "a/#"), ERR, "Error: Invalid publish topic 'a/#', does it contain '+' or '#'?\n", false, {{0}}},
+	{"rr -t twice", RR, A("-t", "a", "-t", "b"), OK, NULL, false, {X_STR(topic, "b"), X_INT(topic_count, 0)}},
+	{"rr -L", RR, A("-L", "mqtt://h:1884/req"), OK, NULL, false, {X_STR(topic, "req"), X_STR(host, "h"), X_INT(port, 1884)}},
+	{"rr -v prints", RR, A("-v"), OK, NULL, false, {X_BOOL(verbose, 1), X_BOOL(trace, 0)}},
+	{"rr -F", RR, A("-F", "%t %p"), OK, NULL, false, {X_STR(format, "%t %p")}},
+	{"rr -W", RR, A("-W", "3"), OK, NULL, false, {X_INT(timeout, 3)}},
+	{"rr -n", RR, A("-n"), OK, NULL, false, {X_INT(pub_mode, MSG_NULL)}},
+	{"rr -s", RR, A("-s"), OK, NULL, false, {X_INT(pub_mode, MSG_STDIN_FILE)}},
+	{"rr -f", RR, A("-f", "x"), OK, NULL, false, {X_INT(pub_mode, MSG_FILE), X_STR(file_input, "x")}},
+	{"rr -V 311", RR, A("-V", "311"), OK, NULL, false, {X_INT(protocol_version, MQTT_PROTOCOL_V311)}},
+	{"rr -l", RR, A("-l"), ERR, "Error: Unknown option '-l'.\n", false, {{0}}},
+	{"rr -r", RR, A("-r"), ERR, "Error: Unknown option '-r'.\n", false, {{0}}},
+	{"rr -C", RR, A("-C", "1"), ERR, "Error: Unknown option '-C'.\n", false, {{0}}},
+	{"rr -E", RR, A("-E"), ERR, "Error: Unknown option '-E'.\n", false, {{0}}},
+	{"rr -T", RR, A("-T", "a"), ERR, "Error: Unknown option '-T'.\n", false, {{0}}},
+	{"rr -U", RR, A("-U", "a"), ERR, "Error: Unknown option '-U'.\n", false, {{0}}},
+	{"rr --repeat", RR, A("--repeat", "2"), ERR, "Error: Unknown option '--repeat'.\n", false, {{0}}},
+	{"rr --retained-only", RR, A("--retained-only"), ERR, "Error: Unknown option '--retained-only'.\n", false, {{0}}},
+	{"--latency", RR, A("--latency"), OK, NULL, false, {X_BOOL(measure_latency, 1)}},
+	{"pub --latency", PUB, A("--latency"), ERR, "Error: Unknown option '--latency'.\n", false, {{0}}},
+	{"sub --latency", SUB, A("--latency"), ERR, "Error: Unknown option '--latency'.\n", false, {{0}}},
 	{"value after unknown is not parsed", PUB, A("-h", "a", "--nope", "-h", "b"), ERR,
 		"Error: Unknown option '--nope'.\n", false, {X_STR(host, "a")}},
 
@@ -943,7 +976,7 @@ static void test_table_help_texts(void **state)
 			fail_msg("%s has no help text", row_name(d, nb, sizeof(nb)));
 		if (d->help[strlen(d->help) - 1] == '\n')
 			fail_msg("%s help text ends in a newline", row_name(d, nb, sizeof(nb)));
-		if (d->tools == 0 || (d->tools & ~(unsigned)TOOL_BOTH))
+		if (d->tools == 0 || (d->tools & ~(unsigned)TOOL_ALL))
 			fail_msg("%s has bad tools %u", row_name(d, nb, sizeof(nb)), d->tools);
 	}
 }
@@ -1092,7 +1125,7 @@ static void test_option_find(void **state)
 	}
 	static const char *const none[] = {
 		"", "-", "--", "t", "topic", "-tt", "--t", "---topic", "--Topic", "--topic ", "-h ",
-		"--he", "--nope", "-e", "-S", "--C", "-?", "--url=", "-\xe2",
+		"--he", "--nope", "-S", "--C", "-?", "--url=", "-\xe2",
 	};
 	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
 		if (option_find(none[i]))
@@ -1106,6 +1139,12 @@ static void test_option_find(void **state)
 	assert_false(option_for_tool(option_find("-m"), TOOL_SUB));
 	assert_true(option_for_tool(option_find("-h"), TOOL_PUB));
 	assert_true(option_for_tool(option_find("-h"), TOOL_SUB));
+	assert_true(option_for_tool(option_find("-h"), TOOL_RR));
+	assert_true(option_for_tool(option_find("-e"), TOOL_RR));
+	assert_false(option_for_tool(option_find("-e"), TOOL_PUB));
+	assert_true(option_for_tool(option_find("-m"), TOOL_RR));
+	assert_true(option_for_tool(option_find("-F"), TOOL_RR));
+	assert_false(option_for_tool(option_find("-l"), TOOL_RR));
 	/* Every row can be found by each of its names. */
 	for (size_t i = 0; i < table_len(); i++) {
 		const struct option_def *d = &option_table[i];
@@ -1151,7 +1190,7 @@ static void test_repeated_options_free(void **state)
 		const struct option_def *d = &option_table[i];
 		if (d->kind != ARG_STR || d->handler)
 			continue;
-		for (int t = TOOL_PUB; t <= TOOL_SUB; t++) {
+		for (int t = TOOL_PUB; t <= TOOL_RR; t <<= 1) {
 			if (!option_for_tool(d, (enum tool)t))
 				continue;
 			char *w = opt_word(d, d->shortname == 0);
@@ -1269,7 +1308,7 @@ static void check_usage(enum tool tool, const char *prog)
 {
 	char *u = options_usage(tool, prog);
 	char nb[64];
-	enum tool other = tool == TOOL_PUB ? TOOL_SUB : TOOL_PUB;
+	unsigned others = (unsigned)TOOL_ALL & ~(unsigned)tool;
 	assert_non_null(u);
 	assert_non_null(strstr(u, prog));
 	assert_non_null(strstr(u, "Usage: "));
@@ -1292,7 +1331,7 @@ static void check_usage(enum tool tool, const char *prog)
 				fail_msg("usage for %d lacks the help of %s", tool, row_name(d, nb, sizeof(nb)));
 			free(first);
 		} else {
-			assert_true(option_for_tool(d, other));
+			assert_true((d->tools & others) != 0);
 			if (d->shortname && has_short_label(u, d->shortname))
 				fail_msg("usage for %d lists -%c", tool, d->shortname);
 			if (d->longname && has_long(u, d->longname))
@@ -1309,6 +1348,17 @@ static void test_usage_pub(void **state)
 	char *u = options_usage(TOOL_PUB, "mosquitto_pub");
 	assert_non_null(strstr(u, "mosquitto_pub is a simple mqtt client that will publish a message on a single topic and exit.\n"));
 	assert_non_null(strstr(u, "{-f file | -l | -n | -m message}"));
+	free(u);
+}
+
+static void test_usage_rr(void **state)
+{
+	(void)state;
+	check_usage(TOOL_RR, "smqtt_rr");
+	char *u = options_usage(TOOL_RR, "mosquitto_rr");
+	assert_non_null(strstr(u, "mosquitto_rr is an mqtt client that can be used to publish a request message and wait for a response.\n"));
+	assert_non_null(strstr(u, "-e response-topic"));
+	assert_null(strstr(u, " -l : "));
 	free(u);
 }
 
@@ -1332,11 +1382,11 @@ int main(void)
 	failed += test_list_run(&l, "options_parse table");
 
 	size_t n = table_len();
-	struct gen *gens = calloc(n * 4, sizeof(*gens));
+	struct gen *gens = calloc(n * 6, sizeof(*gens));
 	size_t ng = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct option_def *d = &option_table[i];
-		for (int t = TOOL_PUB; t <= TOOL_SUB; t++) {
+		for (int t = TOOL_PUB; t <= TOOL_RR; t <<= 1) {
 			for (int lng = 0; lng <= 1; lng++) {
 				if (lng ? !d->longname : !d->shortname)
 					continue;
@@ -1344,7 +1394,7 @@ int main(void)
 				*g = (struct gen){d, (enum tool)t, lng};
 				char nb[64];
 				test_list_addf(&l, run_generated, g, "%s %s alone",
-						t == TOOL_PUB ? "pub" : "sub",
+						t == TOOL_PUB ? "pub" : t == TOOL_SUB ? "sub" : "rr",
 						lng ? (snprintf(nb, sizeof(nb), "--%s", d->longname), nb)
 						    : (snprintf(nb, sizeof(nb), "-%c", d->shortname), nb));
 			}
@@ -1366,6 +1416,7 @@ int main(void)
 		cmocka_unit_test(test_property_too_long),
 		cmocka_unit_test(test_usage_pub),
 		cmocka_unit_test(test_usage_sub),
+		cmocka_unit_test(test_usage_rr),
 	};
 	failed += cmocka_run_group_tests_name("options misc", misc, NULL, NULL);
 	return failed ? 1 : 0;

@@ -670,6 +670,7 @@ static const struct id_row id_rows[] = {
 	{CAUSE_TLS_UNCLASSIFIED, "tls-unclassified", STAGE_TLS},
 	{CAUSE_MQTT_AUTH_FAILED, "mqtt-auth-failed", STAGE_MQTT},
 	{CAUSE_PROFILE_ERROR, "profile-error", STAGE_PROFILE},
+	{CAUSE_RR_NO_RESPONSE, "rr-no-response", STAGE_MQTT},
 };
 
 /* The preflight IDs are a stable interface (scripts match on them). */

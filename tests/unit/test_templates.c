@@ -38,6 +38,7 @@
 #include <mqtt_protocol.h>
 
 #include "diagnose.h"
+#include "rr.h"
 #include "ws.h"
 #include "explain.h"
 #include "options.h"
@@ -897,6 +898,37 @@ static void test_profile_error(void **state)
 	assert_true(ok);
 }
 
+/* rr-no-response, through smqtt_rr's own builder: each step -W can stop
+ * at, QoS 0 and 1, MQTT v5 and v3.1.1, with and without skipped answers. */
+static void test_rr_no_response(void **state)
+{
+	(void)state;
+	bool ok = true;
+	for (int step = RR_STEP_CONNACK; step <= RR_STEP_ANSWER; step++)
+		for (int qos = 0; qos <= 1; qos++)
+			for (int v5 = 0; v5 <= 1; v5++)
+				for (long skipped = 0; skipped <= 2; skipped += 1) {
+					struct config cfg;
+					cfg_init(&cfg, TOOL_RR);
+					cfg_set_str(&cfg.host, "broker.lan");
+					cfg_set_str(&cfg.topic, "svc/time");
+					cfg_set_str(&cfg.response_topic, "reply/42");
+					cfg.qos = qos;
+					cfg.timeout = 5;
+					cfg.protocol_version = v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311;
+					struct rr_outcome o = {(enum rr_step)step, qos, skipped, 1883};
+					struct report r;
+					report_init(&r, cfg.host, 1883);
+					rr_explain_timeout(&cfg, &o, &r);
+					char what[128];
+					snprintf(what, sizeof(what), "rr-no-response [step %d, qos %d, v5 %d, skipped %ld]", step, qos, v5, skipped);
+					ok &= check_report(&r, &cfg, what);
+					report_free(&r);
+					cfg_free(&cfg);
+				}
+	assert_true(ok);
+}
+
 /* Runs last: every cause of the catalogue was rendered above. */
 static void test_every_cause(void **state)
 {
@@ -920,6 +952,7 @@ int main(void)
 		test_list_addf(&l, test_wire_row, (void *)&wire_rows[i], "wire: %s -> %s", wire_rows[i].name, wire_rows[i].want);
 	test_list_add(&l, "preflight: every file combination", test_preflight_all, NULL);
 	test_list_add(&l, "profile-error", test_profile_error, NULL);
+	test_list_add(&l, "rr-no-response", test_rr_no_response, NULL);
 	test_list_add(&l, "every cause of the catalogue was rendered", test_every_cause, NULL);
 	int failed = _cmocka_run_group_tests("templates", l.t, l.n, lab_setup, lab_teardown);
 	for (size_t i = 0; i < l.nnames; i++)
