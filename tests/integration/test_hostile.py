@@ -57,6 +57,7 @@ sys.dont_write_bytecode = True   # keep tests/lib free of __pycache__
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 from harness import binpath, expect, first_line  # noqa: E402
 from lab_peers import free_port, popen, stop_process, terminate_on_sigterm  # noqa: E402
+import mosq21  # noqa: E402
 
 MOSQUITTO = os.environ.get("SMQTT_TEST_MOSQUITTO", "/usr/sbin/mosquitto")
 REF_PUB = "/usr/bin/mosquitto_pub"
@@ -1079,6 +1080,99 @@ def test_closed_stdout(lab):
     expect(s[3] < 3, "it ends promptly", s[3])
     expect(s[0] == m[0], "exit status as mosquitto_sub's", s[0], m[0])
     expect(s[2].count(b"\n") <= 1 and b"Broken pipe" not in s[2], "no error spam on stderr", s[2])
+
+
+# ---------------------------------------------------------------------------
+# issue 24, second half: certificate names, proxies, probes
+
+def der_tlv(b, off):
+    """(header length, content length) of the DER element at off."""
+    n = b[off + 1]
+    if n < 0x80:
+        return 2, n
+    k = n & 0x7f
+    return 2 + k, int.from_bytes(b[off + 2:off + 2 + k], "big")
+
+
+def nul_cn_cert(d):
+    """A certificate (signed by the test CA of mkpki.sh, no subjectAltName)
+    whose CN is "localhost\\0.attacker.example": openssl makes it with a
+    placeholder byte, which is then replaced by a NUL in the DER of the
+    to-be-signed part, and that part signed again with the CA's key (RSA:
+    the signature keeps its length). Returns (cafile, certfile, keyfile)."""
+    pki = os.path.join(d, "pki")
+    sh(["bash", os.path.join(REPO, "tests", "lib", "mkpki.sh"), pki], d)
+    key = os.path.join(d, "nul.key")
+    sh(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key], d)
+    sh(["openssl", "req", "-new", "-key", key, "-subj", "/CN=localhostZ.attacker.example", "-out", "nul.csr"], d)
+    sh(["openssl", "x509", "-req", "-in", "nul.csr", "-CA", os.path.join(pki, "ca.crt"), "-CAkey",
+        os.path.join(pki, "ca.key"), "-days", "2", "-set_serial", "4242", "-outform", "DER", "-out", "nul.der"], d)
+    der = bytearray(open(os.path.join(d, "nul.der"), "rb").read())
+    oh, _ = der_tlv(der, 0)
+    th, tl = der_tlv(der, oh)
+    tbs = der[oh:oh + th + tl]
+    i = tbs.find(b"localhostZ.attacker.example")
+    assert i > 0 and tbs.count(b"localhostZ") == 1
+    tbs[i + 9] = 0
+    with open(os.path.join(d, "nul.tbs"), "wb") as f:
+        f.write(tbs)
+    sh(["openssl", "dgst", "-sha256", "-sign", os.path.join(pki, "ca.key"), "-out", "nul.sig", "nul.tbs"], d)
+    sig = open(os.path.join(d, "nul.sig"), "rb").read()
+    der[oh:oh + th + tl] = tbs
+    der[len(der) - len(sig):] = sig
+    cert = os.path.join(d, "nul.crt")
+    with open(cert, "w") as f:
+        f.write(ssl.DER_cert_to_PEM_cert(bytes(der)))
+    r = subprocess.run(["openssl", "verify", "-CAfile", os.path.join(pki, "ca.crt"), cert], capture_output=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return os.path.join(pki, "ca.crt"), cert, key
+
+
+def tls_broker(d, cert, key, cafile):
+    """A real mosquitto with a TLS listener on a free port."""
+    port = free_port()
+    conf = os.path.join(d, "tls.conf")
+    with open(conf, "w") as f:
+        f.write("user root\nlistener %d 127.0.0.1\nallow_anonymous true\ncertfile %s\nkeyfile %s\ncafile %s\n"
+                % (port, cert, key, cafile))
+    p = popen([MOSQUITTO, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return p, port
+        except OSError:
+            time.sleep(0.02)
+    stop_process(p)
+    raise RuntimeError("TLS broker did not start")
+
+
+def test_cn_with_nul(lab):
+    """A CN "localhost\\0.attacker.example" without SAN does not match
+    localhost: refused as a host name mismatch (as mosquitto_pub refuses
+    it), the certificate's name listed with the NUL visible."""
+    d = os.path.join(lab.tmp, "nulcn")
+    os.makedirs(d)
+    cafile, cert, key = nul_cn_cert(d)
+    p, port = tls_broker(d, cert, key, cafile)
+    try:
+        common = ["-h", "localhost", "-p", str(port), "--cafile", cafile, "-t", "t", "-m", "x"]
+        m21 = mosq21.ensure()
+        s = lab.e.run([binpath("smqtt_pub")] + common + ["--diag-format", "json", "--connect-timeout", "5"],
+                      20 + SLACK)
+        m = lab.e.run([REF_PUB] + common, 20)
+        r21 = subprocess.run([m21.pub] + common, env=m21.env(lab.e.env()), capture_output=True, timeout=20)
+    finally:
+        stop_process(p)
+    lab.notes.append("CN with NUL: smqtt_pub exit %d %r; mosquitto_pub 2.1.2 (OpenSSL's host check) exit %d %r; "
+                     "Debian's mosquitto_pub 2.0 exit %d (its own CN check)"
+                     % (s.rc, first_line(s.err), r21.returncode, first_line(r21.stderr.decode(errors="replace")), m.rc))
+    expect(r21.returncode != 0, "mosquitto_pub 2.1.2 refuses it", r21.returncode, r21.stderr)
+    expect(s.rc == 8, "smqtt_pub exits 8 (a TLS error, as mosquitto_pub 2.0 on a name mismatch)", s.rc, s.err)
+    docs = [json.loads(x) for x in s.err.splitlines() if x.startswith("{")]
+    expect(docs and docs[-1].get("cause") == "hostname-mismatch", "cause hostname-mismatch", s.err)
+    expect("localhost\\x00.attacker.example" in s.err, "the name is shown with its NUL", s.err)
+    expect("AddressSanitizer" not in s.err and "runtime error:" not in s.err, "no sanitizer report", s.err)
 
 
 # ---------------------------------------------------------------------------
