@@ -586,6 +586,7 @@ static void ws_note(struct client *c)
 	snprintf(ev->http_location, sizeof(ev->http_location), "%s", r->head.location);
 	snprintf(ev->http_server, sizeof(ev->http_server), "%s", r->head.server);
 	snprintf(ev->ws_subprotocol, sizeof(ev->ws_subprotocol), "%s", r->head.subprotocol);
+	snprintf(ev->ws_extensions, sizeof(ev->ws_extensions), "%s", r->head.extensions);
 	memcpy(ev->ws_first, r->first, sizeof(ev->ws_first));
 	ev->ws_first_len = (int)r->first_len;
 	ev->ws_open = r->open;

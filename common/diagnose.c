@@ -258,6 +258,8 @@ static void add_evidence(const struct evidence *ev, const struct tls *t, struct 
 			cJSON_AddStringToObject(w, "server", ev->http_server);
 		if (ev->ws_subprotocol[0])
 			cJSON_AddStringToObject(w, "subprotocol", ev->ws_subprotocol);
+		if (ev->ws_extensions[0])
+			cJSON_AddStringToObject(w, "extensions", ev->ws_extensions);
 		if (ev->ws_close_code >= 0)
 			cJSON_AddNumberToObject(w, "close_code", ev->ws_close_code);
 		if (ev->ws_close_reason[0])
@@ -652,6 +654,7 @@ static void fill_ws(struct facts *f, enum cause c, const struct evidence *ev, in
 	put(f, "reason", "%s", ev->http_reason[0] ? ev->http_reason : "(no reason phrase)");
 	put(f, "location", "%s", ev->http_location[0] ? ev->http_location : "(none)");
 	put(f, "subprotocol", "%s", ev->ws_subprotocol[0] ? ev->ws_subprotocol : "(none)");
+	put(f, "extensions", "%s", ev->ws_extensions[0] ? ev->ws_extensions : "(empty)");
 	put(f, "code", "%d", ev->ws_close_code);
 	char first[64];
 	first_bytes(ev, first, sizeof(first));
@@ -839,6 +842,7 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 	case CAUSE_WS_PATH_NOT_FOUND: case CAUSE_WS_UNAUTHORIZED: case CAUSE_WS_REDIRECT: case CAUSE_WS_NOT_WEBSOCKET:
 	case CAUSE_WS_NO_SUBPROTOCOL: case CAUSE_WS_WRONG_SUBPROTOCOL: case CAUSE_WS_BAD_ACCEPT: case CAUSE_WS_NOT_HTTP:
 	case CAUSE_WS_TO_TLS_PORT: case CAUSE_WS_CLOSED: case CAUSE_WS_PROTOCOL_ERROR: case CAUSE_WS_UPGRADE_TIMEOUT:
+	case CAUSE_WS_UNREQUESTED_EXTENSION:
 		fill_ws(&f, c, ev, seconds);
 		break;
 	case CAUSE_TLS_UNCLASSIFIED:

@@ -245,6 +245,10 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		N_("no answer to the WebSocket upgrade from {where} within {seconds} s"),
 		"{detail}",
 		N_("check that {where} is a websockets listener (mosquitto: protocol websockets); raise --connect-timeout for a slow link")},
+	{CAUSE_WS_UNREQUESTED_EXTENSION, "ws-unrequested-extension", STAGE_WS,
+		N_("{where} accepted the WebSocket upgrade with an extension this client did not ask for: {extensions}"),
+		N_("the upgrade offered no extension, and the 101 answer agreed to {extensions} (Sec-WebSocket-Extensions); its frames would be encoded in a way this client does not read, so RFC 6455 tells a client to fail the connection"),
+		N_("configure the server or proxy at {where} not to force that extension on clients that do not offer it, or connect to the broker's websockets port directly")},
 	{CAUSE_PROFILE_ERROR, "profile-error", STAGE_PROFILE,
 		N_("{file}:{line}: {detail}"),
 		N_("the profile file could not be used, so nothing was sent"),
@@ -446,6 +450,7 @@ static enum cause classify_ws(const struct evidence *ev)
 	case WS_HEAD_BAD_ACCEPT: return CAUSE_WS_BAD_ACCEPT;
 	case WS_HEAD_NO_SUBPROTOCOL: return CAUSE_WS_NO_SUBPROTOCOL;
 	case WS_HEAD_WRONG_SUBPROTOCOL: return CAUSE_WS_WRONG_SUBPROTOCOL;
+	case WS_HEAD_EXTENSION: return CAUSE_WS_UNREQUESTED_EXTENSION;
 	case WS_HEAD_TOO_LARGE: return CAUSE_WS_PROTOCOL_ERROR;
 	default:
 		break;

@@ -33,6 +33,7 @@ enum cause {
 	CAUSE_WS_PATH_NOT_FOUND, CAUSE_WS_UNAUTHORIZED, CAUSE_WS_REDIRECT, CAUSE_WS_NOT_WEBSOCKET,
 	CAUSE_WS_NO_SUBPROTOCOL, CAUSE_WS_WRONG_SUBPROTOCOL, CAUSE_WS_BAD_ACCEPT, CAUSE_WS_NOT_HTTP,
 	CAUSE_WS_TO_TLS_PORT, CAUSE_WS_CLOSED, CAUSE_WS_PROTOCOL_ERROR, CAUSE_WS_UPGRADE_TIMEOUT,
+	CAUSE_WS_UNREQUESTED_EXTENSION,
 	/* profile */
 	CAUSE_PROFILE_ERROR,
 	CAUSE_COUNT
@@ -98,6 +99,7 @@ struct evidence {
 	char http_location[256];   /* Location of a 3xx */
 	char http_server[64];      /* Server */
 	char ws_subprotocol[64];   /* Sec-WebSocket-Protocol answered */
+	char ws_extensions[64];    /* Sec-WebSocket-Extensions answered (none is asked for) */
 	unsigned char ws_first[8]; /* the first bytes of the answer */
 	int ws_first_len;
 	bool ws_open;              /* the upgrade succeeded */

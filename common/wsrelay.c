@@ -788,6 +788,7 @@ const char *wsrelay_result_text(enum ws_head_result h)
 	case WS_HEAD_BAD_ACCEPT: return "a wrong Sec-WebSocket-Accept";
 	case WS_HEAD_NO_SUBPROTOCOL: return "no Sec-WebSocket-Protocol";
 	case WS_HEAD_WRONG_SUBPROTOCOL: return "another subprotocol than mqtt";
+	case WS_HEAD_EXTENSION: return "an extension not asked for";
 	default: return "incomplete";
 	}
 }

@@ -537,6 +537,8 @@ EV(ws_close_away, WS_; e->stage = STAGE_MQTT; TLS_; e->handshake_done = true; e-
 EV(ws_masked, WS_; e->stage = STAGE_MQTT; e->ws_open = true; e->ws_error = WS_ERR_MASKED; e->ws_error_text = ws_error_text(WS_ERR_MASKED))
 EV(ws_huge, WS_; e->stage = STAGE_MQTT; e->ws_open = true; e->ws_error = WS_ERR_TOO_BIG; e->ws_error_text = ws_error_text(WS_ERR_TOO_BIG))
 EV(ws_head_big, WS_; e->stage = STAGE_WS; e->ws_upgrade = WS_HEAD_TOO_LARGE)
+EV(ws_ext, WS_; e->stage = STAGE_WS; e->ws_upgrade = WS_HEAD_EXTENSION; e->http_status = 101; strcpy(e->ws_subprotocol, "mqtt");
+	strcpy(e->ws_extensions, "permessage-deflate"))
 EV(ws_timeout, WS_; e->stage = STAGE_WS; e->timed_out = true)
 EV(ws_timeout_tls, WS_; e->stage = STAGE_WS; TLS_; e->handshake_done = true; e->timed_out = true)
 
@@ -623,6 +625,7 @@ static const struct wire_row wire_rows[] = {
 	W(ws_masked, "ws-protocol-error", D_HOST | D_PORT),
 	W(ws_huge, "ws-protocol-error", D_HOST),
 	W(ws_head_big, "ws-protocol-error", D_HOST),
+	W(ws_ext, "ws-unrequested-extension", D_HOST | D_PORT),
 	W(ws_timeout, "ws-upgrade-timeout", D_HOST | D_PORT),
 	W(ws_timeout_tls, "ws-upgrade-timeout", D_HOST | D_TRUST),
 };
