@@ -29,6 +29,14 @@ the SUBACK (garbage, malformed or truncated PUBLISH packets) is handled as
 mosquitto_sub handles it, without a crash or a memory error. Each is run
 side by side with the mosquitto client.
 
+Issue 24: a real mosquitto whose certificate has the CN
+"localhost\\0.attacker.example" and no SAN (refused for localhost, as
+mosquitto_pub 2.1.2 refuses it); SOCKS5 proxies that refuse (Dante refusing
+a login, small servers answering each RFC 1928 reply code, HTTP, or
+nothing), explained as the proxy's doing with mosquitto_pub's exit status;
+a proxy-only path (a listener at -h/-p that must see no connection, a name
+only the proxy knows); the post-mortem probes within --connect-timeout 1.
+
 At the end a markdown table of the hostile cases (tool, exit, first stderr
 line, seconds, peak RSS), then "N passed, N failed" (exit status 1 on any
 failure). Usage: test_hostile.py [-k SUBSTRING]... [--list]

@@ -9,7 +9,9 @@
   comparisons;
 - small real HTTP servers (below) that answer the upgrade the ways the
   issue lists, and hostile WebSocket servers: each must end in the named
-  cause, the right exit status, in bounded time.
+  cause, the right exit status, in bounded time (issue 24: a 101 agreeing to
+  permessage-deflate unasked; a reason phrase and a close reason with bytes
+  that are not UTF-8, the JSON line read as strict UTF-8).
 
 Run all with no arguments, or those whose name contains a word given. The
 last line is "N passed, N failed".
