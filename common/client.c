@@ -1,5 +1,6 @@
 /* client: libmosquitto setup, connect and event loop (see client.h). */
 #include "client.h"
+#include "socks.h"
 #include "l10n.h"
 
 #include <errno.h>
@@ -380,10 +381,30 @@ static void print_explanation(struct client *c)
 	report_free(&r);
 }
 
-/* Post-mortem: does the port answer a TLS ClientHello? (traced) */
-static bool probed_tls(const struct client *c)
+/* The time a post-mortem probe may take: what is left of this attempt's
+ * --connect-timeout, at most 2 s; 0 when too little is left to learn
+ * anything (the evidence then says the probes were cut). Together, the
+ * probes never take a run past its --connect-timeout. */
+static int probe_ms(struct client *c)
 {
-	bool yes = probe_speaks_tls(c->cfg->host, c->port, 2000);
+	long long left = c->deadline_ms - mono_ms();
+	if (left < 150) {
+		c->ev.probes_cut = true;
+		return 0;
+	}
+	return left > 2000 ? 2000 : (int)left;
+}
+
+/* Post-mortem: does the port answer a TLS ClientHello? (traced) */
+static bool probed_tls(struct client *c)
+{
+	int ms = probe_ms(c);
+	if (!ms)
+		return false;
+	long long t0 = mono_ms();
+	bool yes = probe_speaks_tls(c->cfg->host, c->port, ms);
+	if (!yes && mono_ms() - t0 >= ms - 20)
+		c->ev.probes_cut = true; /* no answer in the time there was: unknown */
 	diag_trace(c->diag, yes ? N_("probe: a TLS ClientHello without certificate got a ServerHello")
 			: N_("probe: a TLS ClientHello without certificate got no TLS answer"));
 	return yes;
@@ -391,25 +412,83 @@ static bool probed_tls(const struct client *c)
 
 /* Post-mortem: does the port answer a plain MQTT CONNECT with a CONNACK?
  * (traced when it does) */
-static bool probed_mqtt(const struct client *c)
+static bool probed_mqtt(struct client *c)
 {
-	bool yes = probe_speaks_mqtt(c->cfg->host, c->port, 2000);
+	int ms = probe_ms(c);
+	if (!ms)
+		return false;
+	long long t0 = mono_ms();
+	bool yes = probe_speaks_mqtt(c->cfg->host, c->port, ms);
+	if (!yes && mono_ms() - t0 >= ms - 20)
+		c->ev.probes_cut = true;
 	if (yes)
 		diag_trace(c->diag, "probe: a plain MQTT CONNECT without credentials got a CONNACK: a plain MQTT port");
 	return yes;
 }
 
+/* How a SOCKS5 handshake ended, as evidence (only a refusal or a peer
+ * that is not a proxy counts: a socket error is the TCP stage's). */
+static void note_socks(struct evidence *ev, const struct socks_outcome *o)
+{
+	bool refusal = o->result == SOCKS_NOT_SOCKS || o->result == SOCKS_METHOD_REFUSED || o->result == SOCKS_AUTH_REFUSED
+		|| o->result == SOCKS_TARGET_REFUSED || o->result == SOCKS_NO_ANSWER || o->result == SOCKS_CLOSED;
+	ev->proxy_result = refusal ? (int)o->result : 0;
+	ev->proxy_rep = o->rep;
+	memcpy(ev->proxy_first, o->first, sizeof(ev->proxy_first));
+	ev->proxy_first_len = (int)o->first_len;
+}
+
+/* Post-mortem with --proxy (plain MQTT: libmosquitto did the SOCKS5
+ * handshake and says only "auth failed" or "connection lost"): the same
+ * handshake again, through the same proxy with the same login, to the same
+ * broker, to learn whether the proxy refused a step. Nothing goes anywhere
+ * but to the proxy, and the broker's name is resolved by the proxy; the
+ * connection is closed once the proxy has answered CONNECT. True when the
+ * proxy refused (the evidence says how). */
+static bool probed_socks(struct client *c)
+{
+	const struct config *cfg = c->cfg;
+	int ms = probe_ms(c);
+	if (!ms)
+		return false;
+	long long deadline = mono_ms() + ms;
+	struct socks_outcome o;
+	memset(&o, 0, sizeof(o));
+	int fd = net_dial(cfg->socks5_host, cfg->socks5_port, cfg->bind_address, deadline, NULL);
+	if (fd < 0)
+		return false;
+	socks_handshake(fd, cfg->host, c->port, cfg->socks5_username, cfg->socks5_password, deadline, NULL, &o);
+	close(fd);
+	note_socks(&c->ev, &o);
+	diag_trace(c->diag, "probe: the SOCKS5 handshake again through %s:%d: %s%s%s", cfg->socks5_host, cfg->socks5_port,
+			o.result == SOCKS_OK ? "the proxy connected to the broker" : "it ended at ",
+			o.result == SOCKS_OK ? "" : o.result == SOCKS_TARGET_REFUSED ? "CONNECT: " : c->ev.proxy_result ? "the proxy's answer" : "an error",
+			o.result == SOCKS_TARGET_REFUSED ? socks_rep_text(o.rep) : "");
+	return c->ev.proxy_result != 0;
+}
+
 /* Where a connection that never reached CONNACK stopped, and the probes
- * that tell ambiguous cases apart. */
+ * that tell ambiguous cases apart. With --proxy, only a probe through the
+ * proxy is made: the others would reach the broker directly. */
 static void settle_stage(struct client *c)
 {
 	struct evidence *ev = &c->ev;
 	if (ev->stage == STAGE_RESOLVE || ev->stage == STAGE_TCP)
 		return;
+	if (c->cfg->socks5_host && !c->ws_on && probed_socks(c)) {
+		ev->stage = STAGE_TCP;
+		return;
+	}
+	if (c->cfg->socks5_host) {
+		ev->stage = c->have_tls && !ev->handshake_done ? STAGE_TLS : STAGE_MQTT;
+		ev->probes_proxy = true;
+		return;
+	}
 	if (c->have_tls && !ev->handshake_done) {
 		ev->stage = STAGE_TLS;
 		if (negotiate_is_version_failure(ev) || ev->alert_received == SSL_AD_PROTOCOL_VERSION) {
-			int v = probe_tls_max_version(c->cfg->host, c->port, 2000);
+			int ms = probe_ms(c);
+			int v = ms ? probe_tls_max_version(c->cfg->host, c->port, ms) : 0;
 			ev->broker_versions = v ? 1u << (v & 0xf) : 0;
 			if (v)
 				diag_trace(c->diag, "probe: a ClientHello for TLS 1.0-1.3 without certificate: the broker chose %s",
@@ -433,11 +512,14 @@ static void settle_stage(struct client *c)
 		 * the reset lost its alert: repeat the same handshake (the same
 		 * certificate, no MQTT data) to read the verdict. */
 		diag_trace(c->diag, "tls: repeating the handshake to read the broker's verdict on the certificate (no MQTT data is sent)");
-		probe_tls_verdict(c->cfg->host, c->port, c->tls.ctx, 2000);
+		int ms = probe_ms(c);
+		if (ms)
+			probe_tls_verdict(c->cfg->host, c->port, c->tls.ctx, ms);
 	}
 	/* (over WebSockets the server answered the upgrade in the clear) */
-	if (!c->have_tls && !ev->timed_out && c->port != 0 && !c->ws_on) {
-		ev->probe_tls_answered = probe_speaks_tls(c->cfg->host, c->port, 2000);
+	int ms;
+	if (!c->have_tls && !ev->timed_out && c->port != 0 && !c->ws_on && (ms = probe_ms(c))) {
+		ev->probe_tls_answered = probe_speaks_tls(c->cfg->host, c->port, ms);
 		diag_trace(c->diag, ev->probe_tls_answered
 				? N_("probe: a TLS ClientHello without certificate or credentials got a ServerHello: a TLS port")
 				: N_("probe: a TLS ClientHello without certificate or credentials got no TLS answer"));
@@ -579,10 +661,12 @@ static void ws_note(struct client *c)
 	snprintf(ev->http_location, sizeof(ev->http_location), "%s", r->head.location);
 	snprintf(ev->http_server, sizeof(ev->http_server), "%s", r->head.server);
 	snprintf(ev->ws_subprotocol, sizeof(ev->ws_subprotocol), "%s", r->head.subprotocol);
+	snprintf(ev->ws_extensions, sizeof(ev->ws_extensions), "%s", r->head.extensions);
 	memcpy(ev->ws_first, r->first, sizeof(ev->ws_first));
 	ev->ws_first_len = (int)r->first_len;
 	ev->ws_open = r->open;
 	snprintf(ev->proxy_error, sizeof(ev->proxy_error), "%s", r->proxy_error);
+	note_socks(ev, &r->socks);
 	if (r->close_received) {
 		ev->ws_close_code = r->close_code;
 		snprintf(ev->ws_close_reason, sizeof(ev->ws_close_reason), "%s", r->close_reason);
@@ -601,7 +685,9 @@ static int ws_failed(struct client *c, bool timed_out)
 	struct evidence *ev = &c->ev;
 	ev->stage = STAGE_WS;
 	ev->timed_out = timed_out;
-	if (!timed_out && ev->ws_upgrade < 0 && ev->ws_first_len == 0 && !c->have_tls) {
+	if (c->cfg->socks5_host && !timed_out && ev->ws_upgrade < 0 && ev->ws_first_len == 0 && !c->have_tls)
+		ev->probes_proxy = true;
+	if (!timed_out && ev->ws_upgrade < 0 && ev->ws_first_len == 0 && !c->have_tls && !c->cfg->socks5_host) {
 		ev->probe_tls_answered = probed_tls(c);
 		if (!ev->probe_tls_answered)
 			ev->probe_mqtt_answered = probed_mqtt(c);
@@ -787,7 +873,8 @@ static bool note_failure(struct client *c, int rc, int err)
 		ev->stage = STAGE_RESOLVE;
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_socktype = SOCK_STREAM;
-		ev->eai = getaddrinfo(c->cfg->host, NULL, &hints, &res);
+		/* under --proxy only the proxy's name is resolved here */
+		ev->eai = getaddrinfo(c->cfg->socks5_host ? c->cfg->socks5_host : c->cfg->host, NULL, &hints, &res);
 		if (res)
 			freeaddrinfo(res);
 		if (!ev->eai)
@@ -815,6 +902,11 @@ static void trace_resolve(struct client *c)
 		return;
 	if (c->port == 0) {
 		diag_trace(d, "connect: unix socket %s", c->cfg->host);
+		return;
+	}
+	if (c->cfg->socks5_host) { /* socks5h: no local lookup of the broker's name, not even for the trace */
+		diag_trace(d, "resolve: %s is resolved by the proxy %s:%d (socks5h), not here", c->cfg->host,
+				c->cfg->socks5_host, c->cfg->socks5_port);
 		return;
 	}
 	struct addrinfo hints, *res = NULL;
@@ -902,8 +994,8 @@ int client_connect(struct client *c)
 		if (rc == MOSQ_ERR_SUCCESS) {
 			if (c->have_tls)
 				tls_session_check(&c->tls, client_ssl(c));
-			diag_trace(c->diag, "connect: TCP%s to %s:%d up in %lld ms", c->have_tls ? " + TLS" : "", cfg->host, c->port,
-					mono_ms() - t);
+			diag_trace(c->diag, "connect: TCP%s to %s:%d%s up in %lld ms", c->have_tls ? " + TLS" : "", cfg->host, c->port,
+					cfg->socks5_host ? " (through the proxy)" : "", mono_ms() - t);
 			trace_tls_up(c);
 			if (c->have_tls) {
 				SSL *ssl = client_ssl(c);
@@ -944,8 +1036,15 @@ int client_connect(struct client *c)
 			return explain_failure(c, MOSQ_ERR_CONN_LOST);
 		}
 		if (c->ev.stage == STAGE_TLS) {
-			if (!c->ev.server_hello_seen && !c->ev.timed_out && c->ev.alert_received < 0 && c->ev.verify_error < 0) {
-				c->ev.probe_tls_answered = probe_speaks_tls_upto(cfg->host, c->port, TLS1_2_VERSION, 2000);
+			int ms = 0;
+			if (cfg->socks5_host)
+				c->ev.probes_proxy = true; /* the step-down probe would bypass the proxy */
+			else if (!c->ev.server_hello_seen && !c->ev.timed_out && c->ev.alert_received < 0 && c->ev.verify_error < 0
+					&& (ms = probe_ms(c))) {
+				long long t0 = mono_ms();
+				c->ev.probe_tls_answered = probe_speaks_tls_upto(cfg->host, c->port, TLS1_2_VERSION, ms);
+				if (!c->ev.probe_tls_answered && mono_ms() - t0 >= ms - 20)
+					c->ev.probes_cut = true;
 				diag_trace(c->diag, c->ev.probe_tls_answered
 						? N_("probe: a ClientHello offering at most TLS 1.2, without certificate, got a ServerHello")
 						: N_("probe: a ClientHello offering at most TLS 1.2, without certificate, got no TLS answer"));

@@ -1,6 +1,7 @@
 /* diagnose: fills the cause table's slots from the evidence (see
  * diagnose.h). The words live in explain.c; this file gathers the facts. */
 #include "diagnose.h"
+#include "socks.h"
 #include "l10n.h"
 #include "ws.h"
 
@@ -258,6 +259,8 @@ static void add_evidence(const struct evidence *ev, const struct tls *t, struct 
 			cJSON_AddStringToObject(w, "server", ev->http_server);
 		if (ev->ws_subprotocol[0])
 			cJSON_AddStringToObject(w, "subprotocol", ev->ws_subprotocol);
+		if (ev->ws_extensions[0])
+			cJSON_AddStringToObject(w, "extensions", ev->ws_extensions);
 		if (ev->ws_close_code >= 0)
 			cJSON_AddNumberToObject(w, "close_code", ev->ws_close_code);
 		if (ev->ws_close_reason[0])
@@ -271,6 +274,10 @@ static void add_evidence(const struct evidence *ev, const struct tls *t, struct 
 		cJSON_AddNumberToObject(e, "connack", ev->connack);
 	if (ev->probe_tls_answered)
 		cJSON_AddBoolToObject(e, "probe_tls_answered", true);
+	if (ev->probes_proxy)
+		cJSON_AddStringToObject(e, "probes", "left out: --proxy");
+	else if (ev->probes_cut)
+		cJSON_AddStringToObject(e, "probes", "cut: --connect-timeout ran out");
 }
 
 /* Does --cafile hold a CA named like the issuer of the top of the broker's
@@ -653,6 +660,7 @@ static void fill_ws(struct facts *f, enum cause c, const struct evidence *ev, in
 	put(f, "reason", "%s", ev->http_reason[0] ? ev->http_reason : "(no reason phrase)");
 	put(f, "location", "%s", ev->http_location[0] ? ev->http_location : "(none)");
 	put(f, "subprotocol", "%s", ev->ws_subprotocol[0] ? ev->ws_subprotocol : "(none)");
+	put(f, "extensions", "%s", ev->ws_extensions[0] ? ev->ws_extensions : "(empty)");
 	put(f, "code", "%d", ev->ws_close_code);
 	char first[64];
 	first_bytes(ev, first, sizeof(first));
@@ -718,6 +726,77 @@ static void fill_ws(struct facts *f, enum cause c, const struct evidence *ev, in
 		default:
 			break;
 		}
+	}
+}
+
+/* A SOCKS5 proxy stopped the connection before the broker was reached. */
+static void fill_proxy(struct facts *f, enum cause c, const struct evidence *ev, const struct config *cfg, int seconds)
+{
+	const char *user = cfg && cfg->socks5_username ? cfg->socks5_username : NULL;
+	put(f, "proxy", "%s:%d", cfg && cfg->socks5_host ? cfg->socks5_host : "?", cfg ? cfg->socks5_port : 0);
+	put(f, "code", "%d", ev->proxy_rep);
+	put(f, "rep", "%s", socks_rep_text(ev->proxy_rep));
+	char first[64] = "";
+	for (int i = 0, at = 0; i < ev->proxy_first_len && at + 4 < (int)sizeof(first); i++)
+		at += snprintf(first + at, sizeof(first) - (size_t)at, "%s%02x", i ? " " : "", ev->proxy_first[i]);
+	EACH_LANG(l) {
+		switch (c) {
+		case CAUSE_PROXY_AUTH_REFUSED:
+			if (ev->proxy_result == SOCKS_METHOD_REFUSED)
+				say(f, l, "detail", L_(l, N_("the proxy accepted none of the authentication methods offered (%s, RFC 1928): %s")),
+						user ? L_(l, N_("username/password")) : L_(l, N_("no authentication")),
+						user ? L_(l, N_("it does not take a user name and password; drop them from --proxy"))
+						: L_(l, N_("it wants a user name and password: give them in --proxy")));
+			else
+				say(f, l, "detail", L_(l, N_("the proxy answered the user name %s and its password with status %d (RFC 1929: refused)")),
+						user ? user : "?", ev->proxy_first_len >= 4 ? ev->proxy_first[3] : -1);
+			break;
+		case CAUSE_PROXY_TARGET_REFUSED:
+			if (ev->proxy_rep == 2)
+				say(f, l, "fixhint", "%s", L_(l, N_("the proxy's rules do not allow this destination: ask its operator to allow the broker's host and port")));
+			else if (ev->proxy_rep == 3 || ev->proxy_rep == 4)
+				say(f, l, "fixhint", "%s", L_(l, N_("the proxy resolves and reaches the host itself (socks5h): check the host name with -h as the proxy sees it, and the proxy's network")));
+			else if (ev->proxy_rep == 5)
+				say(f, l, "fixhint", "%s", L_(l, N_("nothing listens at that host and port as seen from the proxy: check -h and -p, and that the broker runs")));
+			else
+				say(f, l, "fixhint", "%s", L_(l, N_("check the proxy's log for why it failed")));
+			break;
+		case CAUSE_PROXY_NO_ANSWER:
+			say(f, l, "detail", L_(l, N_("the TCP connection to the proxy was up and the SOCKS5 greeting sent, but no answer came within --connect-timeout %d s")),
+					seconds);
+			break;
+		case CAUSE_PROXY_NOT_SOCKS:
+			if (ev->proxy_first_len)
+				say(f, l, "detail", L_(l, N_("the SOCKS5 greeting was answered with bytes that are not SOCKS5 (%s)%s")), first,
+						ev->proxy_first[0] == 'H' ? L_(l, N_(": they look like HTTP, so this is a web server or an HTTP proxy")) : "");
+			else
+				say(f, l, "detail", "%s", L_(l, N_("the proxy closed the connection without answering the SOCKS5 greeting")));
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* When the post-mortem probes were left out (--proxy) or cut short
+ * (--connect-timeout), the why line says what was not checked. */
+static void note_probes(const struct evidence *ev, int seconds, struct report *r)
+{
+	if ((!ev->probes_cut && !ev->probes_proxy) || !r->n || ev->proxy_result)
+		return;
+	struct finding *fd = &r->v[r->n - 1];
+	char **why[2] = {&fd->why, &fd->lwhy};
+	EACH_LANG(l) {
+		char *old = *why[l], *neu = NULL; /* no local text: the English is used */
+		char note[400];
+		if (ev->probes_proxy)
+			snprintf(note, sizeof(note), "%s", L_(l, N_("the probes that tell what the port speaks (TLS, MQTT) were left out: with --proxy they would have gone to the broker directly, so that was not checked")));
+		else
+			snprintf(note, sizeof(note), L_(l, N_("the probes that tell what the port speaks (TLS, MQTT) could not finish within --connect-timeout %d s, so that was not checked")), seconds);
+		if (!old || asprintf(&neu, "%s; %s", old, note) < 0)
+			continue;
+		free(old);
+		*why[l] = neu;
 	}
 }
 
@@ -810,6 +889,10 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 	}
 	case CAUSE_HANDSHAKE_TIMEOUT:
 		EACH_LANG(l)
+			if (cfg && cfg->socks5_host && !ev->ws)
+				say(&f, l, "detail", L_(l, N_("the proxy %s:%d accepted the TCP connection, but nothing came back through it: either the proxy did not answer the SOCKS5 handshake or the broker behind it did not answer")),
+						cfg->socks5_host, cfg->socks5_port);
+			else
 			say(&f, l, "detail", L_(l, N_("the TCP connection was accepted, but %s")), ev->used_tls ? (ev->handshake_done
 					? L_(l, N_("after the TLS handshake no CONNACK came back")) : ev->server_hello_seen
 					? L_(l, N_("the TLS handshake did not finish")) : L_(l, N_("no TLS ServerHello came back")))
@@ -848,7 +931,11 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 	case CAUSE_WS_PATH_NOT_FOUND: case CAUSE_WS_UNAUTHORIZED: case CAUSE_WS_REDIRECT: case CAUSE_WS_NOT_WEBSOCKET:
 	case CAUSE_WS_NO_SUBPROTOCOL: case CAUSE_WS_WRONG_SUBPROTOCOL: case CAUSE_WS_BAD_ACCEPT: case CAUSE_WS_NOT_HTTP:
 	case CAUSE_WS_TO_TLS_PORT: case CAUSE_WS_CLOSED: case CAUSE_WS_PROTOCOL_ERROR: case CAUSE_WS_UPGRADE_TIMEOUT:
+	case CAUSE_WS_UNREQUESTED_EXTENSION:
 		fill_ws(&f, c, ev, seconds);
+		break;
+	case CAUSE_PROXY_AUTH_REFUSED: case CAUSE_PROXY_TARGET_REFUSED: case CAUSE_PROXY_NO_ANSWER: case CAUSE_PROXY_NOT_SOCKS:
+		fill_proxy(&f, c, ev, cfg, seconds);
 		break;
 	case CAUSE_TLS_UNCLASSIFIED:
 		EACH_LANG(l)
@@ -861,6 +948,7 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 		break;
 	}
 	report_add(r, c, SEV_FATAL, f.s, f.n);
+	note_probes(ev, seconds, r);
 	add_evidence(ev, t, r);
 	return c;
 }

@@ -1,6 +1,7 @@
 /* explain: the cause catalogue (see explain.h). Every user-facing
  * explanation is a row here; code elsewhere only supplies the slot values. */
 #include "explain.h"
+#include "socks.h"
 #include "l10n.h"
 
 #include <stdlib.h>
@@ -249,6 +250,26 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		N_("no answer to the WebSocket upgrade from {where} within {seconds} s"),
 		"{detail}",
 		N_("check that {where} is a websockets listener (mosquitto: protocol websockets); raise --connect-timeout for a slow link")},
+	{CAUSE_WS_UNREQUESTED_EXTENSION, "ws-unrequested-extension", STAGE_WS,
+		N_("{where} accepted the WebSocket upgrade with an extension this client did not ask for: {extensions}"),
+		N_("the upgrade offered no extension, and the 101 answer agreed to {extensions} (Sec-WebSocket-Extensions); its frames would be encoded in a way this client does not read, so RFC 6455 tells a client to fail the connection"),
+		N_("configure the server or proxy at {where} not to force that extension on clients that do not offer it, or connect to the broker's websockets port directly")},
+	{CAUSE_PROXY_AUTH_REFUSED, "proxy-auth-refused", STAGE_TCP,
+		N_("the proxy {proxy} refused the login, so the broker {where} was never reached"),
+		"{detail}",
+		N_("check the user name and password in --proxy socks5h://USER:PASSWORD@{proxy} (or ask the proxy's operator); -u/-P are for the broker, not the proxy")},
+	{CAUSE_PROXY_TARGET_REFUSED, "proxy-target-refused", STAGE_TCP,
+		N_("the proxy {proxy} refused to connect to {where}: {rep}"),
+		N_("the proxy accepted this client, then answered its CONNECT to {where} with reply code {code} ({rep}, RFC 1928); this client never reached the broker itself, so only the proxy knows more (its log)"),
+		"{fixhint}"},
+	{CAUSE_PROXY_NO_ANSWER, "proxy-no-answer", STAGE_TCP,
+		N_("the proxy {proxy} did not answer the SOCKS5 handshake within {seconds} s"),
+		"{detail}",
+		N_("check that {proxy} is a SOCKS5 proxy that is running and not overloaded; raise --connect-timeout for a slow link")},
+	{CAUSE_PROXY_NOT_SOCKS, "proxy-not-socks", STAGE_TCP,
+		N_("the proxy {proxy} does not speak SOCKS5"),
+		"{detail}",
+		N_("give the host and port of a SOCKS5 proxy in --proxy (ssh -D and Dante listen on 1080 by default); an HTTP proxy cannot be used")},
 	{CAUSE_PROFILE_ERROR, "profile-error", STAGE_PROFILE,
 		N_("{file}:{line}: {detail}"),
 		N_("the profile file could not be used, so nothing was sent"),
@@ -343,6 +364,7 @@ void evidence_init(struct evidence *ev)
 	ev->alert_received = -1;
 	ev->connack = -1;
 	ev->ws_upgrade = -1;
+	ev->proxy_rep = -1;
 	ev->ws_close_code = -1;
 }
 
@@ -454,6 +476,7 @@ static enum cause classify_ws(const struct evidence *ev)
 	case WS_HEAD_BAD_ACCEPT: return CAUSE_WS_BAD_ACCEPT;
 	case WS_HEAD_NO_SUBPROTOCOL: return CAUSE_WS_NO_SUBPROTOCOL;
 	case WS_HEAD_WRONG_SUBPROTOCOL: return CAUSE_WS_WRONG_SUBPROTOCOL;
+	case WS_HEAD_EXTENSION: return CAUSE_WS_UNREQUESTED_EXTENSION;
 	case WS_HEAD_TOO_LARGE: return CAUSE_WS_PROTOCOL_ERROR;
 	default:
 		break;
@@ -467,6 +490,13 @@ static enum cause classify_ws(const struct evidence *ev)
 
 enum cause classify(const struct evidence *ev)
 {
+	switch (ev->proxy_result) { /* the proxy stopped it: the broker was not reached */
+	case SOCKS_METHOD_REFUSED: case SOCKS_AUTH_REFUSED: return CAUSE_PROXY_AUTH_REFUSED;
+	case SOCKS_TARGET_REFUSED: return CAUSE_PROXY_TARGET_REFUSED;
+	case SOCKS_NO_ANSWER: return CAUSE_PROXY_NO_ANSWER;
+	case SOCKS_NOT_SOCKS: case SOCKS_CLOSED: return CAUSE_PROXY_NOT_SOCKS;
+	default: break;
+	}
 	if (ev->stage == STAGE_WS)
 		return classify_ws(ev);
 	if (ev->stage == STAGE_MQTT && ev->ws && ev->connack < 0 && (ev->ws_error || ev->ws_close_code >= 0))

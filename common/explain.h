@@ -34,6 +34,9 @@ enum cause {
 	CAUSE_WS_PATH_NOT_FOUND, CAUSE_WS_UNAUTHORIZED, CAUSE_WS_REDIRECT, CAUSE_WS_NOT_WEBSOCKET,
 	CAUSE_WS_NO_SUBPROTOCOL, CAUSE_WS_WRONG_SUBPROTOCOL, CAUSE_WS_BAD_ACCEPT, CAUSE_WS_NOT_HTTP,
 	CAUSE_WS_TO_TLS_PORT, CAUSE_WS_CLOSED, CAUSE_WS_PROTOCOL_ERROR, CAUSE_WS_UPGRADE_TIMEOUT,
+	CAUSE_WS_UNREQUESTED_EXTENSION,
+	/* a SOCKS5 proxy (--proxy) */
+	CAUSE_PROXY_AUTH_REFUSED, CAUSE_PROXY_TARGET_REFUSED, CAUSE_PROXY_NO_ANSWER, CAUSE_PROXY_NOT_SOCKS,
 	/* profile */
 	CAUSE_PROFILE_ERROR,
 	/* smqtt_rr: -W ran out */
@@ -88,6 +91,8 @@ struct evidence {
 	int protocol_version;      /* MQTT protocol version in use */
 	bool probe_tls_answered;   /* a post-mortem ClientHello got a TLS reply */
 	bool probe_mqtt_answered;  /* a post-mortem MQTT CONNECT got a CONNACK */
+	bool probes_cut;           /* a post-mortem probe was not made (or cut short): --connect-timeout had run out */
+	bool probes_proxy;         /* the direct probes were left out: --proxy (they would bypass it) */
 	unsigned char reply[16];   /* the first bytes the broker sent before a CONNACK (plain MQTT) */
 	int reply_len;
 	bool reply_checked;        /* the header of that first packet has been judged */
@@ -101,6 +106,7 @@ struct evidence {
 	char http_location[256];   /* Location of a 3xx */
 	char http_server[64];      /* Server */
 	char ws_subprotocol[64];   /* Sec-WebSocket-Protocol answered */
+	char ws_extensions[64];    /* Sec-WebSocket-Extensions answered (none is asked for) */
 	unsigned char ws_first[8]; /* the first bytes of the answer */
 	int ws_first_len;
 	bool ws_open;              /* the upgrade succeeded */
@@ -109,6 +115,10 @@ struct evidence {
 	int ws_error;              /* a protocol error in its frames (enum ws_error), 0 */
 	const char *ws_error_text; /* its description (static) */
 	char proxy_error[128];     /* a SOCKS5 proxy's refusal, "" */
+	int proxy_result;          /* how the SOCKS5 handshake ended (enum socks_result), 0: fine or none */
+	int proxy_rep;             /* the proxy's CONNECT reply code, -1 */
+	unsigned char proxy_first[8]; /* the first bytes the proxy sent */
+	int proxy_first_len;
 };
 
 void evidence_init(struct evidence *ev);

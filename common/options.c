@@ -42,6 +42,7 @@ static int h_retain_handling(struct config *, const struct option_def *, int, ch
 static int h_compat(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
 static int h_response_topic(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
 static int h_ws_path(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
+static int h_host(struct config *, const struct option_def *, int, char *const[], int *, struct opt_error *);
 
 /* Flags whose effect is more than "set a bool" are ARG_NONE rows with a
  * handler; h_flag switches on the long/short name. */
@@ -77,7 +78,7 @@ const struct option_def option_table[] = {
 		"-F argument given but no format specified.", NULL, h_format,
 		"output format.", NULL},
 	{'h', "host", ARG_STR, A, SCOPE_CONN, 0, 0, OFF(host), "host",
-		"-h argument given but no host specified.", NULL, NULL,
+		"-h argument given but no host specified.", NULL, h_host,
 		"mqtt host to connect to. Defaults to localhost.", NULL},
 	{'i', "id", ARG_STR, A, SCOPE_RUN, 0, 0, 0, "id",
 		"-i argument given but no id specified.", NULL, h_id,
@@ -860,6 +861,42 @@ static int h_ws_path(struct config *cfg, const struct option_def *def, int argc,
 	return OPT_OK;
 }
 
+/* A host goes into DNS, the TLS SNI, the WebSocket Host header and the
+ * SOCKS5 request: a control byte (CR, LF, tab, NUL's neighbours, DEL)
+ * there is never a name and could split an HTTP header. Returns an error
+ * naming the option, with the host shown escaped; OPT_OK when clean. */
+static int check_host(struct opt_error *err, const struct option_def *def, const char *what, const char *host)
+{
+	const unsigned char *c = (const unsigned char *)host;
+	while (*c && *c >= 0x20 && *c != 0x7f)
+		c++;
+	if (!*c)
+		return OPT_OK;
+	char shown[256];
+	size_t o = 0;
+	for (c = (const unsigned char *)host; *c && o + 5 < sizeof(shown); c++)
+		if (*c >= 0x20 && *c != 0x7f)
+			shown[o++] = (char)*c;
+		else
+			o += (size_t)snprintf(shown + o, sizeof(shown) - o, "\\x%02x", *c);
+	shown[o] = '\0';
+	return fail(err, def, N_("Error: Invalid host '%s' in %s: a host name or address has no control characters "
+			"(CR, LF, tab, ...).\n\n"), shown, what);
+}
+
+static int h_host(struct config *cfg, const struct option_def *def, int argc,
+		char *const argv[], int *idx, struct opt_error *err)
+{
+	if (*idx == argc - 1)
+		return fail_missing(err, def);
+	const char *v = argv[++(*idx)];
+	if (check_host(err, def, "-h", v) != OPT_OK)
+		return OPT_ERROR;
+	if (cfg_set_str(&cfg->host, v))
+		return fail_nomem(err);
+	return OPT_OK;
+}
+
 static int h_unix(struct config *cfg, const struct option_def *def, int argc,
 		char *const argv[], int *idx, struct opt_error *err)
 {
@@ -960,6 +997,8 @@ static int h_url(struct config *cfg, const struct option_def *def, int argc,
 		}
 		cfg->port = (int)port;
 	}
+	if ((rc = check_host(err, def, "-L", p)) != OPT_OK)
+		goto out;
 	if (cfg_set_str(&cfg->host, p))
 		rc = fail_nomem(err);
 out:
@@ -1043,6 +1082,8 @@ static int h_proxy(struct config *cfg, const struct option_def *def, int argc,
 		rc = fail(err, def, "Error: Invalid proxy.\n");
 		goto out;
 	}
+	if ((rc = check_host(err, def, "--proxy", host)) != OPT_OK)
+		goto out;
 	long long p = 1080;
 	if (port && (!parse_ll(port, &p, 10) || p < 1 || p > 65535)) {
 		rc = fail(err, def, "Error: Invalid proxy port %s\n", port);

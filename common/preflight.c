@@ -392,7 +392,7 @@ static bool matches_host(X509 *x, const char *host)
 		return true;
 	char cn[256];
 	int n = X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
-	return n > 0 && !strcasecmp(cn, host);
+	return n > 0 && strlen(cn) == (size_t)n && !strcasecmp(cn, host);
 }
 
 /* Would OpenSSL accept x, presented by the broker as it is, with cas as

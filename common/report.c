@@ -1,6 +1,7 @@
 /* report: findings + evidence of one run (see report.h). */
 #include "report.h"
 #include "l10n.h"
+#include "utf8.h"
 
 #include <stdio.h>
 
@@ -156,5 +157,9 @@ char *report_json(const struct report *r, enum stage stage)
 	}
 	char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
-	return s;
+	/* JSON is UTF-8: bytes that are not (from a peer, or a host given in
+	 * another encoding) become the text \xNN */
+	char *clean = s ? utf8_escape(s, 1) : NULL;
+	free(s);
+	return clean;
 }

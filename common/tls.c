@@ -90,6 +90,20 @@ static bool name_matches(const char *certname, const char *host)
 	return !strcasecmp(certname, host);
 }
 
+/* A name from a certificate as text: bytes outside printable ASCII (an
+ * embedded NUL above all) shown as \xNN, so that what is listed is what
+ * the certificate holds. */
+static void printable(const unsigned char *b, size_t n, char *out, size_t outlen)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 5 < outlen; i++)
+		if (b[i] >= 0x20 && b[i] < 0x7f && b[i] != '\\')
+			out[o++] = (char)b[i];
+		else
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", b[i]);
+	out[o] = '\0';
+}
+
 static void add_name(char *names, size_t len, const char *prefix, const char *name)
 {
 	size_t used = strlen(names);
@@ -111,9 +125,12 @@ bool tls_host_matches(X509 *cert, const char *host, bool *used_cn, char *names, 
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(san, i);
 		if (g->type == GEN_DNS) {
 			const char *dns = (const char *)ASN1_STRING_get0_data(g->d.dNSName);
+			size_t dlen = (size_t)ASN1_STRING_length(g->d.dNSName);
+			char shown[300];
+			printable((const unsigned char *)dns, dlen, shown, sizeof(shown));
 			have_san_dns = true;
-			add_name(names, names_len, "DNS:", dns);
-			if (!match && (size_t)ASN1_STRING_length(g->d.dNSName) == strlen(dns) && name_matches(dns, host))
+			add_name(names, names_len, "DNS:", shown);
+			if (!match && dlen == strlen(dns) && name_matches(dns, host))
 				match = true;
 		} else if (g->type == GEN_IPADD) {
 			const unsigned char *a = ASN1_STRING_get0_data(g->d.iPAddress);
@@ -129,10 +146,15 @@ bool tls_host_matches(X509 *cert, const char *host, bool *used_cn, char *names, 
 	char cn[256];
 	int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof(cn));
 	if (n > 0 && (size_t)n < sizeof(cn)) {
-		char label[300];
-		snprintf(label, sizeof(label), "%s%s", cn, have_san_dns ? " (ignored: the certificate has DNS names)" : "");
+		/* a NUL inside the CN ("localhost\0.attacker.example") would make
+		 * it compare as its first part: such a name matches nothing */
+		bool has_nul = strlen(cn) != (size_t)n;
+		char shown[300], label[400];
+		printable((const unsigned char *)cn, (size_t)n, shown, sizeof(shown));
+		snprintf(label, sizeof(label), "%s%s", shown, have_san_dns ? " (ignored: the certificate has DNS names)"
+				: has_nul ? " (ignored: it holds a NUL byte)" : "");
 		add_name(names, names_len, "CN=", label);
-		if (!match && !have_san_dns && name_matches(cn, host)) {
+		if (!match && !have_san_dns && !has_nul && name_matches(cn, host)) {
 			match = true;
 			*used_cn = true;
 		}

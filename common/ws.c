@@ -1,5 +1,6 @@
 /* ws: RFC 6455 for MQTT over WebSockets, pure functions (see ws.h). */
 #include "ws.h"
+#include "utf8.h"
 #include "l10n.h"
 
 #include <stdio.h>
@@ -55,17 +56,6 @@ char *ws_request(const char *host, int port, bool tls, const char *path, const c
 }
 
 /* Copy [v, v+n) into out (cut to its size), NUL-terminated. */
-static void copy_cut(char *out, size_t size, const char *v, size_t n)
-{
-	if (n >= size)
-		n = size - 1;
-	memcpy(out, v, n);
-	out[n] = '\0';
-	for (size_t i = 0; i < n; i++) /* keep explanations printable */
-		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-			out[i] = '?';
-}
-
 /* Does the comma-separated list [v, v+n) hold token (any case)? */
 static bool has_token(const char *v, size_t n, const char *token)
 {
@@ -116,8 +106,8 @@ enum ws_head_result ws_parse_head(const uint8_t *buf, size_t len, const char *ke
 			return WS_HEAD_NOT_HTTP;
 	h->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
 	if (eol - p > 13 && p[12] == ' ')
-		copy_cut(h->reason, sizeof(h->reason), p + 13, (size_t)(eol - p - 13));
-	bool upgrade = false, connection = false, accept_ok = false, have_proto = false;
+		utf8_copy_cut(h->reason, sizeof(h->reason), p + 13, (size_t)(eol - p - 13));
+	bool upgrade = false, connection = false, accept_ok = false, have_proto = false, have_ext = false;
 	char want[29];
 	ws_accept_for(key, want);
 	for (p = eol + 2; p < b + end - 2; p = eol + 2) {
@@ -143,11 +133,16 @@ enum ws_head_result ws_parse_head(const uint8_t *buf, size_t len, const char *ke
 			accept_ok = vlen == 28 && want[0] && !memcmp(v, want, 28);
 		else if (IS("Sec-WebSocket-Protocol")) {
 			have_proto = true;
-			copy_cut(h->subprotocol, sizeof(h->subprotocol), v, vlen);
+			utf8_copy_cut(h->subprotocol, sizeof(h->subprotocol), v, vlen);
 		} else if (IS("Location"))
-			copy_cut(h->location, sizeof(h->location), v, vlen);
+			utf8_copy_cut(h->location, sizeof(h->location), v, vlen);
 		else if (IS("Server"))
-			copy_cut(h->server, sizeof(h->server), v, vlen);
+			utf8_copy_cut(h->server, sizeof(h->server), v, vlen);
+		else if (IS("Sec-WebSocket-Extensions")) {
+			have_ext = true;
+			if (!h->extensions[0])
+				utf8_copy_cut(h->extensions, sizeof(h->extensions), v, vlen);
+		}
 #undef IS
 	}
 	if (h->status != 101)
@@ -160,6 +155,10 @@ enum ws_head_result ws_parse_head(const uint8_t *buf, size_t len, const char *ke
 		return WS_HEAD_NO_SUBPROTOCOL;
 	if (strcasecmp(h->subprotocol, "mqtt"))
 		return WS_HEAD_WRONG_SUBPROTOCOL;
+	/* the request offers no extension, so a 101 that names one (even an
+	 * empty header) agreed to something not asked for: fail (RFC 6455 4.1) */
+	if (have_ext)
+		return WS_HEAD_EXTENSION;
 	return WS_HEAD_OK;
 }
 
@@ -293,7 +292,7 @@ static void control_event(struct ws_decoder *d, struct ws_event *ev)
 			ev->error = WS_ERR_CLOSE_PAYLOAD;
 			return;
 		}
-		copy_cut(ev->reason, sizeof(ev->reason), (const char *)d->ctl + 2, d->ctl_have - 2);
+		utf8_copy_cut(ev->reason, sizeof(ev->reason), (const char *)d->ctl + 2, d->ctl_have - 2);
 	}
 }
 

@@ -37,6 +37,7 @@ enum ws_head_result {
 	WS_HEAD_BAD_ACCEPT,     /* Sec-WebSocket-Accept missing or wrong */
 	WS_HEAD_NO_SUBPROTOCOL, /* no Sec-WebSocket-Protocol */
 	WS_HEAD_WRONG_SUBPROTOCOL, /* a subprotocol other than mqtt */
+	WS_HEAD_EXTENSION,      /* Sec-WebSocket-Extensions: none was asked for (RFC 6455 4.1) */
 };
 
 /* What the server's upgrade response said. */
@@ -46,6 +47,7 @@ struct ws_head {
 	char location[256];    /* Location (3xx), cut; "" when none */
 	char subprotocol[64];  /* Sec-WebSocket-Protocol, cut */
 	char server[64];       /* Server, cut */
+	char extensions[64];   /* Sec-WebSocket-Extensions, cut; "" when none */
 	size_t head_len;       /* bytes of the head, blank line included (OK) */
 };
 

@@ -2,6 +2,7 @@
  * socket and the broker (see wsrelay.h). Non-blocking sockets, poll()
  * deadlines; the framing is ws.c's. */
 #include "wsrelay.h"
+#include "socks.h"
 #include "net.h"
 #include "tls.h"
 
@@ -247,83 +248,40 @@ static ssize_t recv_some(struct wsrelay *r, void *p, size_t n, long long deadlin
 /* SOCKS5 (RFC 1928, 1929): CONNECT to host:port by name. */
 static enum wsr_result socks5(struct wsrelay *r, const struct wsr_target *t, long long deadline)
 {
-	uint8_t req[600];
-	uint8_t ans[512];
-	bool auth = t->socks5_username != NULL;
-	req[0] = 5;
-	req[1] = 1;
-	req[2] = auth ? 2 : 0;
-	if (!send_all(r, req, 3, deadline) || recv_some(r, ans, 2, deadline) != 2)
-		goto io;
-	if (ans[0] != 5 || ans[1] != req[2]) {
+	sigset_t none;
+	sigemptyset(&none);
+	struct socks_outcome *o = &r->socks;
+	enum socks_result s = socks_handshake(r->fd, t->host, t->port, t->socks5_username, t->socks5_password, deadline,
+			&none, o);
+	switch (s) {
+	case SOCKS_OK: return WSR_OK;
+	case SOCKS_METHOD_REFUSED:
 		snprintf(r->proxy_error, sizeof(r->proxy_error), "the proxy refused the %s authentication method",
-				auth ? "username" : "\"none\"");
+				t->socks5_username ? "username" : "\"none\"");
+		break;
+	case SOCKS_AUTH_REFUSED:
+		snprintf(r->proxy_error, sizeof(r->proxy_error), "the proxy rejected the user name and password");
+		break;
+	case SOCKS_TARGET_REFUSED:
+		snprintf(r->proxy_error, sizeof(r->proxy_error), "the proxy answered: %s", socks_rep_text(o->rep));
+		r->sys_errno = o->rep == 5 ? ECONNREFUSED : o->rep == 3 ? ENETUNREACH : o->rep == 4 ? EHOSTUNREACH : 0;
+		break;
+	case SOCKS_NOT_SOCKS: case SOCKS_CLOSED:
+		snprintf(r->proxy_error, sizeof(r->proxy_error), "the proxy does not speak SOCKS5");
+		break;
+	case SOCKS_NO_ANSWER:
+		snprintf(r->proxy_error, sizeof(r->proxy_error), "the proxy did not answer");
+		r->sys_errno = ETIMEDOUT;
+		return WSR_TIMEOUT;
+	case SOCKS_TOO_LONG:
+		snprintf(r->proxy_error, sizeof(r->proxy_error), "the host name, proxy user name or password is over 255 bytes");
+		break;
+	default:
+		r->sys_errno = o->sys_errno;
+		errno = o->sys_errno;
 		return WSR_TCP;
 	}
-	if (auth) {
-		size_t ul = strlen(t->socks5_username), pl = t->socks5_password ? strlen(t->socks5_password) : 0;
-		if (ul > 255 || pl > 255) {
-			snprintf(r->proxy_error, sizeof(r->proxy_error), "the proxy user name or password is over 255 bytes");
-			return WSR_TCP;
-		}
-		size_t n = 0;
-		req[n++] = 1;
-		req[n++] = (uint8_t)ul;
-		memcpy(req + n, t->socks5_username, ul);
-		n += ul;
-		req[n++] = (uint8_t)pl;
-		if (pl)
-			memcpy(req + n, t->socks5_password, pl);
-		n += pl;
-		bool ok = send_all(r, req, n, deadline);
-		explicit_bzero(req, sizeof(req));
-		if (!ok || recv_some(r, ans, 2, deadline) != 2)
-			goto io;
-		if (ans[1] != 0) {
-			snprintf(r->proxy_error, sizeof(r->proxy_error), "the proxy rejected the user name and password");
-			return WSR_TCP;
-		}
-	}
-	size_t hl = strlen(t->host);
-	if (hl > 255) {
-		snprintf(r->proxy_error, sizeof(r->proxy_error), "the host name is too long for SOCKS5");
-		return WSR_TCP;
-	}
-	size_t n = 0;
-	req[n++] = 5;
-	req[n++] = 1; /* CONNECT */
-	req[n++] = 0;
-	req[n++] = 3; /* a domain name: the proxy resolves it (socks5h) */
-	req[n++] = (uint8_t)hl;
-	memcpy(req + n, t->host, hl);
-	n += hl;
-	req[n++] = (uint8_t)(t->port >> 8);
-	req[n++] = (uint8_t)t->port;
-	if (!send_all(r, req, n, deadline))
-		goto io;
-	/* VER REP RSV ATYP, then the bound address and port */
-	size_t have = 0, need = 5;
-	while (have < need) {
-		ssize_t got = recv_some(r, ans + have, need - have, deadline);
-		if (got <= 0)
-			goto io;
-		have += (size_t)got;
-		if (have >= 5 && need == 5)
-			need = ans[3] == 1 ? 10 : ans[3] == 4 ? 22 : ans[3] == 3 ? 7 + (size_t)ans[4] : 5;
-	}
-	if (ans[1] != 0) {
-		static const char *const rep[] = {"succeeded", "general SOCKS server failure",
-			"connection not allowed by ruleset", "network unreachable", "host unreachable",
-			"connection refused", "TTL expired", "command not supported", "address type not supported"};
-		snprintf(r->proxy_error, sizeof(r->proxy_error), "the proxy answered: %s",
-				ans[1] < sizeof(rep) / sizeof(rep[0]) ? rep[ans[1]] : "an unknown error");
-		r->sys_errno = ans[1] == 5 ? ECONNREFUSED : ans[1] == 3 ? ENETUNREACH : ans[1] == 4 ? EHOSTUNREACH : 0;
-		return WSR_TCP;
-	}
-	return WSR_OK;
-io:
-	r->sys_errno = errno;
-	return errno == ETIMEDOUT ? WSR_TIMEOUT : WSR_TCP;
+	return WSR_TCP;
 }
 
 static enum wsr_result tls_handshake(struct wsrelay *r, const struct wsr_target *t, long long deadline)
@@ -811,6 +769,7 @@ const char *wsrelay_result_text(enum ws_head_result h)
 	case WS_HEAD_BAD_ACCEPT: return "a wrong Sec-WebSocket-Accept";
 	case WS_HEAD_NO_SUBPROTOCOL: return "no Sec-WebSocket-Protocol";
 	case WS_HEAD_WRONG_SUBPROTOCOL: return "another subprotocol than mqtt";
+	case WS_HEAD_EXTENSION: return "an extension not asked for";
 	default: return "incomplete";
 	}
 }

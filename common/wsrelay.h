@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <openssl/ssl.h>
 #include "ws.h"
+#include "socks.h"
 
 /* How an open (TCP, TLS, upgrade) ended. */
 enum wsr_result {
@@ -41,6 +42,7 @@ struct wsrelay {
 	enum wsr_stage stage;
 	int sys_errno;
 	char proxy_error[128];     /* what a SOCKS5 proxy said, "" */
+	struct socks_outcome socks; /* how its handshake ended */
 	/* the upgrade */
 	char key[WS_KEY_LEN];
 	char request_line[300];    /* "GET /mqtt HTTP/1.1", for the trace */

@@ -40,6 +40,14 @@ refused at once over TLS as over plain MQTT; an unusable $TMPDIR is
 explained without "Out of memory"; a run holding a password leaves no core
 dump (mosquitto_sub's does).
 
+Issue 24: a real mosquitto whose certificate has the CN
+"localhost\\0.attacker.example" and no SAN (refused for localhost, as
+mosquitto_pub 2.1.2 refuses it); SOCKS5 proxies that refuse (Dante refusing
+a login, small servers answering each RFC 1928 reply code, HTTP, or
+nothing), explained as the proxy's doing with mosquitto_pub's exit status;
+a proxy-only path (a listener at -h/-p that must see no connection, a name
+only the proxy knows); the post-mortem probes within --connect-timeout 1.
+
 At the end a markdown table of the hostile cases (tool, exit, first stderr
 line, seconds, peak RSS), then "N passed, N failed" (exit status 1 on any
 failure). Usage: test_hostile.py [-k SUBSTRING]... [--list]
@@ -71,6 +79,7 @@ sys.dont_write_bytecode = True   # keep tests/lib free of __pycache__
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 from harness import binpath, expect, first_line  # noqa: E402
 from lab_peers import free_port, popen, stop_process, terminate_on_sigterm  # noqa: E402
+import mosq21  # noqa: E402
 
 MOSQUITTO = os.environ.get("SMQTT_TEST_MOSQUITTO", "/usr/sbin/mosquitto")
 REF_PUB = "/usr/bin/mosquitto_pub"
@@ -1618,6 +1627,343 @@ def test_no_core_dump(lab):
     expect(s[1] == [], "smqtt_sub leaves no core dump", s)
     if m[1]:
         expect(m[2], "mosquitto_sub's core holds the password (the check can see one)", m)
+
+
+# ---------------------------------------------------------------------------
+# issue 24, second half: certificate names, proxies, probes
+
+def der_tlv(b, off):
+    """(header length, content length) of the DER element at off."""
+    n = b[off + 1]
+    if n < 0x80:
+        return 2, n
+    k = n & 0x7f
+    return 2 + k, int.from_bytes(b[off + 2:off + 2 + k], "big")
+
+
+def nul_cn_cert(d):
+    """A certificate (signed by the test CA of mkpki.sh, no subjectAltName)
+    whose CN is "localhost\\0.attacker.example": openssl makes it with a
+    placeholder byte, which is then replaced by a NUL in the DER of the
+    to-be-signed part, and that part signed again with the CA's key (RSA:
+    the signature keeps its length). Returns (cafile, certfile, keyfile)."""
+    pki = os.path.join(d, "pki")
+    sh(["bash", os.path.join(REPO, "tests", "lib", "mkpki.sh"), pki], d)
+    key = os.path.join(d, "nul.key")
+    sh(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key], d)
+    sh(["openssl", "req", "-new", "-key", key, "-subj", "/CN=localhostZ.attacker.example", "-out", "nul.csr"], d)
+    sh(["openssl", "x509", "-req", "-in", "nul.csr", "-CA", os.path.join(pki, "ca.crt"), "-CAkey",
+        os.path.join(pki, "ca.key"), "-days", "2", "-set_serial", "4242", "-outform", "DER", "-out", "nul.der"], d)
+    der = bytearray(open(os.path.join(d, "nul.der"), "rb").read())
+    oh, _ = der_tlv(der, 0)
+    th, tl = der_tlv(der, oh)
+    tbs = der[oh:oh + th + tl]
+    i = tbs.find(b"localhostZ.attacker.example")
+    assert i > 0 and tbs.count(b"localhostZ") == 1
+    tbs[i + 9] = 0
+    with open(os.path.join(d, "nul.tbs"), "wb") as f:
+        f.write(tbs)
+    sh(["openssl", "dgst", "-sha256", "-sign", os.path.join(pki, "ca.key"), "-out", "nul.sig", "nul.tbs"], d)
+    sig = open(os.path.join(d, "nul.sig"), "rb").read()
+    der[oh:oh + th + tl] = tbs
+    der[len(der) - len(sig):] = sig
+    cert = os.path.join(d, "nul.crt")
+    with open(cert, "w") as f:
+        f.write(ssl.DER_cert_to_PEM_cert(bytes(der)))
+    r = subprocess.run(["openssl", "verify", "-CAfile", os.path.join(pki, "ca.crt"), cert], capture_output=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return os.path.join(pki, "ca.crt"), cert, key
+
+
+def tls_broker(d, cert, key, cafile):
+    """A real mosquitto with a TLS listener on a free port."""
+    port = free_port()
+    conf = os.path.join(d, "tls.conf")
+    with open(conf, "w") as f:
+        f.write("user root\nlistener %d 127.0.0.1\nallow_anonymous true\ncertfile %s\nkeyfile %s\ncafile %s\n"
+                % (port, cert, key, cafile))
+    p = popen([MOSQUITTO, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return p, port
+        except OSError:
+            time.sleep(0.02)
+    stop_process(p)
+    raise RuntimeError("TLS broker did not start")
+
+
+def test_cn_with_nul(lab):
+    """A CN "localhost\\0.attacker.example" without SAN does not match
+    localhost: refused as a host name mismatch (as mosquitto_pub refuses
+    it), the certificate's name listed with the NUL visible."""
+    d = os.path.join(lab.tmp, "nulcn")
+    os.makedirs(d)
+    cafile, cert, key = nul_cn_cert(d)
+    p, port = tls_broker(d, cert, key, cafile)
+    try:
+        common = ["-h", "localhost", "-p", str(port), "--cafile", cafile, "-t", "t", "-m", "x"]
+        m21 = mosq21.ensure()
+        s = lab.e.run([binpath("smqtt_pub")] + common + ["--diag-format", "json", "--connect-timeout", "5"],
+                      20 + SLACK)
+        m = lab.e.run([REF_PUB] + common, 20)
+        r21 = subprocess.run([m21.pub] + common, env=m21.env(lab.e.env()), capture_output=True, timeout=20)
+    finally:
+        stop_process(p)
+    lab.notes.append("CN with NUL: smqtt_pub exit %d %r; mosquitto_pub 2.1.2 (OpenSSL's host check) exit %d %r; "
+                     "Debian's mosquitto_pub 2.0 exit %d (its own CN check)"
+                     % (s.rc, first_line(s.err), r21.returncode, first_line(r21.stderr.decode(errors="replace")), m.rc))
+    expect(r21.returncode != 0, "mosquitto_pub 2.1.2 refuses it", r21.returncode, r21.stderr)
+    expect(s.rc == 8, "smqtt_pub exits 8 (a TLS error, as mosquitto_pub 2.0 on a name mismatch)", s.rc, s.err)
+    docs = [json.loads(x) for x in s.err.splitlines() if x.startswith("{")]
+    expect(docs and docs[-1].get("cause") == "hostname-mismatch", "cause hostname-mismatch", s.err)
+    expect("localhost\\x00.attacker.example" in s.err, "the name is shown with its NUL", s.err)
+    expect("AddressSanitizer" not in s.err and "runtime error:" not in s.err, "no sanitizer report", s.err)
+
+
+def socks_read_request(conn):
+    """The client's SOCKS5 greeting, answered "no authentication"; then its
+    CONNECT request (returned)."""
+    conn.settimeout(10)
+    g = conn.recv(3)
+    if len(g) < 3 or g[0] != 5:
+        return None
+    conn.sendall(b"\x05\x00")
+    return conn.recv(600)
+
+
+def b_socks_rep(code):
+    def b(srv, conn):
+        if socks_read_request(conn):
+            conn.sendall(bytes([5, code, 0, 1, 0, 0, 0, 0, 0, 0]))
+            srv.hold(3)
+    return b
+
+
+def b_socks_http(srv, conn):
+    conn.recv(16)
+    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+
+def b_socks_silent(srv, conn):
+    conn.recv(16)
+    srv.hold(30)
+
+
+def start_danted(lab, method):
+    """Dante (Debian's danted), a real SOCKS5 server, on a free port; method
+    "username" checks the login against the system's users."""
+    danted = shutil.which("danted") or "/usr/sbin/danted"
+    if not os.access(danted, os.X_OK):
+        raise AssertionError("danted (Debian package dante-server) is not installed")
+    port = free_port()
+    d = os.path.join(lab.tmp, "danted-%s-%d" % (method, port))
+    os.makedirs(d)
+    conf = os.path.join(d, "danted.conf")
+    with open(conf, "w") as f:
+        f.write("logoutput: stderr\ninternal: 127.0.0.1 port = %d\nexternal: 127.0.0.1\nsocksmethod: %s\n"
+                "clientmethod: none\nuser.privileged: root\nuser.unprivileged: nobody\n"
+                "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\nsocks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\n"
+                % (port, method))
+    p = popen([danted, "-f", conf, "-N", "1", "-p", os.path.join(d, "pid")], stdout=subprocess.DEVNULL,
+              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return p, port
+        except OSError:
+            time.sleep(0.05)
+    stop_process(p)
+    raise AssertionError("danted did not start")
+
+
+def test_socks5_proxy_failures(lab):
+    """A SOCKS5 proxy's refusals are explained as the proxy's, naming it and
+    not blaming the broker, with mosquitto_pub's exit status: Dante refusing
+    a login (RFC 1929) and a client without one; small servers answering
+    CONNECT with each RFC 1928 reply code 1-8, answering HTTP, and saying
+    nothing (plain MQTT: libmosquitto's SOCKS5 code, then smqtt's probe
+    through the proxy; and --ws: smqtt's own)."""
+    b = Broker(lab.tmp, "socks").start()
+    procs = []
+    try:
+        dante_user, up = start_danted(lab, "username")
+        procs.append(dante_user)
+        dante_none, np_ = start_danted(lab, "none")
+        procs.append(dante_none)
+        cases = [("Dante refuses the login", up, "nobody-%d:wrong" % os.getpid(), "proxy-auth-refused",
+                  ["refused the login"]),
+                 ("Dante wants a login", up, None, "proxy-auth-refused", ["refused the login"])]
+        servers = []
+        for code in range(1, 9):
+            h = Hostile(b_socks_rep(code)).start()
+            servers.append(h)
+            cases.append(("reply code %d" % code, h.port, None, "proxy-target-refused",
+                          ["refused to connect to localhost:%d" % b.port, "reply code %d" % code]))
+        h = Hostile(b_socks_http).start()
+        servers.append(h)
+        cases.append(("an HTTP server", h.port, None, "proxy-not-socks", ["does not speak SOCKS5", "HTTP"]))
+        h = Hostile(b_socks_silent).start()
+        servers.append(h)
+        cases.append(("a silent server", h.port, None, "proxy-no-answer", ["did not answer the SOCKS5 handshake"]))
+        failures = []
+        for name, pport, login, cause, words in cases:
+            proxy = "socks5h://%s127.0.0.1:%d" % (login + "@" if login else "", pport)
+            for ws in (False, True):
+                if ws and cause == "proxy-target-refused" and "reply code" not in name:
+                    continue
+                a = ["-h", "localhost", "-p", str(b.port), "--proxy", proxy, "-t", "t", "-m", "x"] + (["--ws"] if ws else [])
+                s = lab.e.run([binpath("smqtt_pub")] + a + ["--connect-timeout", "2", "--diag-format", "json"],
+                              10 + SLACK)
+                label = "%s%s" % (name, " (--ws)" if ws else "")
+                docs = [json.loads(x) for x in s.err.splitlines() if x.startswith("{")]
+                got = docs[-1].get("cause") if docs else None
+                text = first_line(s.err)
+                lab.notes.append("socks5 %s: smqtt_pub exit %d in %.2f s, %s" % (label, s.rc, s.secs, text))
+                want, wwords = cause, words
+                if not ws and cause == "proxy-no-answer":
+                    # plain MQTT: libmosquitto's SOCKS5 code timed out, and no time is left for a probe
+                    # through the proxy: the why says that the proxy or the broker was silent
+                    want, wwords = "handshake-timeout", ["the proxy 127.0.0.1:%d accepted" % pport,
+                                                         "either the proxy did not answer the SOCKS5 handshake",
+                                                         "probes that tell what the port speaks"]
+                if got != want:
+                    failures.append("%s: cause %s, want %s: %s" % (label, got, want, s.err[-600:]))
+                    continue
+                if want.startswith("proxy-") and "the proxy 127.0.0.1:%d" % pport not in text:
+                    failures.append("%s: the proxy is not named first: %s" % (label, text))
+                for w in wwords:
+                    if w not in s.err:
+                        failures.append("%s: %r not in %s" % (label, w, s.err[-600:]))
+                if "closed the connection without answering CONNECT" in s.err:
+                    failures.append("%s: the broker is blamed" % label)
+                if ws:
+                    continue
+                if cause == "proxy-no-answer":
+                    if s.rc != 27:
+                        failures.append("%s: exit %d, want 27 (--connect-timeout)" % (label, s.rc))
+                    continue
+                m = lab.e.run([REF_PUB] + a, 10)
+                lab.notes.append("socks5 %s: mosquitto_pub exit %s %r" % (label, m.rc, first_line(m.err)))
+                if m.rc != s.rc:
+                    failures.append("%s: smqtt_pub exit %d, mosquitto_pub %d" % (label, s.rc, m.rc))
+        expect(not failures, "\n".join(failures))
+    finally:
+        for p in procs:
+            stop_process(p)
+        for h in locals().get("servers", []):
+            h.stop()
+        b.stop()
+
+
+def b_socks_redirect(backend_port, seen):
+    """A SOCKS5 proxy (no login) that connects every CONNECT, whatever its
+    name or address, to 127.0.0.1:backend_port and relays; seen gets the
+    names asked for."""
+    def b(srv, conn):
+        req = socks_read_request(conn)
+        if not req or len(req) < 7 or req[3] != 3:
+            return
+        seen.append(req[5:5 + req[4]].decode(errors="replace"))
+        up = socket.create_connection(("127.0.0.1", backend_port), 5)
+        conn.sendall(bytes([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]))
+        conn.settimeout(5)
+        up.settimeout(5)
+
+        def pump(a, z):
+            try:
+                while True:
+                    d = a.recv(65536)
+                    if not d:
+                        break
+                    z.sendall(d)
+            except OSError:
+                pass
+            for x in (a, z):
+                try:
+                    x.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        t = threading.Thread(target=pump, args=(up, conn), daemon=True)
+        t.start()
+        pump(conn, up)
+        t.join(5)
+        up.close()
+    return b
+
+
+def test_proxy_only_path(lab):
+    """With --proxy nothing goes anywhere but through it: a broker behind
+    the proxy that closes without a CONNACK (the case that makes smqtt probe
+    the port) leaves a listener at the address given with -h/-p without a
+    single connection, and a name only the proxy knows is never looked up
+    here; the why line says the probes were left out."""
+    backend = Hostile(lambda srv, conn: read_packet(conn)).start()
+    direct = Hostile(lambda srv, conn: None).start()
+    seen = []
+    proxy = Hostile(b_socks_redirect(backend.port, seen)).start()
+    try:
+        for host in ("127.0.0.1", "broker.only-the-proxy-knows.invalid"):
+            a = [binpath("smqtt_pub"), "-h", host, "-p", str(direct.port), "--proxy",
+                 "socks5h://127.0.0.1:%d" % proxy.port, "-t", "t", "-m", "x", "--connect-timeout", "3",
+                 "--diag-format", "json", "--trace"]
+            r = lab.e.run(a, 10 + SLACK)
+            lab.notes.append("proxy only, -h %s: exit %d in %.2f s, %s" % (host, r.rc, r.secs, first_line(
+                [x for x in r.err.splitlines() if x.startswith("Error")][0] if "Error" in r.err else r.err)))
+            expect(r.rc != 0, host + ": fails", r.rc, r.err)
+            expect(not direct.conns, host + ": no connection to -h/-p directly", len(direct.conns), r.err[-1500:])
+            expect(host in seen, host + ": the name went to the proxy", seen)
+            expect("resolved by the proxy" in r.err and not re.search(r"resolve: %s -> " % re.escape(host), r.err),
+                   host + ": no local lookup of the broker's name", r.err[-1500:])
+            docs = [json.loads(x) for x in r.err.splitlines() if x.startswith("{")]
+            expect(docs and docs[-1]["evidence"].get("probes") == "left out: --proxy"
+                   and "left out: with --proxy" in docs[-1]["why"], host + ": the why says the probes were left out",
+                   r.err[-1500:])
+    finally:
+        for h in (proxy, direct, backend):
+            h.stop()
+
+
+def b_close_then_stall():
+    """Close the first connection at once (after the ClientHello); hold
+    every later one silently (the post-mortem probes' connections)."""
+    n = {"c": 0}
+
+    def b(srv, conn):
+        n["c"] += 1
+        if n["c"] == 1:
+            conn.recv(4096)
+            return
+        srv.hold(20)
+    return b
+
+
+def test_probes_within_connect_timeout(lab):
+    """A peer that closes the TLS connection and then stalls every later
+    one: with --connect-timeout 1 the probes together end within it, and
+    the why line says they could not finish (issue 24, finding 8)."""
+    d = os.path.join(lab.tmp, "probe-budget")
+    os.makedirs(d)
+    pki = os.path.join(d, "pki")
+    sh(["bash", os.path.join(REPO, "tests", "lib", "mkpki.sh"), pki], d)
+    for tool in ("smqtt_pub", "smqtt_sub"):
+        h = Hostile(b_close_then_stall()).start()
+        try:
+            a = [binpath(tool), "-h", "127.0.0.1", "-p", str(h.port), "--cafile", os.path.join(pki, "ca.crt"), "-t", "t",
+                 "--connect-timeout", "1", "--diag-format", "json"] + (["-m", "x"] if tool == "smqtt_pub" else ["-C", "1"])
+            r = lab.e.run(a, 10 + SLACK)
+        finally:
+            h.stop()
+        lab.notes.append("probes under --connect-timeout 1 (%s): exit %d in %.2f s, %d connections, %s"
+                         % (tool, r.rc, r.secs, len(h.conns), first_line(r.err)))
+        expect(r.rc != 0, tool + ": fails", r.rc, r.err)
+        expect(r.secs < 1 + (0.5 if not WRAPPER else SLACK), tool + ": done within --connect-timeout 1 (+0.5 s)", r.secs)
+        docs = [json.loads(x) for x in r.err.splitlines() if x.startswith("{")]
+        expect(docs and "could not finish within --connect-timeout 1 s" in docs[-1]["why"]
+               and docs[-1]["evidence"].get("probes") == "cut: --connect-timeout ran out",
+               tool + ": the why says the probes could not finish", r.err[-1500:])
 
 
 # ---------------------------------------------------------------------------

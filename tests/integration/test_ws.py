@@ -9,7 +9,9 @@
   comparisons;
 - small real HTTP servers (below) that answer the upgrade the ways the
   issue lists, and hostile WebSocket servers: each must end in the named
-  cause, the right exit status, in bounded time.
+  cause, the right exit status, in bounded time (issue 24: a 101 agreeing to
+  permessage-deflate unasked; a reason phrase and a close reason with bytes
+  that are not UTF-8, the JSON line read as strict UTF-8).
 
 Run all with no arguments, or those whose name contains a word given. The
 last line is "N passed, N failed".
@@ -506,6 +508,9 @@ FAILURES = [
     ("101 without the subprotocol", switching(proto=None), "ws-no-subprotocol", 13, []),
     ("101 with subprotocol chat", switching(proto="chat"), "ws-wrong-subprotocol", 13, ["chat"]),
     ("101 with a wrong accept", switching(accept=False), "ws-bad-accept", 13, []),
+    ("101 with permessage-deflate not asked for",
+     switching(extra=["Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=15"]),
+     "ws-unrequested-extension", 13, ["permessage-deflate"]),
     ("101 then close 1008", switching(then=read_frames_then(frame(0x8, (1008).to_bytes(2, "big") + b"go away"))),
      "ws-closed", 7, ["1008", "go away"]),
     ("100 MB of headers", huge_headers, "ws-protocol-error", 13, []),
@@ -559,6 +564,69 @@ def test_upgrade_failures():
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def raw_reply(data, then=None):
+    """Answer the upgrade with these exact bytes (then, after the CONNECT frame, more)."""
+    def b(s, key, head):
+        s.sendall(data.replace(b"{accept}", accept_for(key).encode()) if isinstance(data, bytes) else data(key))
+        if then:
+            then(s)
+        else:
+            time.sleep(0.3)
+    return b
+
+
+def strings_in(j):
+    if isinstance(j, str):
+        yield j
+    elif isinstance(j, dict):
+        for v in j.values():
+            yield from strings_in(v)
+    elif isinstance(j, list):
+        for v in j:
+            yield from strings_in(v)
+
+
+def test_json_is_utf8():
+    """--diag-format json stays valid UTF-8 whatever bytes a peer sends:
+    an HTTP reason phrase and a WebSocket close reason with \\xff, a lone
+    UTF-8 lead byte and a control byte; the bytes are shown as \\xNN, and
+    the valid UTF-8 around them is kept (issue 24)."""
+    ok101 = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             b"Sec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n")
+    cases = [
+        ("reason phrase", raw_reply(b"HTTP/1.1 404 Not\xff Found \xc3\xa9\xc3\r\nServer: x\x1by\xfe\r\n\r\n"),
+         "ws-path-not-found", ["Not\\xff Found \u00e9\\xc3", "x?y\\xfe"]),
+        ("close reason", raw_reply(ok101, read_frames_then(frame(0x8, (1008).to_bytes(2, "big") + b"go\xff\xfe away \xe2\x82\xac"))),
+         "ws-closed", ["go\\xff\\xfe away \u20ac"]),
+    ]
+    for name, behaviour, cause, words in cases:
+        srv = serve(behaviour)
+        try:
+            for lang in ("C", "zh_CN.UTF-8"):
+                e = env()
+                e["LC_ALL"] = lang
+                p = subprocess.run(smqtt("pub") + ["-h", "127.0.0.1", "-p", str(srv.server_address[1]), "--ws", "-t", "x",
+                                                   "-m", "x", "--connect-timeout", str(CT), "--diag-format", "json"],
+                                   env=e, capture_output=True, timeout=TIMEOUT, cwd=S["tmp"])
+                label = "%s (%s)" % (name, lang)
+                try:
+                    text = p.stderr.decode("utf-8")   # strict: no invalid byte anywhere
+                except UnicodeDecodeError as x:
+                    raise AssertionError("%s: stderr is not UTF-8: %s: %r" % (label, x, p.stderr[-600:]))
+                lines = [ln for ln in text.splitlines() if ln.startswith("{")]
+                expect(lines, label + ": a JSON line", text)
+                j = json.loads(lines[-1])
+                expect(j.get("cause") == cause, label + ": cause " + cause, j)
+                dumped = json.dumps(j, ensure_ascii=False)
+                values = "\n".join(strings_in(j))
+                for w in words:
+                    expect(w in values, label + ": the JSON holds %r" % w, dumped)
+                expect(p.returncode != 0, label + ": fails", p.returncode)
+        finally:
+            srv.shutdown()
+            srv.server_close()
 
 
 def test_through_socks5_proxy():

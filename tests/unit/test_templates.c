@@ -40,6 +40,7 @@
 #include "diagnose.h"
 #include "rr.h"
 #include "ws.h"
+#include "socks.h"
 #include "explain.h"
 #include "options.h"
 #include "preflight.h"
@@ -161,6 +162,7 @@ static void used_of(const struct config *cfg, struct used *u)
 	if (cfg->insecure) use(u, "--insecure");
 	if (cfg->ws) use(u, "--ws");
 	if (cfg->ws_path) use(u, "--ws-path");
+	if (cfg->socks5_host) use(u, "--proxy");
 	/* always in force (a default): naming it is never wrong */
 	use(u, "--connect-timeout");
 }
@@ -540,6 +542,19 @@ EV(ws_close_away, WS_; e->stage = STAGE_MQTT; TLS_; e->handshake_done = true; e-
 EV(ws_masked, WS_; e->stage = STAGE_MQTT; e->ws_open = true; e->ws_error = WS_ERR_MASKED; e->ws_error_text = ws_error_text(WS_ERR_MASKED))
 EV(ws_huge, WS_; e->stage = STAGE_MQTT; e->ws_open = true; e->ws_error = WS_ERR_TOO_BIG; e->ws_error_text = ws_error_text(WS_ERR_TOO_BIG))
 EV(ws_head_big, WS_; e->stage = STAGE_WS; e->ws_upgrade = WS_HEAD_TOO_LARGE)
+#define PX_ e->stage = STAGE_TCP; e->proxy_first_len = 4; memcpy(e->proxy_first, "\x05\x02\x01\x01", 4)
+EV(px_auth, PX_; e->proxy_result = SOCKS_AUTH_REFUSED)
+EV(px_method, PX_; e->proxy_result = SOCKS_METHOD_REFUSED)
+EV(px_rep2, PX_; e->proxy_result = SOCKS_TARGET_REFUSED; e->proxy_rep = 2)
+EV(px_rep3, PX_; e->proxy_result = SOCKS_TARGET_REFUSED; e->proxy_rep = 3)
+EV(px_rep5, PX_; e->proxy_result = SOCKS_TARGET_REFUSED; e->proxy_rep = 5)
+EV(px_rep7, PX_; e->proxy_result = SOCKS_TARGET_REFUSED; e->proxy_rep = 7)
+EV(px_silent, e->stage = STAGE_TCP; e->timed_out = true; e->proxy_result = SOCKS_NO_ANSWER)
+EV(px_http, e->stage = STAGE_TCP; e->proxy_result = SOCKS_NOT_SOCKS; e->proxy_first_len = 4; memcpy(e->proxy_first, "HTTP", 4))
+EV(px_closed, e->stage = STAGE_TCP; e->proxy_result = SOCKS_CLOSED)
+EV(px_ws, WS_; e->stage = STAGE_TCP; e->proxy_result = SOCKS_TARGET_REFUSED; e->proxy_rep = 4)
+EV(ws_ext, WS_; e->stage = STAGE_WS; e->ws_upgrade = WS_HEAD_EXTENSION; e->http_status = 101; strcpy(e->ws_subprotocol, "mqtt");
+	strcpy(e->ws_extensions, "permessage-deflate"))
 EV(ws_timeout, WS_; e->stage = STAGE_WS; e->timed_out = true)
 EV(ws_timeout_tls, WS_; e->stage = STAGE_WS; TLS_; e->handshake_done = true; e->timed_out = true)
 
@@ -628,6 +643,17 @@ static const struct wire_row wire_rows[] = {
 	W(ws_masked, "ws-protocol-error", D_HOST | D_PORT),
 	W(ws_huge, "ws-protocol-error", D_HOST),
 	W(ws_head_big, "ws-protocol-error", D_HOST),
+	W(ws_ext, "ws-unrequested-extension", D_HOST | D_PORT),
+	W(px_auth, "proxy-auth-refused", D_HOST | D_PORT),
+	W(px_method, "proxy-auth-refused", D_HOST),
+	W(px_rep2, "proxy-target-refused", D_HOST | D_PORT | D_CRED),
+	W(px_rep3, "proxy-target-refused", D_HOST),
+	W(px_rep5, "proxy-target-refused", D_HOST | D_PORT),
+	W(px_rep7, "proxy-target-refused", D_HOST),
+	W(px_silent, "proxy-no-answer", D_HOST | D_PORT),
+	W(px_http, "proxy-not-socks", D_HOST),
+	W(px_closed, "proxy-not-socks", D_HOST),
+	W(px_ws, "proxy-target-refused", D_HOST),
 	W(ws_timeout, "ws-upgrade-timeout", D_HOST | D_PORT),
 	W(ws_timeout_tls, "ws-upgrade-timeout", D_HOST | D_TRUST),
 };
@@ -758,6 +784,13 @@ static void test_wire_row(void **state)
 		ev.protocol_version = cfg.protocol_version;
 		row->set(&ev);
 		cfg.ws = ev.ws; /* the run that saw it used --ws */
+		if (ev.proxy_result) { /* the run went through a SOCKS5 proxy, with a login for some */
+			bool login = ev.proxy_result == SOCKS_AUTH_REFUSED || (ev.proxy_rep == 2 && (d & D_CRED));
+			cfg.socks5_host = strdup("proxy.lan");
+			cfg.socks5_port = 1080;
+			cfg.socks5_username = login ? strdup("alice") : NULL;
+			cfg.proxy_url = strdup(login ? "socks5h://alice:pw@proxy.lan" : "socks5h://proxy.lan");
+		}
 		if (cfg.psk)
 			ev.used_psk = ev.used_psk || ev.used_tls;
 		enum cause got = classify(&ev);

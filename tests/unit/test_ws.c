@@ -5,6 +5,7 @@
 #include "test_common.h"
 
 #include "ws.h"
+#include "utf8.h"
 
 static const char *KEY = "dGhlIHNhbXBsZSBub25jZQ==";   /* RFC 6455, 1.3 */
 
@@ -67,7 +68,58 @@ static const struct hcase hcases[] = {
 		WS_HEAD_BAD_ACCEPT, 101, NULL},
 	{"101 no subprotocol", OK101 "\r\n", WS_HEAD_NO_SUBPROTOCOL, 101, NULL},
 	{"101 other subprotocol", OK101 "Sec-WebSocket-Protocol: mqttv3.1\r\n\r\n", WS_HEAD_WRONG_SUBPROTOCOL, 101, "mqttv3.1"},
+	/* no extension is offered, so any agreed to fails the upgrade (RFC 6455 4.1) */
+	{"101 permessage-deflate not asked for", OK101 "Sec-WebSocket-Protocol: mqtt\r\n"
+		"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n\r\n", WS_HEAD_EXTENSION, 101, "mqtt"},
+	{"101 empty extensions header", OK101 "sec-websocket-extensions:\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n",
+		WS_HEAD_EXTENSION, 101, "mqtt"},
+	{"404 with extensions is a 404", "HTTP/1.1 404 x\r\nSec-WebSocket-Extensions: x\r\n\r\n", WS_HEAD_STATUS, 404, ""},
 };
+
+static void test_extension_named(void **state)
+{
+	(void)state;
+	static const char r[] = OK101 "Sec-WebSocket-Protocol: mqtt\r\nSec-WebSocket-Extensions: permessage-deflate\r\n"
+		"Sec-WebSocket-Extensions: x-other\r\n\r\n";
+	struct ws_head h;
+	assert_int_equal(ws_parse_head((const uint8_t *)r, strlen(r), KEY, &h), WS_HEAD_EXTENSION);
+	assert_string_equal(h.extensions, "permessage-deflate");
+}
+
+static void check_stream(const uint8_t *in, size_t n, uint64_t max, const char *want_log, const char *want_data,
+		size_t want_dlen);
+
+/* Peer text is kept valid UTF-8: bytes that are not become the text \xNN,
+ * controls '?', and a cut never splits a character (issue 24). */
+static void test_peer_text_utf8(void **state)
+{
+	(void)state;
+	static const char r[] = "HTTP/1.1 404 Not\xff Found \xc3\xa9t\xc3\r\nServer: a\x01" "b\xe2\x82\r\n\r\n";
+	struct ws_head h;
+	assert_int_equal(ws_parse_head((const uint8_t *)r, strlen(r), KEY, &h), WS_HEAD_STATUS);
+	assert_string_equal(h.reason, "Not\\xff Found \xc3\xa9t\\xc3");
+	assert_string_equal(h.server, "a?b\\xe2\\x82");
+	char out[8];
+	utf8_copy_cut(out, sizeof(out), "abcdef\xc3\xa9", 8); /* 7 bytes fit: not the 2-byte character */
+	assert_string_equal(out, "abcdef");
+	utf8_copy_cut(out, sizeof(out), "ab\xff", 3);
+	assert_string_equal(out, "ab\\xff");
+	utf8_copy_cut(out, sizeof(out), "abcd\xff", 5); /* no room for the whole escape */
+	assert_string_equal(out, "abcd");
+	/* overlong, surrogate, above U+10FFFF, truncated; valid 4-byte */
+	assert_int_equal(utf8_seq_len((const unsigned char *)"\xc0\xaf", 2), 0);
+	assert_int_equal(utf8_seq_len((const unsigned char *)"\xe0\x80\xaf", 3), 0);
+	assert_int_equal(utf8_seq_len((const unsigned char *)"\xed\xa0\x80", 3), 0);
+	assert_int_equal(utf8_seq_len((const unsigned char *)"\xf4\x90\x80\x80", 4), 0);
+	assert_int_equal(utf8_seq_len((const unsigned char *)"\xe2\x82", 2), 0);
+	assert_int_equal(utf8_seq_len((const unsigned char *)"\xf0\x9f\x98\x80", 4), 4);
+	char *j = utf8_escape("{\"r\":\"a\xff\xc3\xa9\"}", 1);
+	assert_string_equal(j, "{\"r\":\"a\\\\xff\xc3\xa9\"}");
+	free(j);
+	/* a close reason */
+	static const uint8_t c[] = {0x88, 6, 0x03, 0xe8, 'b', 0xff, 0xfe, 'y'};
+	check_stream(c, sizeof(c), 1000, "close(1000,b\\xff\\xfey)", "", 0);
+}
 
 static void run_hcase(void **state)
 {
@@ -268,6 +320,8 @@ int main(void)
 		cmocka_unit_test(test_accept_rfc_example),
 		cmocka_unit_test(test_request),
 		cmocka_unit_test(test_head_too_large),
+		cmocka_unit_test(test_extension_named),
+		cmocka_unit_test(test_peer_text_utf8),
 		cmocka_unit_test(test_frame_header),
 		cmocka_unit_test(test_decode_fragments_and_control),
 		cmocka_unit_test(test_message_bound_across_fragments),
