@@ -257,23 +257,27 @@ int client_preflight(const struct config *cfg, const struct diag *d, struct tls_
 }
 
 /* --tls-resume: names this run's session file, once (every attempt's
- * context borrows it from files). True with a saved session for this
- * broker: the files were checked on the run that saved it, and a resumed
- * handshake does not read them; preflight runs only if the connection
- * fails. */
-static bool resuming(const struct config *cfg, struct tls_files *files)
+ * context borrows it from files). True with a saved session that this
+ * run will offer (saved under the same checks, tlssession.h): the files
+ * were checked on the run that saved it, and a resumed handshake does not
+ * read them; preflight runs only if the connection fails. */
+static bool resuming(const struct config *cfg, const struct diag *d, struct tls_files *files)
 {
 	if (!cfg->tls_resume || !tls_wanted(cfg, client_port(cfg)))
 		return false;
-	files->session_file = tls_session_file(cfg, client_port(cfg));
-	return preflight_applies(cfg) && files->session_file && access(files->session_file, R_OK) == 0;
+	char *why = NULL;
+	bool offer = tls_session_prepare(files, cfg, client_port(cfg), &why);
+	if (why)
+		diag_trace(d, "tls: --tls-resume: %s", why);
+	free(why);
+	return offer && preflight_applies(cfg);
 }
 
 int client_init(struct client *c, struct config *cfg, const struct diag *d, void *obj)
 {
 	struct tls_files files;
 	tls_files_init(&files);
-	bool deferred = resuming(cfg, &files);
+	bool deferred = resuming(cfg, d, &files);
 	if (!deferred && client_preflight(cfg, d, &files)) {
 		memset(c, 0, sizeof(*c));
 		tls_files_free(&files);
@@ -866,7 +870,7 @@ static void trace_tls_up(struct client *c)
 	if (!c->tls.check_host)
 		diag_trace(d, "tls: host name NOT checked (%s)", c->cfg->insecure ? "--insecure" : "unix socket");
 	else if (SSL_session_reused(ssl))
-		diag_trace(d, "tls: resumed session: the broker's certificate and host name were verified when it was saved");
+		diag_trace(d, "tls: resumed session: the broker's certificate and host name were verified when it was saved, under the same CA, host name, client certificate and TLS settings as this run");
 	else if (c->tls.used_cn)
 		diag_trace(d, "tls: host name %s matches only the legacy Common Name (the certificate has no DNS names: %s)",
 				c->cfg->host, c->tls.cert_names);

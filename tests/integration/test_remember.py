@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""What smqtt remembers between runs must never weaken a later run (issue
+23), against real peers: mosquitto 2.0 TLS listeners with the scenario
+lab's certificates (good, other-ca, wrongsan), stunnel with a TLS 1.2
+ceiling, each behind tests/lib/relay.py, which records what every
+ClientHello offered.
+
+Sessions (--tls-resume): a session saved by a run with --insecure, or with
+another CA, or with a CA file whose contents changed since, is never
+resumed by a run that asks for the check; --trace says why; a session file
+of an older smqtt (no trust record) is not offered.
+
+Usage: test_remember.py [SUBSTRING]...   Last line: "N passed, N failed".
+Only 127.0.0.1 is contacted. Python 3 standard library only.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+from lab_peers import Mosquitto, Stunnel, terminate_on_sigterm  # noqa: E402
+from relay import Relay  # noqa: E402
+from harness import binpath, expect, last_json, run_tests  # noqa: E402
+
+TIMEOUT = 20
+HOST = "127.0.0.1"
+
+
+class Ctx:
+    def __init__(self, tmp, lab):
+        self.tmp = tmp
+        self.lab = lab
+        self.n = 0
+
+    def f(self, rel):
+        return os.path.join(self.lab, rel)
+
+    def env(self, cache=None, **extra):
+        env = dict(os.environ)
+        for k in ("SMQTT_PROFILES", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "LANGUAGE"):
+            env.pop(k, None)
+        if cache is None:
+            self.n += 1
+            cache = os.path.join(self.tmp, "cache", str(self.n))
+            os.makedirs(cache)
+        env["HOME"] = os.path.join(self.tmp, "home")
+        env["SMQTT_SYSCONFDIR"] = os.path.join(self.tmp, "sysconf")
+        env["XDG_CACHE_HOME"] = cache
+        env["LC_ALL"] = "C"
+        env.update(extra)
+        return env
+
+    def pub(self, port, args, env, host=HOST):
+        argv = [binpath("smqtt_pub"), "-h", host, "-p", str(port)] + list(args) + ["-t", "rem/t", "-m", "x"]
+        wrapper = os.environ.get("SMQTT_WRAPPER")
+        if wrapper:
+            argv = wrapper.split() + argv
+        p = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT,
+                           cwd=self.tmp)
+        return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+    def sessions(self, env):
+        d = os.path.join(env["XDG_CACHE_HOME"], "smqtt", "sessions")
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+# ---------------------------------------------------------------------------
+# Sessions (finding 1)
+
+def test_session_insecure_never_saved_nor_used(c):
+    """The certificate names other.example: --cafile alone fails (host name
+    mismatch, exit 8). One run with --insecure --tls-resume must not let a
+    later run without --insecure skip the host name check."""
+    env = c.env()
+    port = c.m.port("wrongsan")
+    args = ["--cafile", c.f("wrongsan/ca.crt"), "--tls-resume", "--trace"]
+    rc, _, err = c.pub(port, args, env)
+    expect(rc == 8, "--cafile without --insecure: host name mismatch, exit 8", rc, err)
+    rc, _, err = c.pub(port, args + ["--insecure"], env)
+    expect(rc == 0, "--insecure connects", rc, err)
+    expect("no session is offered or saved: --insecure" in err, "the trace says why no session is kept", err)
+    expect(c.sessions(env) == [], "no session saved under --insecure", c.sessions(env))
+    rc, _, err = c.pub(port, args + ["--diag-format", "json"], env)
+    expect(rc == 8, "the next run without --insecure still fails on the host name", rc, err)
+    expect("session resumed" not in err and "verified when it was saved" not in err, "nothing resumed", err)
+    expect(last_json(err)["cause"] == "hostname-mismatch", "explained as the host name mismatch", err)
+
+
+def test_session_other_ca_not_resumed(c):
+    """A session saved with --cafile other-ca/ca.crt is not resumed by a run
+    with --cafile good/ca.crt, which does not trust the broker."""
+    env = c.env()
+    port = c.m.port("otherca")
+    rc, _, err = c.pub(port, ["--cafile", c.f("other-ca/ca.crt"), "--tls-resume", "--trace"], env)
+    expect(rc == 0 and "session new (full handshake)" in err, "the trusting run connects", rc, err)
+    expect(len(c.sessions(env)) == 1, "and saves a session", c.sessions(env))
+    rc, _, err = c.pub(port, ["--cafile", c.f("other-ca/ca.crt"), "--tls-resume", "--trace"], env)
+    expect(rc == 0 and "session resumed (--tls-resume)" in err, "the same run resumes it (control)", rc, err)
+    rc, _, err = c.pub(port, ["--cafile", c.f("good/ca.crt"), "--tls-resume", "--trace", "--diag-format", "json"],
+                       env)
+    expect(rc == 8, "another CA: exit 8", rc, err)
+    expect("the saved session is not offered" in err and "the CA (--cafile" in err,
+           "the trace says the session is refused because the CA differs", err)
+    expect(last_json(err)["cause"] == "server-cert-untrusted", "explained as an unknown CA", err)
+
+
+def test_session_ca_file_contents_count(c):
+    """The same --cafile path with other contents is another CA."""
+    env = c.env()
+    port = c.m.port("otherca")
+    ca = os.path.join(c.tmp, "changing-ca.crt")
+    shutil.copy(c.f("other-ca/ca.crt"), ca)
+    args = ["--cafile", ca, "--tls-resume", "--trace"]
+    rc, _, err = c.pub(port, args, env)
+    expect(rc == 0 and len(c.sessions(env)) == 1, "saves a session", rc, err)
+    shutil.copy(c.f("good/ca.crt"), ca)
+    rc, _, err = c.pub(port, args, env)
+    expect(rc == 8, "the CA file now holds another CA: exit 8", rc, err)
+    expect("the CA (--cafile" in err, "the trace names the CA", err)
+
+
+def test_session_settings_count(c):
+    """--tls-version, --ciphers, the host name checked: each change means a
+    full handshake, and the trace names it; the same run resumes."""
+    env = c.env()
+    port = c.m.port("tls")
+    base = ["--cafile", c.f("good/ca.crt"), "--tls-resume", "--trace"]
+    rc, _, err = c.pub(port, base, env)
+    expect(rc == 0, "saves", rc, err)
+    for extra, word in ((["--tls-version", "tlsv1.2"], "--tls-version differs"),
+                        (["--ciphers", "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES256-GCM-SHA384"],
+                         "--ciphers differs")):
+        rc, _, err = c.pub(port, base + extra, env)
+        expect(rc == 0 and word in err and "session resumed" not in err, "changed %s: not resumed" % extra[0],
+               rc, err)
+        rc, _, err = c.pub(port, base, env)   # the original again
+        rc, _, err = c.pub(port, base, env)
+        expect(rc == 0 and "session resumed (--tls-resume)" in err, "the original run resumes again", rc, err)
+
+
+def test_session_of_an_older_smqtt_not_offered(c):
+    """A session file without the trust record (as 6c15cfd wrote it) is not
+    offered; a full handshake replaces it."""
+    env = c.env()
+    port = c.m.port("tls")
+    args = ["--cafile", c.f("good/ca.crt"), "--tls-resume", "--trace"]
+    rc, _, err = c.pub(port, args, env)
+    path = os.path.join(env["XDG_CACHE_HOME"], "smqtt", "sessions", c.sessions(env)[0])
+    with open(path) as f:
+        lines = f.read().split("\n", 1)
+    expect(lines[0].startswith("smqtt-session-trust: v1 "), "the file starts with the trust record", lines[0])
+    with open(path, "w") as f:
+        f.write(lines[1])
+    rc, _, err = c.pub(port, args, env)
+    expect(rc == 0 and "an older smqtt saved it" in err and "session new (full handshake)" in err,
+           "not offered, full handshake", rc, err)
+    rc, _, err = c.pub(port, args, env)
+    expect(rc == 0 and "session resumed (--tls-resume)" in err, "the new session resumes", rc, err)
+
+
+def main():
+    terminate_on_sigterm()
+    tmp = tempfile.mkdtemp(prefix="smqtt-remember-")
+    lab = os.path.join(tmp, "lab")
+    c = Ctx(tmp, lab)
+    peers = []
+    try:
+        os.makedirs(os.path.join(tmp, "home"))
+        subprocess.run(["bash", os.path.join(REPO, "tests", "lib", "scenarios.sh"), lab], check=True, timeout=300)
+        m = Mosquitto(os.path.join(tmp, "mosquitto"), "rem")
+        peers.append(m)
+        m.listener("plain", ["allow_anonymous true"])
+        for key, scen in (("tls", "good"), ("otherca", "other-ca"), ("wrongsan", "wrongsan")):
+            m.listener(key, ["allow_anonymous true", "cafile " + c.f(scen + "/ca.crt"),
+                             "certfile " + c.f(scen + "/server.crt"), "keyfile " + c.f(scen + "/server.key")])
+        m.start()
+        c.m = m
+        s12 = Stunnel(os.path.join(tmp, "stunnel"), "v12", m.port("plain"),
+                      ["cert = " + c.f("good/server.crt"), "key = " + c.f("good/server.key"),
+                       "sslVersionMax = TLSv1.2"])
+        peers.append(s12)
+        s12.start()
+        c.s12 = s12
+        c.relay = Relay((HOST, s12.port)).start()
+        peers.append(c.relay)
+        return run_tests(globals(), lambda t: t(c))
+    finally:
+        for p in reversed(peers):
+            try:
+                p.stop()
+            except Exception:  # noqa: BLE001
+                pass
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
