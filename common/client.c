@@ -886,21 +886,23 @@ int client_connect(struct client *c)
 	c->deadline_ms = mono_ms() + (long long)cfg->connect_timeout * 1000;
 	int requested = c->ev.requested_min;
 	int remembered = c->have_tls ? negotiate_cache_get(cfg->host, c->port) : 0;
-	if (remembered && remembered < requested)
-		remembered = 0; /* the cache never lowers the minimum: unused, so kept */
-	struct tls_range range = negotiate_first(requested, remembered);
+	if (remembered)
+		diag_trace(c->diag, negotiate_hint(requested, remembered)
+				? N_("tls: %s worked last time for this broker: a hint for a step-down only (the full range is offered first)")
+				: N_("tls: %s worked last time for this broker: not used (the full range is offered first, and only --tls-version allows less than tlsv1.2)"),
+				tls_version_name(remembered));
+	struct tls_range range = negotiate_first(requested);
 	for (;;) {
 		int err = 0;
 		c->ev.attempts++;
 		if (c->have_tls && install_ctx(c, &range))
 			return 1;
 		if (c->have_tls) {
-			bool rem = remembered && c->ev.attempts == 1;
+			bool rem = range.fallback_scsv && range.min_version == negotiate_hint(requested, remembered);
 			diag_trace(c->diag, range.fallback_scsv
-					? (rem ? N_("tls: attempt %d offers %s..%s with the fallback SCSV (the version remembered for this broker)")
+					? (rem ? N_("tls: attempt %d offers %s..%s with the fallback SCSV (down to the version remembered for this broker)")
 						: N_("tls: attempt %d offers %s..%s with the fallback SCSV"))
-					: (rem ? N_("tls: attempt %d offers %s..%s (the version remembered for this broker)")
-						: N_("tls: attempt %d offers %s..%s")),
+					: N_("tls: attempt %d offers %s..%s"),
 					c->ev.attempts, tls_version_name(range.min_version),
 					tls_version_name(range.max_version ? range.max_version : TLS1_3_VERSION));
 		}
@@ -961,19 +963,13 @@ int client_connect(struct client *c)
 					: N_("tls: attempt %d failed: alert received %s, alert sent %s"), c->ev.attempts,
 					c->ev.alert_received >= 0 ? tls_alert_name(c->ev.alert_received) : "none",
 					c->ev.alert_sent >= 0 ? tls_alert_name(c->ev.alert_sent) : "none");
-			if (negotiate_next(&c->ev, &range, requested, &next)) {
+			if (negotiate_next(&c->ev, &range, requested, remembered, &next)) {
 				evidence_reset_attempt(&c->ev);
 				range = next;
 				continue;
 			}
-			if (remembered && negotiate_is_version_failure(&c->ev)) {
-				/* the remembered version failed: forget it, start over */
-				negotiate_cache_forget(cfg->host, c->port);
-				remembered = 0;
-				evidence_reset_attempt(&c->ev);
-				range = negotiate_first(requested, 0);
-				continue;
-			}
+			if (remembered && negotiate_is_version_failure(&c->ev))
+				negotiate_cache_forget(cfg->host, c->port); /* it no longer works */
 			settle_stage(c);
 		}
 		return explain_failure(c, failure_status(c, c->ev.stage == STAGE_MQTT ? MOSQ_ERR_CONN_LOST : 1));

@@ -10,6 +10,11 @@ another CA, or with a CA file whose contents changed since, is never
 resumed by a run that asks for the check; --trace says why; a session file
 of an older smqtt (no trust record) is not offered.
 
+Versions: what is remembered is a hint, never a ceiling: after a TLS 1.2
+broker the next run still offers TLS 1.3; after TLS 1.0 (allowed by
+--tls-version) a broker that now speaks TLS 1.3 gets it at once and the
+memory follows; a remembered tlsv1 alone never takes a run below TLS 1.2.
+
 Usage: test_remember.py [SUBSTRING]...   Last line: "N passed, N failed".
 Only 127.0.0.1 is contacted. Python 3 standard library only.
 """
@@ -163,6 +168,89 @@ def test_session_of_an_older_smqtt_not_offered(c):
     expect(rc == 0 and "session resumed (--tls-resume)" in err, "the new session resumes", rc, err)
 
 
+# ---------------------------------------------------------------------------
+# Versions (finding 2)
+
+def since(relay, mark):
+    return relay.settle()[mark:]
+
+
+def hellos(ev):
+    return [((e["hello"] or {}).get("versions"), (e["hello"] or {}).get("scsv")) for e in ev]
+
+
+def cached(env):
+    path = os.path.join(env["XDG_CACHE_HOME"], "smqtt", "tls-versions")
+    if not os.path.exists(path):
+        return ""
+    with open(path) as f:
+        return f.read()
+
+
+def test_version_tls12_broker_not_a_ceiling(c):
+    """After a run against a TLS 1.2-only broker, the next run still offers
+    TLS 1.3 and 1.2 (one handshake, no SCSV), not exactly 1.2."""
+    env = c.env()
+    r = c.relay
+    r.target = (HOST, c.s12.port)
+    args = ["--cafile", c.f("good/ca.crt"), "--trace"]
+    rc, _, err = c.pub(r.port, args, env)
+    expect(rc == 0 and "negotiated TLSv1.2" in err, "first run: TLS 1.2", rc, err)
+    expect("%s:%d tlsv1.2\n" % (HOST, r.port) in cached(env), "tlsv1.2 remembered", cached(env))
+    mark = r.mark()
+    rc, _, err = c.pub(r.port, args, env)
+    ev = since(r, mark)
+    expect(rc == 0, "second run publishes", rc, err)
+    expect(hellos(ev) == [(["TLSv1.3", "TLSv1.2"], False)], "one handshake offering the full range", hellos(ev))
+    expect("worked last time for this broker: not used" in err, "the trace says the memory is not used", err)
+
+
+def test_version_rises_again(c):
+    """TLS 1.0 remembered (the user allowed it); the broker now speaks TLS
+    1.3: the next run offers the full range, gets TLS 1.3 in one handshake,
+    and the memory follows up."""
+    env = c.env()
+    r = c.relay
+    args = ["--cafile", c.f("good/ca.crt"), "--tls-version", "tlsv1", "--trace"]
+    try:
+        r.target = (HOST, c.s10.port)
+        rc, _, err = c.pub(r.port, args, env)
+        expect(rc == 0 and "negotiated TLSv1 " in err.replace("TLSv1,", "TLSv1 "), "first run: TLS 1.0", rc, err)
+        expect("%s:%d tlsv1\n" % (HOST, r.port) in cached(env), "tlsv1 remembered", cached(env))
+        r.target = (HOST, c.m.port("tls"))
+        mark = r.mark()
+        rc, _, err = c.pub(r.port, args, env)
+        ev = since(r, mark)
+        expect(rc == 0 and "negotiated TLSv1.3" in err, "the upgraded broker: TLS 1.3", rc, err)
+        expect(hellos(ev) == [(["TLSv1.3", "TLSv1.2"], False)], "one handshake, the full range first",
+               hellos(ev))
+        expect("deprecated protocol" not in err, "no deprecated-protocol warning", err)
+        expect("%s:%d tlsv1.3\n" % (HOST, r.port) in cached(env), "the memory rose to tlsv1.3", cached(env))
+    finally:
+        r.target = (HOST, c.s12.port)
+
+
+def test_version_memory_alone_never_below_tls12(c):
+    """A cache entry of tlsv1 (written by another run or by hand) makes a
+    run without --tls-version offer nothing below TLS 1.2: against a TLS
+    1.0-only broker it fails (exit 8) with no step-down, as with no cache."""
+    env = c.env()
+    r = c.relay
+    os.makedirs(os.path.join(env["XDG_CACHE_HOME"], "smqtt"), mode=0o700)
+    try:
+        r.target = (HOST, c.s10.port)
+        with open(os.path.join(env["XDG_CACHE_HOME"], "smqtt", "tls-versions"), "w") as f:
+            f.write("%s:%d tlsv1\n" % (HOST, r.port))
+        mark = r.mark()
+        rc, _, err = c.pub(r.port, ["--cafile", c.f("good/ca.crt"), "--trace"], env)
+        ev = since(r, mark)
+        expect(rc == 8, "exit 8", rc, err)
+        expect(all(v and "TLSv1.2" in v and not s for v, s in hellos(ev)), "never below TLS 1.2, no SCSV",
+               hellos(ev))
+    finally:
+        r.target = (HOST, c.s12.port)
+
+
 def main():
     terminate_on_sigterm()
     tmp = tempfile.mkdtemp(prefix="smqtt-remember-")
@@ -186,6 +274,13 @@ def main():
         peers.append(s12)
         s12.start()
         c.s12 = s12
+        s10 = Stunnel(os.path.join(tmp, "stunnel"), "v10", m.port("plain"),
+                      ["cert = " + c.f("good/server.crt"), "key = " + c.f("good/server.key"),
+                       "sslVersionMin = TLSv1", "sslVersionMax = TLSv1", "securityLevel = 0",
+                       "ciphers = DEFAULT:@SECLEVEL=0"])
+        peers.append(s10)
+        s10.start()
+        c.s10 = s10
         c.relay = Relay((HOST, s12.port)).start()
         peers.append(c.relay)
         return run_tests(globals(), lambda t: t(c))

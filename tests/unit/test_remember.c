@@ -1,9 +1,17 @@
 /* test_remember: what smqtt remembers between runs, as pure functions: the
  * trust record a saved TLS session is bound to (tlssession.h): every item
  * that decided trust changes the record, the comparison names the item,
- * --insecure refuses, values cannot forge items. */
+ * --insecure refuses, values cannot forge items; and the remembered TLS
+ * version (negotiate.h), a hint and never a ceiling: every run starts with
+ * the full range, a step below TLS 1.2 needs the user's minimum, every
+ * step-down carries the SCSV, and a broker that supports more again is
+ * used at once. */
 #include "test_common.h"
 
+#include <openssl/ssl.h>
+
+#include "explain.h"
+#include "negotiate.h"
 #include "tlssession.h"
 
 static struct session_trust base(void)
@@ -144,6 +152,113 @@ static void test_bad_records(void **state)
 	assert_int_equal(session_trust_line(&st, small, 1), -1);
 }
 
+/* ---- the remembered TLS version ------------------------------------------ */
+
+static const int versions[] = {0, TLS1_VERSION, TLS1_1_VERSION, TLS1_2_VERSION, TLS1_3_VERSION, 0x7f17, -1};
+enum { N_VERSIONS = sizeof(versions) / sizeof(versions[0]) };
+
+/* The first range never depends on memory (there is no argument for it)
+ * and is the best the minimum allows, at the normal security level. */
+static void test_first_range_is_full(void **state)
+{
+	(void)state;
+	for (int m = TLS1_VERSION; m <= TLS1_3_VERSION; m++) {
+		struct tls_range r = negotiate_first(m);
+		assert_int_equal(r.max_version, TLS1_3_VERSION);
+		assert_false(r.fallback_scsv);
+		assert_true(r.min_version >= TLS1_2_VERSION);
+		assert_true(r.min_version >= m);
+	}
+}
+
+/* Only a version below TLS 1.2 that the minimum allows is a hint. */
+static void test_hint(void **state)
+{
+	(void)state;
+	assert_int_equal(negotiate_hint(TLS1_VERSION, TLS1_VERSION), TLS1_VERSION);
+	assert_int_equal(negotiate_hint(TLS1_VERSION, TLS1_1_VERSION), TLS1_1_VERSION);
+	assert_int_equal(negotiate_hint(TLS1_1_VERSION, TLS1_VERSION), 0);  /* below the minimum */
+	assert_int_equal(negotiate_hint(TLS1_2_VERSION, TLS1_VERSION), 0);  /* memory alone: never */
+	assert_int_equal(negotiate_hint(TLS1_VERSION, TLS1_2_VERSION), 0);  /* the first range has it */
+	assert_int_equal(negotiate_hint(TLS1_VERSION, TLS1_3_VERSION), 0);
+	assert_int_equal(negotiate_hint(TLS1_VERSION, 0), 0);
+	assert_int_equal(negotiate_hint(TLS1_VERSION, -1), 0);
+	assert_int_equal(negotiate_hint(TLS1_VERSION, 0x7f17), 0);          /* not a version */
+	assert_int_equal(negotiate_hint(TLS1_VERSION, 0x0200), 0);          /* SSL 2 */
+}
+
+static void version_failure(struct evidence *e)
+{
+	evidence_init(e);
+	e->stage = STAGE_TLS;
+	e->used_tls = true;
+	e->alert_received = SSL_AD_PROTOCOL_VERSION;
+}
+
+/* For every minimum and every remembered value: each step of the whole
+ * negotiation against a broker that fails every version carries the SCSV,
+ * never goes below the minimum, and never below TLS 1.2 unless the minimum
+ * allows it; with no failure there is no step at all. */
+static void test_steps_safe_whatever_is_remembered(void **state)
+{
+	(void)state;
+	for (int m = TLS1_VERSION; m <= TLS1_3_VERSION; m++)
+		for (int k = 0; k < N_VERSIONS; k++) {
+			int rem = versions[k];
+			struct tls_range r = negotiate_first(m), next;
+			struct evidence e;
+			evidence_init(&e);
+			assert_false(negotiate_next(&e, &r, m, rem, &next)); /* no evidence, no step */
+			for (int steps = 0; steps < 8; steps++) {
+				version_failure(&e);
+				if (!negotiate_next(&e, &r, m, rem, &next))
+					break;
+				assert_true(next.fallback_scsv);
+				assert_true(next.min_version >= m);
+				assert_true(next.min_version <= next.max_version);
+				assert_true(next.max_version < r.min_version || next.max_version < r.max_version);
+				r = next;
+			}
+			assert_true(r.min_version >= m);
+		}
+}
+
+/* The hint shortens the step-down to a TLS 1.0 broker: one version below
+ * the failed range down to the hint, in one attempt (the broker picks its
+ * highest; the SCSV still stops a downgrade). */
+static void test_hint_shortens_step_down(void **state)
+{
+	(void)state;
+	struct evidence e;
+	struct tls_range r = negotiate_first(TLS1_VERSION), next;
+	version_failure(&e);
+	assert_true(negotiate_next(&e, &r, TLS1_VERSION, TLS1_VERSION, &next));
+	assert_int_equal(next.min_version, TLS1_VERSION);
+	assert_int_equal(next.max_version, TLS1_1_VERSION);
+	assert_true(next.fallback_scsv);
+	/* without memory: one version at a time */
+	assert_true(negotiate_next(&e, &r, TLS1_VERSION, 0, &next));
+	assert_int_equal(next.min_version, TLS1_1_VERSION);
+	assert_int_equal(next.max_version, TLS1_1_VERSION);
+	/* memory below the minimum: as without memory; at the default
+	 * minimum no step at all */
+	assert_true(negotiate_next(&e, &r, TLS1_1_VERSION, TLS1_VERSION, &next));
+	assert_int_equal(next.min_version, TLS1_1_VERSION);
+	assert_false(negotiate_next(&e, &r, TLS1_2_VERSION, TLS1_VERSION, &next));
+	/* intolerance of TLS 1.3: capped one lower, the hint does not widen it */
+	struct tls_range best = {TLS1_2_VERSION, TLS1_3_VERSION, false};
+	evidence_init(&e);
+	e.stage = STAGE_TLS;
+	e.used_tls = true;
+	e.client_hello_sent = true;
+	e.peer_closed = true;
+	e.probe_tls_answered = true;
+	assert_true(negotiate_next(&e, &best, TLS1_VERSION, TLS1_VERSION, &next));
+	assert_int_equal(next.max_version, TLS1_2_VERSION);
+	assert_int_equal(next.min_version, TLS1_2_VERSION);
+	assert_true(next.fallback_scsv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +267,10 @@ int main(void)
 		cmocka_unit_test(test_values_escaped),
 		cmocka_unit_test(test_insecure_refused),
 		cmocka_unit_test(test_bad_records),
+		cmocka_unit_test(test_first_range_is_full),
+		cmocka_unit_test(test_hint),
+		cmocka_unit_test(test_steps_safe_whatever_is_remembered),
+		cmocka_unit_test(test_hint_shortens_step_down),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
