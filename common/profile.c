@@ -85,14 +85,29 @@ bool profile_host_matches(const char *pattern, const char *host)
 	return strcasecmp(pattern, host) == 0;
 }
 
-const struct profile *profiles_match(const struct profiles *ps, const char *host)
+int profile_port(const struct profile *p)
+{
+	for (size_t i = 0; i < p->nkv; i++)
+		if (!strcmp(p->kv[i].def->longname, "port") && p->kv[i].value) {
+			char *end = NULL;
+			long v = strtol(p->kv[i].value, &end, 10);
+			return end && !*end && v >= 0 && v <= 65535 ? (int)v : 0;
+		}
+	return 0;
+}
+
+const struct profile *profiles_match(const struct profiles *ps, const char *host, int port)
 {
 	if (!host)
 		return NULL;
-	for (size_t i = 0; i < ps->n; i++)
+	for (size_t i = 0; i < ps->n; i++) {
+		int pp = profile_port(&ps->v[i]);
+		if (port >= 0 && pp && pp != port)
+			continue; /* saved for another port of this host */
 		for (size_t h = 0; h < ps->v[i].nhosts; h++)
 			if (profile_host_matches(ps->v[i].hosts[h], host))
 				return &ps->v[i];
+	}
 	return NULL;
 }
 

@@ -251,6 +251,100 @@ def test_version_memory_alone_never_below_tls12(c):
         r.target = (HOST, c.s12.port)
 
 
+# ---------------------------------------------------------------------------
+# Profiles (finding 3)
+
+def write_profiles(c, text):
+    path = os.path.join(c.tmp, "profiles-%d.conf" % c.n)
+    c.n += 1
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+    return path
+
+
+def home_profile(c):
+    return write_profiles(c, 'home: {\n  hosts = ["localhost"];\n  port = %d;\n  cafile = "%s";\n};\n'
+                          % (c.m.port("tls"), c.f("good/ca.crt")))
+
+
+def test_profile_other_port_not_applied(c):
+    """A profile saved for localhost:TLS does not take over -p PLAIN: the
+    plain publish works as with mosquitto_pub, and the trace says why the
+    profile was not used. Without -p the profile still applies."""
+    env = c.env(SMQTT_PROFILES=home_profile(c))
+    rc, _, err = c.pub(c.m.port("plain"), ["--trace"], env, host="localhost")
+    expect(rc == 0, "-p PLAIN publishes without the profile", rc, err)
+    expect("profile: none applies: 'home'" in err and "port %d" % c.m.port("tls") in err
+           and "-p %d on the command line differs" % c.m.port("plain") in err, "the trace says why", err)
+    argv = [binpath("smqtt_pub"), "-h", "localhost", "--trace", "-t", "rem/t", "-m", "x"]
+    p = subprocess.run(argv, env=env, capture_output=True, timeout=TIMEOUT)
+    err = p.stderr.decode()
+    expect(p.returncode == 0 and "profile: 'home'" in err and "negotiated TLS" in err,
+           "without -p the profile applies (TLS on its port)", p.returncode, err)
+    expect("--cafile %s (profile 'home', line 4)" % c.f("good/ca.crt") in err
+           and "-p %d (profile 'home', line 3)" % c.m.port("tls") in err, "each option names its source", err)
+    rc, _, err = c.pub(c.m.port("tls"), ["--trace"], env, host="localhost")
+    expect(rc == 0 and "profile: 'home'" in err, "-p equal to the profile's port: applies", rc, err)
+
+
+def test_profile_forced_names_itself(c):
+    """--profile home -p PLAIN forces the profile: the TLS failure names
+    the profile in the trace, the fix (--no-profile) and the JSON."""
+    env = c.env(SMQTT_PROFILES=home_profile(c))
+    rc, _, err = c.pub(c.m.port("plain"), ["--profile", "home", "--trace", "--diag-format", "json"], env,
+                       host="localhost")
+    expect(rc == 8, "exit 8 (TLS to a plain port)", rc, err)
+    expect("-p %d (command line; the profile's port %d is not used)" % (c.m.port("plain"), c.m.port("tls")) in err,
+           "the trace says -p overrides the profile's port", err)
+    j = last_json(err)
+    expect(j["cause"] == "tls-to-plain-port", "tls-to-plain-port", j)
+    expect(j["evidence"].get("profile", {}).get("name") == "home"
+           and "--cafile" in j["evidence"]["profile"].get("supplied", ""), "the JSON evidence names the profile", j)
+    expect("--no-profile" in j["fix"] and "profile 'home'" in j["fix"], "the fix offers --no-profile", j["fix"])
+    rc, _, err = c.pub(c.m.port("plain"), ["--profile", "home"], env, host="localhost")
+    expect(rc == 8 and "fix:" in err and "--no-profile" in err.split("fix:", 1)[1], "the text fix too", err)
+
+
+def test_list_profiles_host_and_port(c):
+    path = write_profiles(c, 'a: { hosts = ["a.lan"]; port = 8884; };\nb: { hosts = ["b.lan", "*.b.lan"]; };\n')
+    p = subprocess.run([binpath("smqtt_pub"), "--list-profiles"], env=c.env(SMQTT_PROFILES=path),
+                       capture_output=True, timeout=TIMEOUT)
+    out, err = p.stdout.decode(), p.stderr.decode()
+    expect(p.returncode == 0 and out == "a\ta.lan\t8884\t%s\nb\tb.lan,*.b.lan\tany\t%s\n" % (path, path),
+           "NAME HOSTS PORT FILE, 'any' without a port", out)
+    expect("without a port" in err and "port = N" in err, "a note for port-less profiles on stderr", err)
+    path = write_profiles(c, 'a: { hosts = ["a.lan"]; port = 8884; };\n')
+    p = subprocess.run([binpath("smqtt_pub"), "--list-profiles"], env=c.env(SMQTT_PROFILES=path),
+                       capture_output=True, timeout=TIMEOUT)
+    expect(p.stderr == b"", "no note when every profile has a port", p.stderr)
+
+
+def test_portless_profile_applies_on_every_port(c):
+    """The documented rule for old profiles without a port: they apply to
+    their hosts on any -p, as before."""
+    path = write_profiles(c, 'old: { hosts = ["localhost"]; username = "u-old"; };\n')
+    rc, _, err = c.pub(c.m.port("plain"), ["--trace"], c.env(SMQTT_PROFILES=path), host="localhost")
+    expect(rc == 0 and "profile: 'old'" in err and "-u u-old (profile 'old', line 1)" in err,
+           "the port-less profile applies", rc, err)
+
+
+def test_same_address_hint(c):
+    """-h 127.0.0.1 with a profile saved for localhost: no profile, but one
+    hint line in the trace and in --check."""
+    env = c.env(SMQTT_PROFILES=write_profiles(c, 'home: { hosts = ["localhost"]; username = "u"; };\n'))
+    rc, _, err = c.pub(c.m.port("plain"), ["--trace"], env)
+    expect(rc == 0, "publishes without a profile", rc, err)
+    hint = "no profile is for 127.0.0.1, but profile 'home' is for localhost, the same address"
+    expect(err.count(hint) == 1 and '--profile home uses it, or add "127.0.0.1" to its hosts' in err,
+           "one hint line in the trace", err)
+    p = subprocess.run([binpath("smqtt_pub"), "--check", "-h", HOST, "-p", str(c.m.port("plain"))], env=env,
+                       capture_output=True, timeout=TIMEOUT)
+    expect(hint in p.stdout.decode(), "and in --check", p.stdout, p.stderr)
+    rc, _, err = c.pub(c.m.port("plain"), [], env)
+    expect(hint not in err, "nothing without --trace", err)
+
+
 def main():
     terminate_on_sigterm()
     tmp = tempfile.mkdtemp(prefix="smqtt-remember-")
