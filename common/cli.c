@@ -166,6 +166,19 @@ static void option_name(const struct option_def *def, char *buf, size_t len)
 		snprintf(buf, len, "--%s", def->longname);
 }
 
+/* A URL value (--proxy) with its password shown as ****, in buf; other
+ * values as they are. */
+static const char *url_masked(const struct option_def *def, const char *v, char *buf, size_t len)
+{
+	size_t off, n;
+	if (!v || !option_url_password(def, v, &off, &n))
+		return v;
+	if (strlen(v) - n + 5 > len)
+		return "****";
+	snprintf(buf, len, "%.*s****%s", (int)off, v, v + off + n);
+	return buf;
+}
+
 /* Did this source (a parse of the command line, or of the options file
  * and the command line) set the option? */
 static bool source_sets(const struct config *src, const struct option_def *def)
@@ -202,8 +215,11 @@ static void trace_profile(const struct diag *d, const struct profile *p, const s
 		const struct option_def *def = p->kv[i].def;
 		const char *v = p->kv[i].value;
 		bool secret = option_secret(def) == SECRET_VALUE;
+		char url[512], url2[512];
 		if (secret)
 			v = diag_mask(v, mask, sizeof(mask));
+		else
+			v = url_masked(def, v, url, sizeof(url));
 		option_name(def, name, sizeof(name));
 		if (!source_sets(cli, def)) {
 			diag_trace(d, N_("profile:   %s %s (profile '%s', line %d)"), name, v ? v : "", p->name, p->kv[i].line);
@@ -218,6 +234,8 @@ static void trace_profile(const struct diag *d, const struct profile *p, const s
 		const char *shown = !strcmp(def->longname, "port") ? port : now;
 		if (secret && shown)
 			shown = diag_mask(shown, mask2, sizeof(mask2));
+		else
+			shown = url_masked(def, shown, url2, sizeof(url2));
 		diag_trace(d, N_("profile:   %s %s (command line; the profile's %s %s is not used)"),
 				name, shown ? shown : "", def->longname, v ? v : "true");
 		free(now);

@@ -1122,9 +1122,11 @@ void client_connack_ok(struct client *c)
 	} else {
 		diag_info(c->diag, "saved profile '%s' to %s\n", cfg->save_profile, path);
 		bool pw = cfg->password && !cfg->password_file;
-		if (pw || cfg->psk)
+		size_t off, len;
+		bool proxy_pw = cfg->proxy_url && option_url_password(option_find_long("proxy"), cfg->proxy_url, &off, &len);
+		if (pw || cfg->psk || proxy_pw)
 			diag_warn(c->diag, "%s holds your %s; it is mode 0600, keep it that way.\n", path,
-					pw ? "password" : "PSK");
+					pw ? "password" : cfg->psk ? "PSK" : "proxy password");
 	}
 	free(path);
 	cfg_set_str(&cfg->save_profile, NULL); /* once per run */

@@ -314,7 +314,9 @@ static void check_permissions(struct profile *p, const char *file,
 {
 	for (size_t i = 0; i < p->nkv; i++) {
 		const struct option_def *def = p->kv[i].def;
-		if (is_secret_option(def) && (st->st_mode & 077))
+		size_t off, len;
+		bool url_pw = p->kv[i].value && option_url_password(def, p->kv[i].value, &off, &len);
+		if ((is_secret_option(def) || url_pw) && (st->st_mode & 077))
 			add_warning(p, xasprintf("%s:%d: profile '%s' holds a %s and other users can read this file (mode %04o); fix: chmod 600 %s",
 					file, p->kv[i].line, p->name, option_secret_name(def),
 					(unsigned)(st->st_mode & 07777), file));

@@ -579,6 +579,24 @@ int tls_keylog_open(struct tls_files *f, const char *path, char **cause)
 			*cause = NULL;
 		return -1;
 	}
+	/* the file that was opened (fstat, not the path): one another user
+	 * owns or can write could be read by that user, who would then
+	 * decrypt the connection */
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		bool other = st.st_uid != geteuid();
+		char what[64];
+		snprintf(what, sizeof(what), other ? _("user id %u") : _("mode %04o"),
+				other ? (unsigned)st.st_uid : (unsigned)(st.st_mode & 07777));
+		if (asprintf(cause, other
+				? _("--tls-keylog %s: the key log is not used: the file belongs to another user (%s), who could read "
+					"this connection's secrets from it; fix: give a path in a directory of your own")
+				: _("--tls-keylog %s: the key log is not used: group or others can write the file (%s), and so read "
+					"this connection's secrets from it; fix: chmod 600 %s, or give a new path"),
+				path, what, path) < 0)
+			*cause = NULL;
+		return -1;
+	}
 	f->keylog_fd = fd;
 	f->keylog_open = true;
 	return 0;

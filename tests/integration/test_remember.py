@@ -15,6 +15,15 @@ broker the next run still offers TLS 1.3; after TLS 1.0 (allowed by
 --tls-version) a broker that now speaks TLS 1.3 gets it at once and the
 memory follows; a remembered tlsv1 alone never takes a run below TLS 1.2.
 
+Profiles: a profile with a port does not take over another -p of its host;
+--profile forces it and every option names its source (trace, fix, JSON);
+--list-profiles shows the port; a same-address hint.
+
+Files: --tls-keylog never writes to a file another user owns or can write;
+a --proxy password in a profile is masked in --trace, warned about in a
+readable profile and by --save-profile (through danted, a real SOCKS5
+server).
+
 Usage: test_remember.py [SUBSTRING]...   Last line: "N passed, N failed".
 Only 127.0.0.1 is contacted. Python 3 standard library only.
 """
@@ -343,6 +352,96 @@ def test_same_address_hint(c):
     expect(hint in p.stdout.decode(), "and in --check", p.stdout, p.stderr)
     rc, _, err = c.pub(c.m.port("plain"), [], env)
     expect(hint not in err, "nothing without --trace", err)
+
+
+# ---------------------------------------------------------------------------
+# Files (findings 4 and 7)
+
+def test_keylog_refuses_foreign_or_writable_file(c):
+    """Another user pre-creates the --tls-keylog path 0666: smqtt writes no
+    secret to it, says so naming the file and the fix, and publishes."""
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    if os.geteuid() != 0:
+        from harness import Skip
+        raise Skip("needs root to give a file to another user")
+    d = os.path.join(c.tmp, "keylog")
+    os.makedirs(d, exist_ok=True)
+    args = ["--cafile", c.f("good/ca.crt")]
+    for name, uid, mode, word in (("foreign", nobody.pw_uid, 0o666, "belongs to another user"),
+                                  ("foreign600", nobody.pw_uid, 0o600, "belongs to another user"),
+                                  ("mine666", os.geteuid(), 0o666, "group or others can write"),
+                                  ("mine620", os.geteuid(), 0o620, "group or others can write")):
+        path = os.path.join(d, name)
+        open(path, "w").close()
+        os.chown(path, uid, -1)
+        os.chmod(path, mode)
+        rc, _, err = c.pub(c.m.port("tls"), args + ["--tls-keylog", path], c.env(), host="localhost")
+        expect(rc == 0, name + ": publishes", rc, err)
+        expect(os.path.getsize(path) == 0, name + ": no secret written", os.path.getsize(path))
+        expect(("--tls-keylog %s: the key log is not used" % path) in err and word in err and "fix:" in err,
+               name + ": says why, naming the file, with a fix", err)
+    path = os.path.join(d, "mine600")
+    open(path, "w").close()
+    os.chmod(path, 0o600)
+    rc, _, err = c.pub(c.m.port("tls"), args + ["--tls-keylog", path], c.env(), host="localhost")
+    expect(rc == 0 and os.path.getsize(path) > 0 and "key log" not in err, "my own 0600 file is used", rc, err)
+
+
+PROXY_PW = "prox-sekrit-42"
+
+
+def test_proxy_password_masked_and_warned(c):
+    """A --proxy password: masked in the profile trace, a 0644 profile that
+    holds only it gets the permissions warning, and --save-profile warns
+    as for -P. Through Dante (danted), a real SOCKS5 server."""
+    import socket
+    import time
+    from lab_peers import free_port
+    danted = shutil.which("danted") or "/usr/sbin/danted"
+    if not os.path.exists(danted):
+        from harness import Skip
+        raise Skip("danted (dante-server) is not installed")
+    port = free_port()
+    conf = os.path.join(c.tmp, "danted.conf")
+    with open(conf, "w") as f:
+        f.write("logoutput: stderr\ninternal: 127.0.0.1 port = %d\nexternal: 127.0.0.1\n"
+                "socksmethod: none\nclientmethod: none\nuser.privileged: root\nuser.unprivileged: nobody\n"
+                "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\nsocks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\n"
+                % port)
+    d = subprocess.Popen([danted, "-f", conf, "-N", "1", "-p", os.path.join(c.tmp, "danted.pid")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                socket.create_connection((HOST, port), timeout=1).close()
+                break
+            except OSError:
+                expect(time.monotonic() < deadline and d.poll() is None, "danted starts", d.poll())
+                time.sleep(0.05)
+        url = "socks5h://bob:%s@127.0.0.1:%d" % (PROXY_PW, port)
+        prof = os.path.join(c.tmp, "proxy-profile.conf")
+        with open(prof, "w") as f:
+            f.write('px: { hosts = ["127.0.0.1"]; proxy = "%s"; };\n' % url)
+        os.chmod(prof, 0o644)
+        env = c.env(SMQTT_PROFILES=prof)
+        rc, _, err = c.pub(c.m.port("plain"), ["--trace"], env)
+        expect(rc == 0, "publishes through the proxy", rc, err)
+        expect(PROXY_PW not in err, "the proxy password is never printed", err)
+        expect("socks5h://bob:****@127.0.0.1:%d (profile 'px', line 1)" % port in err, "masked in the trace", err)
+        expect("holds a password and other users can read this file (mode 0644)" in err,
+               "the permissions warning", err)
+        cfg = os.path.join(c.tmp, "saveconf")
+        rc, _, err = c.pub(c.m.port("plain"), ["--no-profile", "--proxy", url, "--save-profile", "viaproxy"],
+                           c.env(XDG_CONFIG_HOME=cfg))
+        saved = os.path.join(cfg, "smqtt", "profiles.d", "viaproxy.conf")
+        expect(rc == 0 and os.path.exists(saved), "saved", rc, err)
+        expect("holds your proxy password; it is mode 0600" in err and PROXY_PW not in err,
+               "--save-profile warns as for -P", err)
+    finally:
+        d.terminate()
+        d.wait(timeout=5)
 
 
 def main():
