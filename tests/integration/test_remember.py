@@ -24,6 +24,10 @@ a --proxy password in a profile is masked in --trace, warned about in a
 readable profile and by --save-profile (through danted, a real SOCKS5
 server).
 
+Relay: the WebSocket relay's directory is gone once libmosquitto has
+connected, and nothing is left after SIGINT/SIGTERM/SIGHUP/SIGKILL of
+smqtt_sub --ws, nor by smqtt_pub --ws.
+
 Usage: test_remember.py [SUBSTRING]...   Last line: "N passed, N failed".
 Only 127.0.0.1 is contacted. Python 3 standard library only.
 """
@@ -444,6 +448,41 @@ def test_proxy_password_masked_and_warned(c):
         d.wait(timeout=5)
 
 
+# ---------------------------------------------------------------------------
+# The WebSocket relay's directory (findings 5 and 6)
+
+def relay_dirs(tmpdir):
+    return sorted(n for n in os.listdir(tmpdir) if n.startswith("smqtt-ws-"))
+
+
+def test_relay_directory_gone_once_connected_and_after_signals(c):
+    """The relay's private directory exists only until libmosquitto has
+    connected: none is left while smqtt_sub --ws runs, nor after SIGINT,
+    SIGTERM, SIGHUP or SIGKILL; smqtt_pub --ws leaves none either."""
+    import signal
+    tmpdir = os.path.join(c.tmp, "relay-tmp")
+    os.makedirs(tmpdir, exist_ok=True)
+    env = c.env(TMPDIR=tmpdir)
+    port = c.m.port("ws")
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL):
+        cid = "rem-ws-%d-%d" % (os.getpid(), sig)
+        mark = c.m.log_mark()
+        p = subprocess.Popen([binpath("smqtt_sub"), "--ws", "-h", HOST, "-p", str(port), "-t", "rem/ws", "-i", cid],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            c.m.wait_for_log(r"Sending SUBACK to %s\b" % cid, 10, since=mark)
+            expect(relay_dirs(tmpdir) == [], "no directory while connected", relay_dirs(tmpdir))
+            p.send_signal(sig)
+            p.wait(timeout=10)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        expect(relay_dirs(tmpdir) == [], "no directory left after signal %d" % sig, relay_dirs(tmpdir))
+    rc, _, err = c.pub(port, ["--ws"], env)
+    expect(rc == 0 and relay_dirs(tmpdir) == [], "smqtt_pub --ws leaves none", rc, err, relay_dirs(tmpdir))
+
+
 def main():
     terminate_on_sigterm()
     tmp = tempfile.mkdtemp(prefix="smqtt-remember-")
@@ -456,6 +495,7 @@ def main():
         m = Mosquitto(os.path.join(tmp, "mosquitto"), "rem")
         peers.append(m)
         m.listener("plain", ["allow_anonymous true"])
+        m.listener("ws", ["allow_anonymous true", "protocol websockets"])
         for key, scen in (("tls", "good"), ("otherca", "other-ca"), ("wrongsan", "wrongsan")):
             m.listener(key, ["allow_anonymous true", "cafile " + c.f(scen + "/ca.crt"),
                              "certfile " + c.f(scen + "/server.crt"), "keyfile " + c.f(scen + "/server.key")])
