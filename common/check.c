@@ -124,6 +124,8 @@ int check_run(struct config *cfg, const struct diag *d)
 	struct report r;
 	report_init(&r, cfg->host, port);
 	diag_check_note(d, "%s --check %s:%d\n", d->prog, cfg->host, port);
+	if (cfg->profile_hint)
+		diag_check_note(d, "  note  %s\n", cfg->profile_hint);
 
 	struct tls_files files;
 	tls_files_init(&files);

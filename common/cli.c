@@ -4,11 +4,14 @@
 #include "l10n.h"
 
 #include <errno.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <strings.h>
 #include <unistd.h>
 #include <mosquitto.h>
 #include <openssl/crypto.h>
@@ -50,26 +53,75 @@ static int cmp_profile(const void *a, const void *b)
 	return strcmp(((const struct profile *)a)->name, ((const struct profile *)b)->name);
 }
 
-static void list_profiles(struct profiles *ps)
+/* NAME<TAB>HOSTS<TAB>PORT<TAB>FILE, PORT "any" for a profile without one. */
+static void list_profiles(struct profiles *ps, const struct diag *d)
 {
+	bool portless = false;
 	qsort(ps->v, ps->n, sizeof(ps->v[0]), cmp_profile);
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct profile *p = &ps->v[i];
+		int port = profile_port(p);
 		fputs(p->name, stdout);
 		putchar('\t');
 		for (size_t h = 0; h < p->nhosts; h++)
 			printf("%s%s", h ? "," : "", p->hosts[h]);
+		if (port)
+			printf("\t%d", port);
+		else
+			fputs("\tany", stdout);
 		printf("\t%s\n", p->file);
+		portless |= port == 0 && p->nhosts > 0;
 	}
+	if (portless)
+		diag_info(d, "note: a profile without a port (port 'any') applies to its hosts on every port, as before; "
+				"add port = N; to it to keep it to that port (see smqtt-profiles(5))\n");
+}
+
+/* Does name resolve to one of the addresses in a (a getaddrinfo list)? */
+static bool resolves_into(const char *name, const struct addrinfo *a)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG}, *b = NULL;
+	if (getaddrinfo(name, NULL, &hints, &b) != 0)
+		return false;
+	bool same = false;
+	for (const struct addrinfo *x = a; x && !same; x = x->ai_next)
+		for (const struct addrinfo *y = b; y && !same; y = y->ai_next)
+			same = x->ai_family == y->ai_family && x->ai_addrlen == y->ai_addrlen
+				&& !memcmp(x->ai_addr, y->ai_addr, x->ai_addrlen);
+	freeaddrinfo(b);
+	return same;
+}
+
+/* No profile matched host: is one saved for another name (not a pattern)
+ * of the same address? One hint line for the trace and --check (resolving
+ * costs time, so only then). */
+static void same_address_hint(const struct profiles *ps, const char *host, struct config *cfg)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG}, *a = NULL;
+	if (!host || getaddrinfo(host, NULL, &hints, &a) != 0)
+		return;
+	for (size_t i = 0; i < ps->n && !cfg->profile_hint; i++)
+		for (size_t h = 0; h < ps->v[i].nhosts && !cfg->profile_hint; h++) {
+			const char *name = ps->v[i].hosts[h];
+			if (strpbrk(name, "*?[") || !strcasecmp(name, host) || !resolves_into(name, a))
+				continue;
+			char *hint = NULL;
+			if (asprintf(&hint, _("no profile is for %s, but profile '%s' is for %s, the same address; "
+					"--profile %s uses it, or add \"%s\" to its hosts"), host, ps->v[i].name, name,
+					ps->v[i].name, host) >= 0)
+				cfg->profile_hint = hint;
+		}
+	freeaddrinfo(a);
 }
 
 /* Pick the profile for this run from the trial parse. Returns 0 and sets
  * *chosen (possibly NULL), or the exit status after reporting. */
-static int choose_profile(const struct config *trial, const struct diag *d, struct profiles *ps,
-		const struct profile **chosen)
+static int choose_profile(const struct config *trial, int port, const struct diag *d, struct profiles *ps,
+		const struct profile **chosen, const struct profile **skipped)
 {
 	char *cause = NULL;
 	*chosen = NULL;
+	*skipped = NULL;
 	if (trial->no_profile && !trial->list_profiles)
 		return 0;
 	if (profiles_load(ps, &cause)) {
@@ -100,28 +152,97 @@ static int choose_profile(const struct config *trial, const struct diag *d, stru
 		}
 		return 0;
 	}
-	*chosen = profiles_match(ps, trial->host ? trial->host : "localhost");
+	*chosen = profiles_match(ps, trial->host ? trial->host : "localhost", port);
+	if (!*chosen && port != PORT_UNDEFINED)
+		*skipped = profiles_match(ps, trial->host ? trial->host : "localhost", PORT_UNDEFINED);
 	return 0;
 }
 
-static void trace_profile(const struct diag *d, const struct profile *p, const struct config *trial)
+/* An option as the trace names it: "-p" or "--cafile". */
+static void option_name(const struct option_def *def, char *buf, size_t len)
 {
-	if (!d->trace)
-		return;
+	if (def->shortname)
+		snprintf(buf, len, "-%c", def->shortname);
+	else
+		snprintf(buf, len, "--%s", def->longname);
+}
+
+/* A URL value (--proxy) with its password shown as ****, in buf; other
+ * values as they are. */
+static const char *url_masked(const struct option_def *def, const char *v, char *buf, size_t len)
+{
+	size_t off, n;
+	if (!v || !option_url_password(def, v, &off, &n))
+		return v;
+	if (strlen(v) - n + 5 > len)
+		return "****";
+	snprintf(buf, len, "%.*s****%s", (int)off, v, v + off + n);
+	return buf;
+}
+
+/* Did this source (a parse of the command line, or of the options file
+ * and the command line) set the option? */
+static bool source_sets(const struct config *src, const struct option_def *def)
+{
+	if (!strcmp(def->longname, "port"))
+		return src->port != PORT_UNDEFINED;
+	char *v = config_value_text(src, def);
+	bool set = v != NULL;
+	free(v);
+	return set;
+}
+
+/* What the profile supplied, key by key, naming where each option in
+ * effect came from; and cfg->profile_supplied for the explanations. cli:
+ * the command line alone; trial: the options file and the command line. */
+static void trace_profile(const struct diag *d, const struct profile *p, const struct profile *skipped,
+		const struct config *trial, const struct config *cli, struct config *cfg)
+{
 	if (!p) {
-		diag_trace(d, "profile: none applies%s", trial->no_profile ? " (--no-profile)" : "");
+		if (skipped)
+			diag_trace(d, N_("profile: none applies: '%s' (%s:%d) is for %s port %d, and %s %d on the command line differs "
+					"(--profile %s would force it)"), skipped->name, skipped->file, skipped->line,
+					trial->host ? trial->host : "localhost", profile_port(skipped),
+					"-p", cli->port, skipped->name);
+		else
+			diag_trace(d, "profile: none applies%s", trial->no_profile ? " (--no-profile)" : "");
 		return;
 	}
 	diag_trace(d, trial->profile_name ? N_("profile: '%s' from %s:%d (chosen by --profile)")
 			: N_("profile: '%s' from %s:%d (its hosts match the host)"), p->name, p->file, p->line);
+	char supplied[512] = "";
 	for (size_t i = 0; i < p->nkv; i++) {
-		char mask[64];
+		char mask[64], name[64];
+		const struct option_def *def = p->kv[i].def;
 		const char *v = p->kv[i].value;
-		const char *name = p->kv[i].def->longname;
-		if (option_secret(p->kv[i].def) == SECRET_VALUE)
+		bool secret = option_secret(def) == SECRET_VALUE;
+		char url[512], url2[512];
+		if (secret)
 			v = diag_mask(v, mask, sizeof(mask));
-		diag_trace(d, "profile:   %s = %s (line %d)", name, v ? v : "true", p->kv[i].line);
+		else
+			v = url_masked(def, v, url, sizeof(url));
+		option_name(def, name, sizeof(name));
+		if (!source_sets(cli, def)) {
+			diag_trace(d, N_("profile:   %s %s (profile '%s', line %d)"), name, v ? v : "", p->name, p->kv[i].line);
+			if (strlen(supplied) + strlen(def->longname) + 5 < sizeof(supplied))
+				snprintf(supplied + strlen(supplied), sizeof(supplied) - strlen(supplied), "%s--%s",
+						supplied[0] ? ", " : "", def->longname);
+			continue;
+		}
+		char *now = !strcmp(def->longname, "port") ? NULL : config_value_text(cfg, def);
+		char port[16], mask2[64];
+		snprintf(port, sizeof(port), "%d", cfg->port);
+		const char *shown = !strcmp(def->longname, "port") ? port : now;
+		if (secret && shown)
+			shown = diag_mask(shown, mask2, sizeof(mask2));
+		else
+			shown = url_masked(def, shown, url2, sizeof(url2));
+		diag_trace(d, N_("profile:   %s %s (command line; the profile's %s %s is not used)"),
+				name, shown ? shown : "", def->longname, v ? v : "true");
+		free(now);
 	}
+	if (supplied[0])
+		cfg_set_str(&cfg->profile_supplied, supplied);
 }
 
 static void warn_profile(const struct diag *d, const struct profile *p)
@@ -194,7 +315,8 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 	struct opt_error err = {0};
 	struct config trial;
 	struct profiles ps;
-	const struct profile *prof = NULL;
+	const struct profile *prof = NULL, *skipped = NULL;
+	struct config cli;
 	enum cli_next next = CLI_EXIT;
 
 	/* A closed stdout must end the run through ferror(), not SIGPIPE. */
@@ -210,6 +332,8 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 	 * host and the profile options. */
 	cfg_init(&trial, cfg->tool);
 	trial.compat = cfg->compat;
+	cfg_init(&cli, cfg->tool);
+	cli.compat = cfg->compat;
 	char *warning = NULL;
 	enum opt_status rc = optfile ? optfile_load_named(&trial, optfile, &warning, &err) : optfile_load(&trial, &err);
 	free(warning);
@@ -231,10 +355,16 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 		free(what);
 		goto out;
 	}
-	if ((*status = choose_profile(&trial, d, &ps, &prof)) != 0)
+	/* the command line alone: what it sets overrides the profile, and its
+	 * -p (or -L URL's port) chooses among the profiles of a host */
+	struct opt_error ignored = {0};
+	cli.layer = LAYER_CLI;
+	options_parse(&cli, argc, argv, &ignored);
+	opt_error_free(&ignored);
+	if ((*status = choose_profile(&trial, cli.port, d, &ps, &prof, &skipped)) != 0)
 		goto out;
 	if (trial.list_profiles) {
-		list_profiles(&ps);
+		list_profiles(&ps, d);
 		*status = 0;
 		goto out;
 	}
@@ -272,7 +402,12 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 		diag_trace(d, "compat: mosquitto 2.0 behaviour (the default; --compat 2.1 or SMQTT_COMPAT=2.1 for 2.1)");
 	if (optfile)
 		diag_trace(d, warning ? N_("options file: %s (-o), not read") : N_("options file: %s (-o)"), optfile);
-	trace_profile(d, prof, &trial);
+	trace_profile(d, prof, skipped, &trial, &cli, cfg);
+	if (!prof && !skipped && !trial.no_profile && (d->trace || cfg->check)) {
+		same_address_hint(&ps, cfg->host ? cfg->host : "localhost", cfg);
+		if (cfg->profile_hint)
+			diag_trace(d, "profile: %s", cfg->profile_hint);
+	}
 	warn_profile(d, prof);
 	if (cfg->no_tls && cfg->no_tls_dropped)
 		diag_trace(d, "tls: off (--no-tls); ignored: %s", cfg->no_tls_dropped);
@@ -289,6 +424,7 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 out:
 	free(warning);
 	cfg_free(&trial);
+	cfg_free(&cli);
 	profiles_free(&ps);
 out_early:
 	return next;

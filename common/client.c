@@ -258,23 +258,27 @@ int client_preflight(const struct config *cfg, const struct diag *d, struct tls_
 }
 
 /* --tls-resume: names this run's session file, once (every attempt's
- * context borrows it from files). True with a saved session for this
- * broker: the files were checked on the run that saved it, and a resumed
- * handshake does not read them; preflight runs only if the connection
- * fails. */
-static bool resuming(const struct config *cfg, struct tls_files *files)
+ * context borrows it from files). True with a saved session that this
+ * run will offer (saved under the same checks, tlssession.h): the files
+ * were checked on the run that saved it, and a resumed handshake does not
+ * read them; preflight runs only if the connection fails. */
+static bool resuming(const struct config *cfg, const struct diag *d, struct tls_files *files)
 {
 	if (!cfg->tls_resume || !tls_wanted(cfg, client_port(cfg)))
 		return false;
-	files->session_file = tls_session_file(cfg, client_port(cfg));
-	return preflight_applies(cfg) && files->session_file && access(files->session_file, R_OK) == 0;
+	char *why = NULL;
+	bool offer = tls_session_prepare(files, cfg, client_port(cfg), &why);
+	if (why)
+		diag_trace(d, "tls: --tls-resume: %s", why);
+	free(why);
+	return offer && preflight_applies(cfg);
 }
 
 int client_init(struct client *c, struct config *cfg, const struct diag *d, void *obj)
 {
 	struct tls_files files;
 	tls_files_init(&files);
-	bool deferred = resuming(cfg, &files);
+	bool deferred = resuming(cfg, d, &files);
 	if (!deferred && client_preflight(cfg, d, &files)) {
 		memset(c, 0, sizeof(*c));
 		tls_files_free(&files);
@@ -955,7 +959,7 @@ static void trace_tls_up(struct client *c)
 	if (!c->tls.check_host)
 		diag_trace(d, "tls: host name NOT checked (%s)", c->cfg->insecure ? "--insecure" : "unix socket");
 	else if (SSL_session_reused(ssl))
-		diag_trace(d, "tls: resumed session: the broker's certificate and host name were verified when it was saved");
+		diag_trace(d, "tls: resumed session: the broker's certificate and host name were verified when it was saved, under the same CA, host name, client certificate and TLS settings as this run");
 	else if (c->tls.used_cn)
 		diag_trace(d, "tls: host name %s matches only the legacy Common Name (the certificate has no DNS names: %s)",
 				c->cfg->host, c->tls.cert_names);
@@ -971,21 +975,23 @@ int client_connect(struct client *c)
 	c->deadline_ms = mono_ms() + (long long)cfg->connect_timeout * 1000;
 	int requested = c->ev.requested_min;
 	int remembered = c->have_tls ? negotiate_cache_get(cfg->host, c->port) : 0;
-	if (remembered && remembered < requested)
-		remembered = 0; /* the cache never lowers the minimum: unused, so kept */
-	struct tls_range range = negotiate_first(requested, remembered);
+	if (remembered)
+		diag_trace(c->diag, negotiate_hint(requested, remembered)
+				? N_("tls: %s worked last time for this broker: a hint for a step-down only (the full range is offered first)")
+				: N_("tls: %s worked last time for this broker: not used (the full range is offered first, and only --tls-version allows less than tlsv1.2)"),
+				tls_version_name(remembered));
+	struct tls_range range = negotiate_first(requested);
 	for (;;) {
 		int err = 0;
 		c->ev.attempts++;
 		if (c->have_tls && install_ctx(c, &range))
 			return 1;
 		if (c->have_tls) {
-			bool rem = remembered && c->ev.attempts == 1;
+			bool rem = range.fallback_scsv && range.min_version == negotiate_hint(requested, remembered);
 			diag_trace(c->diag, range.fallback_scsv
-					? (rem ? N_("tls: attempt %d offers %s..%s with the fallback SCSV (the version remembered for this broker)")
+					? (rem ? N_("tls: attempt %d offers %s..%s with the fallback SCSV (down to the version remembered for this broker)")
 						: N_("tls: attempt %d offers %s..%s with the fallback SCSV"))
-					: (rem ? N_("tls: attempt %d offers %s..%s (the version remembered for this broker)")
-						: N_("tls: attempt %d offers %s..%s")),
+					: N_("tls: attempt %d offers %s..%s"),
 					c->ev.attempts, tls_version_name(range.min_version),
 					tls_version_name(range.max_version ? range.max_version : TLS1_3_VERSION));
 		}
@@ -1055,19 +1061,13 @@ int client_connect(struct client *c)
 					: N_("tls: attempt %d failed: alert received %s, alert sent %s"), c->ev.attempts,
 					c->ev.alert_received >= 0 ? tls_alert_name(c->ev.alert_received) : "none",
 					c->ev.alert_sent >= 0 ? tls_alert_name(c->ev.alert_sent) : "none");
-			if (negotiate_next(&c->ev, &range, requested, &next)) {
+			if (negotiate_next(&c->ev, &range, requested, remembered, &next)) {
 				evidence_reset_attempt(&c->ev);
 				range = next;
 				continue;
 			}
-			if (remembered && negotiate_is_version_failure(&c->ev)) {
-				/* the remembered version failed: forget it, start over */
-				negotiate_cache_forget(cfg->host, c->port);
-				remembered = 0;
-				evidence_reset_attempt(&c->ev);
-				range = negotiate_first(requested, 0);
-				continue;
-			}
+			if (remembered && negotiate_is_version_failure(&c->ev))
+				negotiate_cache_forget(cfg->host, c->port); /* it no longer works */
 			settle_stage(c);
 		}
 		return explain_failure(c, failure_status(c, c->ev.stage == STAGE_MQTT ? MOSQ_ERR_CONN_LOST : 1));
@@ -1231,9 +1231,11 @@ void client_connack_ok(struct client *c)
 	} else {
 		diag_info(c->diag, "saved profile '%s' to %s\n", cfg->save_profile, path);
 		bool pw = cfg->password && !cfg->password_file;
-		if (pw || cfg->psk)
+		size_t off, len;
+		bool proxy_pw = cfg->proxy_url && option_url_password(option_find_long("proxy"), cfg->proxy_url, &off, &len);
+		if (pw || cfg->psk || proxy_pw)
 			diag_warn(c->diag, "%s holds your %s; it is mode 0600, keep it that way.\n", path,
-					pw ? "password" : "PSK");
+					pw ? "password" : cfg->psk ? "PSK" : "proxy password");
 	}
 	free(path);
 	cfg_set_str(&cfg->save_profile, NULL); /* once per run */

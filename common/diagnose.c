@@ -800,6 +800,43 @@ static void note_probes(const struct evidence *ev, int seconds, struct report *r
 	}
 }
 
+static char *append(char *text, const char *more)
+{
+	char *out = NULL;
+	if (!text || asprintf(&out, "%s%s", text, more) < 0)
+		return text;
+	free(text);
+	return out;
+}
+
+/* A failure past name resolution with options from a profile in effect
+ * may come from the profile: the evidence names it and what it supplied,
+ * and the fix offers --no-profile. */
+static void profile_note(const struct config *cfg, const struct evidence *ev, struct report *r, enum cause c)
+{
+	if (!cfg->applied_profile || !cfg->profile_supplied || ev->stage == STAGE_RESOLVE)
+		return;
+	cJSON *o = cJSON_AddObjectToObject(r->evidence, "profile");
+	if (o) {
+		cJSON_AddStringToObject(o, "name", cfg->applied_profile);
+		cJSON_AddStringToObject(o, "from", cfg->applied_profile_from ? cfg->applied_profile_from : "");
+		cJSON_AddStringToObject(o, "supplied", cfg->profile_supplied);
+	}
+	if (r->n == 0 || r->v[r->n - 1].cause != c)
+		return;
+	struct finding *fi = &r->v[r->n - 1];
+	EACH_LANG(l) {
+		char more[1024];
+		snprintf(more, sizeof(more), L_(l, N_("; or, if profile '%s' (%s) should not apply to this broker, run with --no-profile "
+				"(the profile supplied %s)")), cfg->applied_profile, cfg->applied_profile_from ? cfg->applied_profile_from : "",
+				cfg->profile_supplied);
+		if (!l)
+			fi->fix = append(fi->fix, more);
+		else if (fi->lfix)
+			fi->lfix = append(fi->lfix, more);
+	}
+}
+
 enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct config *cfg,
 		int seconds, struct report *r)
 {
@@ -950,5 +987,6 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 	report_add(r, c, SEV_FATAL, f.s, f.n);
 	note_probes(ev, seconds, r);
 	add_evidence(ev, t, r);
+	profile_note(cfg, ev, r, c);
 	return c;
 }

@@ -38,19 +38,22 @@ bool negotiate_is_version_failure(const struct evidence *ev)
 
 static const int ladder[] = {TLS1_3_VERSION, TLS1_2_VERSION, TLS1_1_VERSION, TLS1_VERSION};
 
-struct tls_range negotiate_first(int requested_min, int remembered)
+struct tls_range negotiate_first(int requested_min)
 {
 	struct tls_range r = {requested_min > TLS1_2_VERSION ? requested_min : TLS1_2_VERSION, TLS1_3_VERSION, false};
-	if (remembered && remembered >= requested_min && remembered <= TLS1_3_VERSION) {
-		r.max_version = remembered;
-		r.min_version = remembered;
-	}
 	if (r.min_version > r.max_version)
 		r.min_version = r.max_version;
 	return r;
 }
 
-bool negotiate_next(const struct evidence *ev, const struct tls_range *cur, int requested_min,
+int negotiate_hint(int requested_min, int remembered)
+{
+	if (remembered < TLS1_VERSION || remembered >= TLS1_2_VERSION || remembered < requested_min)
+		return 0;
+	return remembered;
+}
+
+bool negotiate_next(const struct evidence *ev, const struct tls_range *cur, int requested_min, int remembered,
 		struct tls_range *next)
 {
 	if (!negotiate_is_version_failure(ev))
@@ -69,6 +72,12 @@ bool negotiate_next(const struct evidence *ev, const struct tls_range *cur, int 
 		return false;
 	next->max_version = below;
 	next->min_version = intolerant && cur->min_version < below ? cur->min_version : below;
+	/* the remembered version (a hint the user's minimum allows) widens the
+	 * step down to it, from one version below: the broker still picks its
+	 * highest, and the SCSV still stops a downgrade */
+	int hint = negotiate_hint(requested_min, remembered);
+	if (!intolerant && hint && hint < next->min_version)
+		next->min_version = hint;
 	if (next->min_version < requested_min)
 		next->min_version = requested_min;
 	next->fallback_scsv = true;

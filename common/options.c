@@ -447,7 +447,7 @@ void cfg_free(struct config *cfg)
 		&cfg->psk_identity, &cfg->socks5_host, &cfg->socks5_username, &cfg->socks5_password,
 		&cfg->topic, &cfg->response_topic, &cfg->file_input, &cfg->format, &cfg->profile_name, &cfg->save_profile,
 		&cfg->proxy_url, &cfg->applied_profile, &cfg->applied_profile_from, &cfg->tls_keylog,
-		&cfg->no_tls_dropped, &cfg->ws_path,
+		&cfg->no_tls_dropped, &cfg->ws_path, &cfg->profile_supplied, &cfg->profile_hint,
 	};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free_secret(strs[i]);

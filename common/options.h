@@ -177,6 +177,8 @@ struct config {
 	char *save_profile;       /* --save-profile */
 	char *applied_profile;    /* name of the profile in use, or NULL */
 	char *applied_profile_from; /* its file:line */
+	char *profile_supplied;   /* the options it supplied that are in effect: "--cafile, --cert", or NULL */
+	char *profile_hint;       /* no profile, but one is for another name of the same address (trace, --check) */
 	/* Which source is being parsed, and which one set id / id_prefix: a
 	 * profile's id-prefix gives way to a -i on the command line. */
 	enum opt_layer { LAYER_OPTFILE, LAYER_PROFILE, LAYER_CLI } layer, id_layer;

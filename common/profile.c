@@ -85,14 +85,29 @@ bool profile_host_matches(const char *pattern, const char *host)
 	return strcasecmp(pattern, host) == 0;
 }
 
-const struct profile *profiles_match(const struct profiles *ps, const char *host)
+int profile_port(const struct profile *p)
+{
+	for (size_t i = 0; i < p->nkv; i++)
+		if (!strcmp(p->kv[i].def->longname, "port") && p->kv[i].value) {
+			char *end = NULL;
+			long v = strtol(p->kv[i].value, &end, 10);
+			return end && !*end && v >= 0 && v <= 65535 ? (int)v : 0;
+		}
+	return 0;
+}
+
+const struct profile *profiles_match(const struct profiles *ps, const char *host, int port)
 {
 	if (!host)
 		return NULL;
-	for (size_t i = 0; i < ps->n; i++)
+	for (size_t i = 0; i < ps->n; i++) {
+		int pp = profile_port(&ps->v[i]);
+		if (port >= 0 && pp && pp != port)
+			continue; /* saved for another port of this host */
 		for (size_t h = 0; h < ps->v[i].nhosts; h++)
 			if (profile_host_matches(ps->v[i].hosts[h], host))
 				return &ps->v[i];
+	}
 	return NULL;
 }
 
@@ -299,7 +314,9 @@ static void check_permissions(struct profile *p, const char *file,
 {
 	for (size_t i = 0; i < p->nkv; i++) {
 		const struct option_def *def = p->kv[i].def;
-		if (is_secret_option(def) && (st->st_mode & 077))
+		size_t off, len;
+		bool url_pw = p->kv[i].value && option_url_password(def, p->kv[i].value, &off, &len);
+		if ((is_secret_option(def) || url_pw) && (st->st_mode & 077))
 			add_warning(p, xasprintf("%s:%d: profile '%s' holds a %s and other users can read this file (mode %04o); fix: chmod 600 %s",
 					file, p->kv[i].line, p->name, option_secret_name(def),
 					(unsigned)(st->st_mode & 07777), file));

@@ -45,8 +45,13 @@ int profiles_load_file(struct profiles *ps, const char *path, bool must_exist, c
 const struct profile *profiles_find(const struct profiles *ps, const char *name);
 
 /* The first profile with a hosts entry matching host (exact, or a shell
- * glob; case-insensitive). */
-const struct profile *profiles_match(const struct profiles *ps, const char *host);
+ * glob; case-insensitive) whose port is port: a profile with a port key
+ * applies only to that port when port is given (>= 0); one without a port
+ * applies to every port of its hosts. port < 0: not given, any. */
+const struct profile *profiles_match(const struct profiles *ps, const char *host, int port);
+
+/* The profile's port key, or 0 when it has none. */
+int profile_port(const struct profile *p);
 bool profile_host_matches(const char *pattern, const char *host);
 
 /* Comma-separated names of all profiles, for "does not exist" messages. */

@@ -5,6 +5,7 @@
 #include <dirent.h>
 
 #include "atomicfile.h"
+#include "tlssession.h"
 #include "l10n.h"
 
 #include <arpa/inet.h>
@@ -275,21 +276,20 @@ static void cert_fingerprint(const char *path, char *hex, size_t len)
 	ERR_clear_error();
 }
 
-/* The session file: keyed by host:port, the profile and the client
- * certificate's fingerprint, so that a session never crosses identities. */
-char *tls_session_file(const struct config *cfg, int port)
+/* The session file is named by host:port, the profile and the client
+ * certificate's fingerprint, so that a session never crosses identities;
+ * its first line is the trust record (tlssession.h). */
+static char *session_path(const struct config *cfg, int port, const char *fp)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME");
 	const char *home = getenv("HOME");
-	char base[512], key[1200], fp[EVP_MAX_MD_SIZE * 2 + 1] = "none";
+	char base[512], key[1200];
 	if (xdg && *xdg)
 		snprintf(base, sizeof(base), "%s/smqtt/sessions", xdg);
 	else if (home)
 		snprintf(base, sizeof(base), "%s/.cache/smqtt/sessions", home);
 	else
 		return NULL;
-	if (cfg->certfile)
-		cert_fingerprint(cfg->certfile, fp, sizeof(fp));
 	snprintf(key, sizeof(key), "%s:%d|%s|%s", cfg->host ? cfg->host : "localhost", port,
 			cfg->applied_profile ? cfg->applied_profile : "", fp);
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -303,6 +303,88 @@ char *tls_session_file(const struct config *cfg, int port)
 	if (asprintf(&path, "%s/%s", base, hex) < 0)
 		return NULL;
 	return path;
+}
+
+/* The CA this run trusts, as tls_init loads it, by the digest of its
+ * contents: "cafile:HEX capath:HEX os:HEX/HEX" (the parts that apply). */
+static void trust_ca(const struct config *cfg, char *out, size_t len)
+{
+	char hex[EVP_MAX_MD_SIZE * 2 + 1], hex2[EVP_MAX_MD_SIZE * 2 + 1];
+	out[0] = '\0';
+	if (cfg->cafile) {
+		session_digest_file(cfg->cafile, hex, sizeof(hex));
+		snprintf(out + strlen(out), len - strlen(out), "cafile:%s ", hex);
+	}
+	if (cfg->capath) {
+		session_digest_dir(cfg->capath, hex, sizeof(hex));
+		snprintf(out + strlen(out), len - strlen(out), "capath:%s ", hex);
+	}
+	if (cfg->tls_use_os_certs || (!cfg->cafile && !cfg->capath && !cfg->psk)) {
+		const char *dir = getenv(X509_get_default_cert_dir_env());
+		const char *file = getenv(X509_get_default_cert_file_env());
+		session_digest_dir(dir && *dir ? dir : X509_get_default_cert_dir(), hex, sizeof(hex));
+		session_digest_file(file && *file ? file : X509_get_default_cert_file(), hex2, sizeof(hex2));
+		snprintf(out + strlen(out), len - strlen(out), "os:%s/%s ", hex, hex2);
+	}
+	size_t n = strlen(out);
+	if (n)
+		out[n - 1] = '\0';
+	else
+		snprintf(out, len, "none");
+}
+
+/* Does the file at path start with the trust record now? NULL: yes, or
+ * why not (untranslated). */
+static const char *session_file_differs(const char *path, const char *now)
+{
+	char saved[2048];
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return N_("no saved session");
+	bool got = fgets(saved, sizeof(saved), fp) != NULL;
+	fclose(fp);
+	return session_trust_differs(got ? saved : NULL, now);
+}
+
+bool tls_session_prepare(struct tls_files *f, const struct config *cfg, int port, char **why)
+{
+	char fp[EVP_MAX_MD_SIZE * 2 + 1] = "none", ca[3 * (EVP_MAX_MD_SIZE * 2 + 16)];
+	char *trust = malloc(4096);
+	*why = NULL;
+	if (!trust)
+		return false;
+	if (cfg->certfile)
+		cert_fingerprint(cfg->certfile, fp, sizeof(fp));
+	trust_ca(cfg, ca, sizeof(ca));
+	const char *host = cfg->host ? cfg->host : "localhost";
+	struct session_trust st = {
+		.host = host, .port = port, .profile = cfg->applied_profile ? cfg->applied_profile : "",
+		.checked_host = cfg->insecure || port == 0 ? NULL : host, .insecure = cfg->insecure,
+		.ca = ca, .client_cert = fp, .versions = cfg->tls_version ? cfg->tls_version : "default",
+		.ciphers = cfg->ciphers ? cfg->ciphers : "default",
+		.psk_identity = cfg->psk ? (cfg->psk_identity ? cfg->psk_identity : "") : "none",
+	};
+	const char *no = session_trust_refused(&st);
+	if (no || session_trust_line(&st, trust, 4096)) {
+		free(trust);
+		if (asprintf(why, _("no session is offered or saved: %s"),
+				no ? _(no) : _("the record of this run's checks is too long")) < 0)
+			*why = NULL;
+		return false;
+	}
+	free(f->session_file);
+	free(f->session_trust);
+	f->session_trust = trust;
+	f->session_file = session_path(cfg, port, fp);
+	if (!f->session_file)
+		return false;
+	if (access(f->session_file, F_OK) != 0)
+		return false;
+	const char *differs = session_file_differs(f->session_file, trust);
+	if (differs && asprintf(why, _("the saved session is not offered (a full handshake checks the broker): %s"),
+			_(differs)) < 0)
+		*why = NULL;
+	return !differs;
 }
 
 /* One DER tag and length at p, n bytes left: the header size, or 0 when it
@@ -389,10 +471,17 @@ done:
 	return cut;
 }
 
+struct saving {
+	SSL_SESSION *sess;
+	const char *trust;
+};
+
+/* The trust record, then the session in PEM (which readers find after it). */
 static int write_session_cb(FILE *fp, void *arg)
 {
-	SSL_SESSION *cut = session_without_peer(arg);
-	int rc = PEM_write_SSL_SESSION(fp, cut ? cut : arg) == 1 ? 0 : -1;
+	struct saving *sv = arg;
+	SSL_SESSION *cut = session_without_peer(sv->sess);
+	int rc = fprintf(fp, "%s\n", sv->trust) > 0 && PEM_write_SSL_SESSION(fp, cut ? cut : sv->sess) == 1 ? 0 : -1;
 	SSL_SESSION_free(cut);
 	return rc;
 }
@@ -400,8 +489,9 @@ static int write_session_cb(FILE *fp, void *arg)
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
 {
 	struct tls *t = tls_of_ssl(ssl);
-	if (t && t->session_file && SSL_SESSION_is_resumable(sess)
-			&& atomic_write(t->session_file, write_session_cb, sess, ATOMIC_CACHE, NULL) == 0)
+	struct saving sv = {sess, t ? t->files->session_trust : NULL};
+	if (t && t->session_file && sv.trust && SSL_SESSION_is_resumable(sess)
+			&& atomic_write(t->session_file, write_session_cb, &sv, ATOMIC_CACHE, NULL) == 0)
 		t->session_saved = true;
 	ERR_clear_error();
 	return 0; /* we did not keep a reference */
@@ -411,9 +501,17 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
  * done as the handshake starts, before the ClientHello is written. */
 static void offer_session(struct tls *t, SSL *ssl)
 {
-	FILE *fp = fopen(t->session_file, "r");
+	const char *trust = t->files->session_trust;
+	FILE *fp = trust ? fopen(t->session_file, "r") : NULL;
 	if (!fp)
 		return;
+	/* only a session saved under this run's very checks (read again here:
+	 * another run may have replaced the file since tls_session_prepare) */
+	char saved[2048];
+	if (!fgets(saved, sizeof(saved), fp) || session_trust_differs(saved, trust)) {
+		fclose(fp);
+		return;
+	}
 	SSL_SESSION *sess = PEM_read_SSL_SESSION(fp, NULL, NULL, NULL);
 	fclose(fp);
 	if (sess && SSL_SESSION_is_resumable(sess) && SSL_set_session(ssl, sess) == 1)
@@ -503,6 +601,24 @@ int tls_keylog_open(struct tls_files *f, const char *path, char **cause)
 			*cause = NULL;
 		return -1;
 	}
+	/* the file that was opened (fstat, not the path): one another user
+	 * owns or can write could be read by that user, who would then
+	 * decrypt the connection */
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		bool other = st.st_uid != geteuid();
+		char what[64];
+		snprintf(what, sizeof(what), other ? _("user id %u") : _("mode %04o"),
+				other ? (unsigned)st.st_uid : (unsigned)(st.st_mode & 07777));
+		if (asprintf(cause, other
+				? _("--tls-keylog %s: the key log is not used: the file belongs to another user (%s), who could read "
+					"this connection's secrets from it; fix: give a path in a directory of your own")
+				: _("--tls-keylog %s: the key log is not used: group or others can write the file (%s), and so read "
+					"this connection's secrets from it; fix: chmod 600 %s, or give a new path"),
+				path, what, path) < 0)
+			*cause = NULL;
+		return -1;
+	}
 	f->keylog_fd = fd;
 	f->keylog_open = true;
 	return 0;
@@ -529,6 +645,7 @@ void tls_files_free(struct tls_files *f)
 	EVP_PKEY_free(f->key);
 	SSL_CTX_free(f->spare_ctx);
 	free(f->session_file);
+	free(f->session_trust);
 	if (f->keylog_open)
 		close(f->keylog_fd);
 	memset(f, 0, sizeof(*f));

@@ -30,7 +30,8 @@ struct tls_files {
 	STACK_OF(X509) *chain;     /* --cert: the certificates after it */
 	EVP_PKEY *key;             /* --key */
 	SSL_CTX *spare_ctx;        /* a fresh context, made by preflight */
-	char *session_file;        /* --tls-resume: this run's session file (tls_session_file) */
+	char *session_file;        /* --tls-resume: this run's session file (tls_session_prepare) */
+	char *session_trust;       /* and the trust record a session must have been saved with */
 	bool keylog_open;          /* --tls-keylog: keylog_fd is open for appending */
 	int keylog_fd;
 };
@@ -84,8 +85,12 @@ const char *tls_version_name(int version);
 int tls_init(struct tls *t, const struct config *cfg, int port, const struct tls_range *range,
 		struct tls_files *files, bool lazy, struct evidence *ev, char **cause);
 
-/* --tls-resume: the session file for this run (allocated), or NULL. */
-char *tls_session_file(const struct config *cfg, int port);
+/* --tls-resume: names this run's session file and trust record in f
+ * (tlssession.h); with --insecure neither, so nothing is saved or offered.
+ * Returns true when a saved session will be offered. *why (allocated,
+ * translated, for the trace) says why a saved session is not, or why
+ * none is kept at all; NULL when there is nothing to say. */
+bool tls_session_prepare(struct tls_files *f, const struct config *cfg, int port, char **why);
 void tls_free(struct tls *t);
 
 /* --tls-resume: was the saved session resumed? Deletes a session that

@@ -7,6 +7,8 @@
 #include "tls.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <signal.h>
 #include <netinet/in.h>
@@ -99,6 +101,7 @@ void wsrelay_init(struct wsrelay *r)
 	r->fd = -1;
 	r->listen_fd = -1;
 	r->local_fd = -1;
+	r->dir_fd = -1;
 	r->close_code = -1;
 	ws_decoder_init(&r->dec, WSR_MAX_MESSAGE);
 }
@@ -125,14 +128,44 @@ static void reset_connection(struct wsrelay *r)
 	buf_free(&r->to_local);
 	buf_free(&r->early);
 	/* what outlives a connection: the private directory and its socket */
-	int listen_fd = r->listen_fd;
+	int listen_fd = r->listen_fd, dir_fd = r->dir_fd;
 	char dir[sizeof(r->dir)], path[sizeof(r->path)];
 	memcpy(dir, r->dir, sizeof(dir));
 	memcpy(path, r->path, sizeof(path));
 	wsrelay_init(r);
 	r->listen_fd = listen_fd;
+	r->dir_fd = dir_fd;
 	memcpy(r->dir, dir, sizeof(dir));
 	memcpy(r->path, path, sizeof(path));
+}
+
+/* Remove the private directory and its socket, through the directory as
+ * opened: the name is removed only while it is still that directory (in a
+ * $TMPDIR others can write, it may have been renamed and replaced). The
+ * descriptor's number stays reserved (on "/", O_PATH) unless release:
+ * libmosquitto keeps the socket path /proc/self/fd/N/s for its reconnects,
+ * so the next directory is put under the same N. */
+static void remove_dir(struct wsrelay *r, bool release)
+{
+	if (r->dir_fd >= 0 && r->dir[0]) {
+		struct stat mine, now;
+		unlinkat(r->dir_fd, "s", 0);
+		if (fstat(r->dir_fd, &mine) == 0 && lstat(r->dir, &now) == 0
+				&& mine.st_dev == now.st_dev && mine.st_ino == now.st_ino)
+			rmdir(r->dir);
+	}
+	r->dir[0] = '\0';
+	if (r->dir_fd < 0)
+		return;
+	int root = release ? -1 : open("/", O_PATH | O_CLOEXEC);
+	if (root >= 0 && dup3(root, r->dir_fd, O_CLOEXEC) >= 0) {
+		close(root);
+		return;
+	}
+	if (root >= 0)
+		close(root);
+	close(r->dir_fd);
+	r->dir_fd = -1;
 }
 
 void wsrelay_free(struct wsrelay *r)
@@ -140,10 +173,7 @@ void wsrelay_free(struct wsrelay *r)
 	reset_connection(r);
 	if (r->listen_fd >= 0)
 		close(r->listen_fd);
-	if (r->path[0])
-		unlink(r->path);
-	if (r->dir[0])
-		rmdir(r->dir);
+	remove_dir(r, true);
 	wsrelay_init(r);
 }
 
@@ -405,6 +435,34 @@ enum wsr_result wsrelay_open(struct wsrelay *r, const struct wsr_target *t, long
 	return upgrade(r, t, deadline_ms);
 }
 
+/* Open the directory just made, never through a link, and check that it
+ * is still ours and private: in a $TMPDIR others can write, it could have
+ * been renamed away and replaced between mkdtemp and here. */
+static int open_private_dir(struct wsrelay *r, const char *tmp, char **cause)
+{
+	struct stat st;
+	int fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 07777) == 0700) {
+		if (r->dir_fd < 0) {
+			r->dir_fd = fd;
+			return 0;
+		}
+		/* the number libmosquitto already knows (reserved by remove_dir) */
+		if (dup3(fd, r->dir_fd, O_CLOEXEC) >= 0) {
+			close(fd);
+			return 0;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	if (asprintf(cause, "the WebSocket relay's private directory %s was replaced before it could be used "
+				"(another local user can write to %s); fix: set TMPDIR to a directory only you can write to",
+				r->dir, tmp) < 0)
+		*cause = NULL;
+	r->dir[0] = '\0'; /* not ours: never removed */
+	return -1;
+}
+
 int wsrelay_listen(struct wsrelay *r, char **cause)
 {
 	if (r->listen_fd >= 0)
@@ -412,17 +470,25 @@ int wsrelay_listen(struct wsrelay *r, char **cause)
 	const char *tmp = getenv("TMPDIR");
 	if (!tmp || !*tmp || strlen(tmp) > 60)
 		tmp = "/tmp";
-	if (!r->dir[0]) {
-		snprintf(r->dir, sizeof(r->dir), "%s/smqtt-ws-XXXXXX", tmp);
-		if (!mkdtemp(r->dir)) {
-			if (asprintf(cause, "cannot make a private directory for the WebSocket relay in %s: %s", tmp,
-						strerror(errno)) < 0)
-				*cause = NULL;
-			r->dir[0] = '\0';
-			return -1;
-		}
-		snprintf(r->path, sizeof(r->path), "%s/s", r->dir);
+	/* a fresh directory for every connection: the last one was removed
+	 * once libmosquitto connected (or by a /tmp cleaner) */
+	remove_dir(r, false);
+	snprintf(r->dir, sizeof(r->dir), "%s/smqtt-ws-XXXXXX", tmp);
+	if (!mkdtemp(r->dir)) {
+		if (asprintf(cause, "cannot make a private directory for the WebSocket relay in %s: %s", tmp,
+					strerror(errno)) < 0)
+			*cause = NULL;
+		r->dir[0] = '\0';
+		return -1;
 	}
+	if (open_private_dir(r, tmp, cause))
+		return -1;
+	/* bound and connected to through the open directory, which no rename
+	 * can swap; the name only where /proc is missing */
+	snprintf(r->path, sizeof(r->path), "/proc/self/fd/%d/s", r->dir_fd);
+	struct stat st;
+	if (stat("/proc/self/fd", &st) != 0)
+		snprintf(r->path, sizeof(r->path), "%s/s", r->dir);
 	struct sockaddr_un sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
@@ -430,7 +496,7 @@ int wsrelay_listen(struct wsrelay *r, char **cause)
 	r->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (r->listen_fd < 0 || bind(r->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0
 			|| listen(r->listen_fd, 1) != 0) {
-		if (asprintf(cause, "cannot make the WebSocket relay's socket %s: %s", r->path, strerror(errno)) < 0)
+		if (asprintf(cause, "cannot make the WebSocket relay's socket %s/s: %s", r->dir, strerror(errno)) < 0)
 			*cause = NULL;
 		return -1;
 	}
@@ -452,7 +518,8 @@ int wsrelay_accept(struct wsrelay *r, char **cause)
 	int fd = accept4(r->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid != getpid()) {
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid != getpid()
+			|| cred.uid != geteuid()) {
 		if (asprintf(cause, "the WebSocket relay's socket %s was connected to by another process", r->path) < 0)
 			*cause = NULL;
 		if (fd >= 0)
@@ -460,10 +527,11 @@ int wsrelay_accept(struct wsrelay *r, char **cause)
 		return -1;
 	}
 	r->local_fd = fd;
-	/* nothing else may connect: the socket goes until a reconnect makes it again */
+	/* nothing else may connect: the socket and its directory go until a
+	 * reconnect makes them again */
 	close(r->listen_fd);
 	r->listen_fd = -1;
-	unlink(r->path);
+	remove_dir(r, false);
 	if (buf_pending(&r->early)) {
 		bool ok = take_input(r, r->early.data + r->early.off, buf_pending(&r->early));
 		buf_free(&r->early);

@@ -52,8 +52,9 @@ struct wsrelay {
 	uint8_t first[8];          /* the first bytes the server answered with */
 	size_t first_len;
 	/* libmosquitto's side */
-	char dir[80];              /* private 0700 directory */
-	char path[100];            /* its socket */
+	char dir[80];              /* private 0700 directory, only between listen and accept */
+	char path[100];            /* its socket, through /proc/self/fd/<dir_fd>/ */
+	int dir_fd;                /* the directory as opened (and checked) */
 	int listen_fd;
 	int local_fd;              /* accepted: the other end of libmosquitto's socket */
 	/* frames */

@@ -136,8 +136,9 @@ def test_profile_option_overrides_match(c):
 def test_cli_overrides_profile_key(c):
     prof = c.write("p5.conf", c.profile("stale", ["localhost"], 1))
     w = c.watcher("prof/cli")
-    rc, out, err = c.run("smqtt_pub", ["-h", "localhost", "-p", str(c.b.tls_req_port), "-t", "prof/cli",
-                                       "-m", "c"], env=c.env(SMQTT_PROFILES=prof))
+    # a profile saved for another port applies only when forced (issue 23)
+    rc, out, err = c.run("smqtt_pub", ["-h", "localhost", "-p", str(c.b.tls_req_port), "--profile", "stale",
+                                       "-t", "prof/cli", "-m", "c"], env=c.env(SMQTT_PROFILES=prof))
     expect(rc == 0, "-p on the command line beats port in the profile", rc, err)
     expect(received(w) == "prof/cli c\n", "message delivered")
 
@@ -222,8 +223,8 @@ def test_list_profiles_three_places(c):
     for tool in ("smqtt_pub", "smqtt_sub"):
         rc, out, err = c.run(tool, ["--list-profiles"], env=c.env(XDG_CONFIG_HOME=xdg))
         expect(rc == 0, tool + " --list-profiles exits 0", rc, err)
-        expect(out == "alpha\ta.lan,*.a.lan\t%s\nmid\tm.lan\t%s\nzeta\tz.lan\t%s\n" % (b, s, a),
-               "sorted NAME<TAB>HOSTS<TAB>FILE from all three places", out)
+        expect(out == "alpha\ta.lan,*.a.lan\tany\t%s\nmid\tm.lan\t8883\t%s\nzeta\tz.lan\tany\t%s\n" % (b, s, a),
+               "sorted NAME<TAB>HOSTS<TAB>PORT<TAB>FILE from all three places", out)
     os.remove(s)
 
 

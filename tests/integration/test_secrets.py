@@ -325,7 +325,8 @@ def test_profile_password_file_and_save():
     e = env(SMQTT_PROFILES=prof)
     rc, out, err = run("smqtt_pub", ["-h", "127.0.0.1", "-t", "sec/x", "-m", "x", "--trace"], e=e)
     expect(rc == 0, "a profile's password-file (relative to the profile) authenticates", rc, err)
-    expect("password-file = %s" % os.path.join(TMP, "prof", "secret.txt") in err, "the trace shows the file", err)
+    expect("--password-file %s (profile 'lab', line 1)" % os.path.join(TMP, "prof", "secret.txt") in err,
+           "the trace shows the file and its source", err)
     no_secret(err, PW)
     rc, _, err = run("smqtt_pub", ["-h", "127.0.0.1", "-t", "sec/x", "-m", "x", "-P", "wrong"], e=e)
     expect(rc == 5, "-P on the command line replaces the profile's password-file", rc, err)

@@ -61,8 +61,8 @@ def test_pub_trace(b, pki, tmp):
     expect(p.returncode == 0, "smqtt_pub -v publishes", p.returncode, err)
     expect(p.stdout == b"", "nothing on stdout", p.stdout)
     steps_in_order(err, "smqtt_pub", [
-        r"profile: 't' from .*profiles\.conf:1", r"profile:   port = %d" % b.tls_req_port,
-        r"profile:   pw = \*\*\*\* \(%d characters\)" % len(SECRET),
+        r"profile: 't' from .*profiles\.conf:1", r"profile:   -p %d \(profile 't', line 3\)" % b.tls_req_port,
+        r"profile:   -P \*\*\*\* \(%d characters\) \(profile 't', line 8\)" % len(SECRET),
         r"preflight: pass --cafile", r"preflight: pass --key .* matches --cert",
         r"resolve: localhost -> 127\.0\.0\.1", r"tls: attempt 1 offers tlsv1\.[23]\.\.tlsv1\.3",
         r"connect: TCP \+ TLS to localhost:%d up in" % b.tls_req_port,

@@ -173,7 +173,7 @@ static void test_step(void **state)
 	struct tls_range next = {0, 0, false};
 	evidence_init(&ev);
 	row->set(&ev);
-	bool got = negotiate_next(&ev, &row->cur, row->requested_min, &next);
+	bool got = negotiate_next(&ev, &row->cur, row->requested_min, 0, &next);
 	assert_int_equal(got, row->want_next);
 	if (got) {
 		assert_int_equal(next.min_version, row->next.min_version);
@@ -185,21 +185,15 @@ static void test_step(void **state)
 static void test_first_range(void **state)
 {
 	(void)state;
-	struct tls_range r = negotiate_first(TLS1_2_VERSION, 0);
+	struct tls_range r = negotiate_first(TLS1_2_VERSION);
 	assert_int_equal(r.min_version, TLS1_2_VERSION);
 	assert_int_equal(r.max_version, TLS1_3_VERSION);
 	assert_false(r.fallback_scsv);
-	r = negotiate_first(TLS1_VERSION, 0); /* the first attempt is the best range */
+	r = negotiate_first(TLS1_VERSION); /* the first attempt is the best range */
 	assert_int_equal(r.min_version, TLS1_2_VERSION);
 	assert_int_equal(r.max_version, TLS1_3_VERSION);
-	r = negotiate_first(TLS1_3_VERSION, 0);
+	r = negotiate_first(TLS1_3_VERSION);
 	assert_int_equal(r.min_version, TLS1_3_VERSION);
-	r = negotiate_first(TLS1_VERSION, TLS1_VERSION); /* remembered */
-	assert_int_equal(r.min_version, TLS1_VERSION);
-	assert_int_equal(r.max_version, TLS1_VERSION);
-	r = negotiate_first(TLS1_2_VERSION, TLS1_VERSION); /* the cache never lowers security */
-	assert_int_equal(r.min_version, TLS1_2_VERSION);
-	assert_int_equal(r.max_version, TLS1_3_VERSION);
 }
 
 /* ---- the first bytes before a CONNACK ------------------------------------- */
