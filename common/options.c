@@ -1531,6 +1531,13 @@ static void sb_add(struct strbuf *b, const char *fmt, ...)
 	free(piece);
 }
 
+int options_libmosquitto_version(void)
+{
+	int major, minor, rev;
+	mosquitto_lib_version(&major, &minor, &rev);
+	return major * 10000 + minor * 100 + rev;
+}
+
 char *options_usage(enum tool tool, const char *prog)
 {
 	struct strbuf b = {0};

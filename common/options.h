@@ -221,6 +221,12 @@ const char *tool_mosquitto_name(enum tool tool);
 /* "2.0" / "2.1" (also "20", "21") as enum compat; 0 when neither. */
 int options_compat_from_name(const char *name);
 
+/* The running libmosquitto's version as major * 10000 + minor * 100 +
+ * revision (2.0.21 is 20021): where mosquitto's clients changed between
+ * Debian 12's 2.0.11 and Debian 13's 2.0.21, 2.0 mode follows the one
+ * installed. */
+int options_libmosquitto_version(void);
+
 /* Parse argv[1..argc-1]; stops at the first error. Pure: never prints. */
 enum opt_status options_parse(struct config *cfg, int argc, char *const argv[],
 		struct opt_error *err);

@@ -5,6 +5,7 @@
 #include "sub.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,6 +374,19 @@ static int run_loop(struct sub *s, const sigset_t *waitmask, bool *timed_out, bo
 	}
 }
 
+/* End the process as mosquitto_sub 2.0.21 does when stdout is closed: by
+ * SIGPIPE, which cli_configure ignores for the run. */
+static void die_of_sigpipe(void)
+{
+	sigset_t pipe;
+	fflush(stderr);
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	sigprocmask(SIG_UNBLOCK, &pipe, NULL);
+	raise(SIGPIPE);
+}
+
 int sub_run(struct config *cfg, const struct diag *d)
 {
 	struct sub s;
@@ -429,8 +443,10 @@ int sub_run(struct config *cfg, const struct diag *d)
 		watch_free(&s.watch);
 		return 255;
 	}
-	/* A closed pipe (smqtt_sub | head) ends the run quietly with status 0,
-	 * as mosquitto_sub does; any other write failure is data loss. */
+	/* A closed pipe (smqtt_sub | head) ends the run quietly, as mosquitto_sub
+	 * does: status 0 with libmosquitto 2.0.11 (Debian 12), killed by SIGPIPE
+	 * with 2.0.21 (Debian 13), whichever is running; any other write
+	 * failure is data loss. */
 	int status;
 	if (s.write_errno && s.write_errno != EPIPE) {
 		diag_compat(d, "Error: Could not write to standard output: %s\n", strerror(s.write_errno));
@@ -445,5 +461,7 @@ int sub_run(struct config *cfg, const struct diag *d)
 	}
 	client_free(&s.client);
 	watch_free(&s.watch);
+	if (s.write_errno == EPIPE && cfg->compat == COMPAT_20 && options_libmosquitto_version() >= 20021)
+		die_of_sigpipe();
 	return client_final_status(&s.client, status);
 }

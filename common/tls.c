@@ -219,6 +219,13 @@ static int verify_cb(int ok, X509_STORE_CTX *sctx)
 	return 1;
 }
 
+/* RFC 8879's CompressedCertificate: OpenSSL 3.2 and later (3.5 on Debian 13,
+ * built with zlib and zstd) send the client certificate this way in TLS 1.3
+ * when the broker's OpenSSL offers it; 3.0's headers lack the name. */
+#ifndef SSL3_MT_COMPRESSED_CERTIFICATE
+#define SSL3_MT_COMPRESSED_CERTIFICATE 25
+#endif
+
 static void msg_cb(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg)
 {
 	struct tls *t = tls_of_ssl(ssl);
@@ -243,6 +250,10 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf, 
 			size_t off = SSL_version(ssl) >= TLS1_3_VERSION ? 5 : 4;
 			if (len >= off + 3)
 				t->ev->sent_client_cert = (b[off] | b[off + 1] | b[off + 2]) != 0;
+		} else if (write_p && b[0] == SSL3_MT_COMPRESSED_CERTIFICATE) {
+			/* only a certificate is compressed, never an empty list */
+			t->ev->cert_requested = true;
+			t->ev->sent_client_cert = true;
 		}
 	}
 }

@@ -128,7 +128,12 @@ _smqtt()
 	-h | --host)
 		_smqtt_words "$(_smqtt_profile_hosts)"
 		if declare -F _known_hosts_real >/dev/null; then
+			# bash-completion 2.11 (Debian 12) appends to COMPREPLY,
+			# 2.12 and later (Debian 13) replace it: keep ours apart
+			local -a profile_hosts=("${COMPREPLY[@]}")
+			COMPREPLY=()
 			_known_hosts_real -- "$cur"
+			COMPREPLY=("${profile_hosts[@]}" "${COMPREPLY[@]}")
 		fi
 		return 0 ;;
 	-V | --protocol-version)

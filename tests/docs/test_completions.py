@@ -179,7 +179,12 @@ def fish_complete(env, line):
                                 os.path.join(env.comp, f"{tool}.fish"), line], env.env)
     if rc:
         raise RuntimeError(f"fish exited with {rc}: {err.strip()}")
-    return [l.split("\t")[0] for l in out.splitlines() if l]
+    # fish 4 (Debian 13) also lists fuzzy matches (--compat for --ca); at the
+    # prompt it offers them only when nothing starts with the word typed
+    words = [l.split("\t")[0] for l in out.splitlines() if l]
+    cur = "" if line.endswith(" ") else line.split()[-1]
+    prefixed = [w for w in words if w.startswith(cur)]
+    return prefixed or words
 
 
 def zsh_complete(env, line):

@@ -387,10 +387,14 @@ basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
 subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 [big]
 basicConstraints = critical, CA:FALSE
 extendedKeyUsage = serverAuth
 subjectAltName = @alt
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = none
 [alt]
 IP.1 = 127.0.0.1
 """

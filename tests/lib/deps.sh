@@ -40,8 +40,10 @@ BUILD_PKGS=(gcc libc6-dev make cmake pkg-config libmosquitto-dev libconfig-dev l
 RUN_PKGS=(mosquitto mosquitto-clients openssl python3 procps)
 # dpkg-dev (dpkg-shlibdeps) and file: cpack's DEB generator; lintian and man-db:
 # the package test (tests/packaging); locales: localedef for zh_CN.UTF-8.
-# haproxy, nginx: TLS terminators in the lab.
+# haproxy, nginx: TLS terminators in the lab; microsocks: the SOCKS5 proxy of the
+# WebSocket suite (in Debian 12 and 13; Dante is not in 13); g++: mosquitto
+# 2.1.2's CMake project (tests/lib/mosq21.py) wants a C++ compiler.
 TEST_PKGS=(valgrind mandoc groff-base bash-completion zsh fish stunnel4 haproxy nginx libnginx-mod-stream time
-	hyperfine util-linux dpkg-dev file lintian man-db locales dante-server nodejs)
+	hyperfine util-linux dpkg-dev file lintian man-db locales microsocks nodejs g++)
 # What only tests/run --full needs on top: the libFuzzer build.
-FULL_TEST_PKGS=(clang libclang-rt-14-dev)
+FULL_TEST_PKGS=(clang libclang-rt-dev)

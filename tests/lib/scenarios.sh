@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # scenarios.sh OUTDIR -- the "scenario lab": one throwaway PKI per TLS
-# failure scenario, made with the openssl CLI only (OpenSSL 3.0).
+# failure scenario, made with the openssl CLI only (OpenSSL 3.0 on Debian 12,
+# 3.5 on Debian 13). Every certificate states its extensions explicitly,
+# key identifiers included ("none" where there must be none): 3.5's
+# 'openssl x509 -req' and 'openssl ca' add subject and authority key
+# identifiers by default where 3.0 adds none, and the lab must be the same
+# on both.
 #
 # Unless a scenario says otherwise, a scenario directory holds
 #   ca.crt / ca.key           its own CA (RSA-2048, CA:TRUE, keyCertSign)
@@ -17,10 +22,11 @@
 #                 good/client.crt: a key mismatch; other-ca/client.crt is
 #                 unknown to good/ca.crt).
 #   samecn        the motivating bug: CA, server and client ALL have the
-#                 subject CN=127.0.0.1; server and client are made with
-#                 'openssl x509 -req' without -extfile, so they are v1
-#                 certificates without key identifiers. OpenSSL takes such a
-#                 leaf for a self-signed certificate ("A TLS error occurred").
+#                 subject CN=127.0.0.1; server and client have no extension
+#                 at all ("subjectKeyIdentifier = none", "authorityKeyIdentifier
+#                 = none" and nothing else), like v1 certificates: no key
+#                 identifiers. OpenSSL (3.0 and 3.5) takes such a leaf for a
+#                 self-signed certificate ("A TLS error occurred").
 #   samecn-keyid  the same names as samecn (CA, server and client all
 #                 CN=127.0.0.1), but the leaves are v3 certificates with
 #                 subject and authority key identifiers (and the usual SAN /
@@ -75,7 +81,7 @@ if [ $# -ne 1 ]; then
 	exit 2
 fi
 
-VERSION=3
+VERSION=4
 DAYS=365
 out=$1
 mkdir -p "$out"
@@ -218,6 +224,7 @@ cat >"$work/noca.ext" <<'EOF'
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 subjectKeyIdentifier = hash
+authorityKeyIdentifier = none
 EOF
 cat >"$work/selfserver.ext" <<'EOF'
 basicConstraints = critical, CA:FALSE
@@ -225,12 +232,20 @@ keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
 subjectAltName = DNS:localhost, IP:127.0.0.1
 subjectKeyIdentifier = hash
+authorityKeyIdentifier = none
 EOF
 cat >"$work/selfclient.ext" <<'EOF'
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = clientAuth
 subjectKeyIdentifier = hash
+authorityKeyIdentifier = none
+EOF
+# no extension at all, key identifiers included: what 3.0 makes without
+# -extfile (a v1 certificate), stated so that 3.5 makes the same
+cat >"$work/bare.ext" <<'EOF'
+subjectKeyIdentifier = none
+authorityKeyIdentifier = none
 EOF
 
 # mkca DIR CN [rsa BITS | ec] [EXTFILE]: self-signed CA in DIR/ca.crt, ca.key
@@ -245,17 +260,14 @@ mkca() {
 }
 
 # leaf DIR NAME CN EXTFILE [CADIR] [rsa BITS | ec] [MD]: NAME.crt/.key in DIR
-# signed by CADIR/ca.crt (CADIR defaults to DIR). EXTFILE "-" makes a v1
-# certificate (no -extfile).
+# signed by CADIR/ca.crt (CADIR defaults to DIR).
 leaf() {
 	local d=$1 name=$2 cn=$3 ext=$4 cad=${5:-$1} kind=${6:-rsa} bits=${7:-2048} md=${8:-sha256}
 	newkey "$d/$name.key" "$kind" "$bits"
 	run openssl req -new -sha256 -key "$d/$name.key" -subj "/CN=$cn" -out "$d/$name.csr"
-	local extarg=()
-	[ "$ext" = - ] || extarg=(-extfile "$ext")
 	run openssl x509 -req "-$md" -days "$DAYS" -in "$d/$name.csr" \
 		-CA "$cad/ca.crt" -CAkey "$cad/ca.key" -set_serial "$(serial)" \
-		"${extarg[@]}" -out "$d/$name.crt"
+		-extfile "$ext" -out "$d/$name.crt"
 	rm -f "$d/$name.csr"
 }
 
@@ -312,10 +324,10 @@ std "$g/ecdsa" "smqtt lab CA (ecdsa)" ec
 # other-ca
 std "$g/other-ca" "smqtt lab other CA"
 
-# samecn: everything named CN=127.0.0.1; leaves are v1 (no -extfile)
+# samecn: everything named CN=127.0.0.1; leaves without any extension
 mkca "$g/samecn" 127.0.0.1
-leaf "$g/samecn" server 127.0.0.1 -
-leaf "$g/samecn" client 127.0.0.1 -
+leaf "$g/samecn" server 127.0.0.1 "$work/bare.ext"
+leaf "$g/samecn" client 127.0.0.1 "$work/bare.ext"
 
 # samecn-keyid: the same names, but with key identifiers
 mkca "$g/samecn-keyid" 127.0.0.1
@@ -434,6 +446,11 @@ run openssl verify -CAfile "$g/ecdsa/ca.crt" "$g/ecdsa/server.crt" "$g/ecdsa/cli
 run openssl verify -CAfile "$g/intermediate/root.crt" -untrusted "$g/intermediate/intermediate.crt" \
 	"$g/intermediate/server.crt" "$g/intermediate/client.crt"
 run openssl verify -purpose sslserver -CAfile "$g/samecn-nokeyid/server.crt" "$g/samecn-nokeyid/server.crt"
+run openssl verify -CAfile "$g/samecn-keyid/ca.crt" "$g/samecn-keyid/server.crt" "$g/samecn-keyid/client.crt"
+if openssl verify -CAfile "$g/samecn/ca.crt" "$g/samecn/client.crt" >/dev/null 2>&1; then
+	echo "scenarios.sh: samecn/client.crt verifies (it has key identifiers?)" >&2
+	exit 1
+fi
 if openssl verify -CAfile "$g/expired/ca.crt" "$g/expired/client.crt" >/dev/null 2>&1; then
 	echo "scenarios.sh: expired/client.crt verifies" >&2
 	exit 1
