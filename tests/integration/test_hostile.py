@@ -42,7 +42,7 @@ dump (mosquitto_sub's does).
 
 Issue 24: a real mosquitto whose certificate has the CN
 "localhost\\0.attacker.example" and no SAN (refused for localhost, as
-mosquitto_pub 2.1.2 refuses it); SOCKS5 proxies that refuse (Dante refusing
+mosquitto_pub 2.1.2 refuses it); SOCKS5 proxies that refuse (microsocks refusing
 a login, small servers answering each RFC 1928 reply code, HTTP, or
 nothing), explained as the proxy's doing with mosquitto_pub's exit status;
 a proxy-only path (a listener at -h/-p that must see no connection, a name
@@ -1755,51 +1755,47 @@ def b_socks_silent(srv, conn):
     srv.hold(30)
 
 
-def start_danted(lab, method):
-    """Dante (Debian's danted), a real SOCKS5 server, on a free port; method
-    "username" checks the login against the system's users."""
-    danted = shutil.which("danted") or "/usr/sbin/danted"
-    if not os.access(danted, os.X_OK):
-        raise AssertionError("danted (Debian package dante-server) is not installed")
+SOCKS_USER, SOCKS_PASS = "smqtt", "right-%d" % os.getpid()
+
+
+def start_microsocks(lab, login):
+    """microsocks (Debian's package, in Debian 12 and 13), a real SOCKS5
+    server, on a free port; with login it takes only SOCKS_USER and
+    SOCKS_PASS (RFC 1929)."""
+    exe = shutil.which("microsocks") or "/usr/bin/microsocks"
+    if not os.access(exe, os.X_OK):
+        raise AssertionError("microsocks (Debian package microsocks) is not installed")
     port = free_port()
-    d = os.path.join(lab.tmp, "danted-%s-%d" % (method, port))
-    os.makedirs(d)
-    conf = os.path.join(d, "danted.conf")
-    with open(conf, "w") as f:
-        f.write("logoutput: stderr\ninternal: 127.0.0.1 port = %d\nexternal: 127.0.0.1\nsocksmethod: %s\n"
-                "clientmethod: none\nuser.privileged: root\nuser.unprivileged: nobody\n"
-                "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\nsocks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\n"
-                % (port, method))
-    p = popen([danted, "-f", conf, "-N", "1", "-p", os.path.join(d, "pid")], stdout=subprocess.DEVNULL,
-              stderr=subprocess.DEVNULL)
+    argv = [exe, "-i", "127.0.0.1", "-p", str(port), "-b", "127.0.0.1"]
+    if login:
+        argv += ["-u", SOCKS_USER, "-P", SOCKS_PASS]
+    p = popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and p.poll() is None:
         try:
             socket.create_connection(("127.0.0.1", port), 0.2).close()
             return p, port
         except OSError:
             time.sleep(0.05)
     stop_process(p)
-    raise AssertionError("danted did not start")
+    raise AssertionError("microsocks did not start")
 
 
 def test_socks5_proxy_failures(lab):
     """A SOCKS5 proxy's refusals are explained as the proxy's, naming it and
-    not blaming the broker, with mosquitto_pub's exit status: Dante refusing
-    a login (RFC 1929) and a client without one; small servers answering
+    not blaming the broker, with mosquitto_pub's exit status: microsocks
+    refusing a login (RFC 1929) and a client without one; small servers answering
     CONNECT with each RFC 1928 reply code 1-8, answering HTTP, and saying
     nothing (plain MQTT: libmosquitto's SOCKS5 code, then smqtt's probe
     through the proxy; and --ws: smqtt's own)."""
     b = Broker(lab.tmp, "socks").start()
     procs = []
     try:
-        dante_user, up = start_danted(lab, "username")
-        procs.append(dante_user)
-        dante_none, np_ = start_danted(lab, "none")
-        procs.append(dante_none)
-        cases = [("Dante refuses the login", up, "nobody-%d:wrong" % os.getpid(), "proxy-auth-refused",
+        socks_user, up = start_microsocks(lab, True)
+        procs.append(socks_user)
+        cases = [("microsocks refuses the login", up, "%s:wrong" % SOCKS_USER, "proxy-auth-refused",
                   ["refused the login"]),
-                 ("Dante wants a login", up, None, "proxy-auth-refused", ["refused the login"])]
+                 ("microsocks wants a login", up, None, "proxy-auth-refused", ["refused the login"])]
         servers = []
         for code in range(1, 9):
             h = Hostile(b_socks_rep(code)).start()

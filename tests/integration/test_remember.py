@@ -21,7 +21,7 @@ Profiles: a profile with a port does not take over another -p of its host;
 
 Files: --tls-keylog never writes to a file another user owns or can write;
 a --proxy password in a profile is masked in --trace, warned about in a
-readable profile and by --save-profile (through danted, a real SOCKS5
+readable profile and by --save-profile (through microsocks, a real SOCKS5
 server).
 
 Relay: the WebSocket relay's directory is gone once libmosquitto has
@@ -398,22 +398,16 @@ PROXY_PW = "prox-sekrit-42"
 def test_proxy_password_masked_and_warned(c):
     """A --proxy password: masked in the profile trace, a 0644 profile that
     holds only it gets the permissions warning, and --save-profile warns
-    as for -P. Through Dante (danted), a real SOCKS5 server."""
+    as for -P. Through microsocks, a real SOCKS5 server."""
     import socket
     import time
     from lab_peers import free_port
-    danted = shutil.which("danted") or "/usr/sbin/danted"
-    if not os.path.exists(danted):
+    exe = shutil.which("microsocks") or "/usr/bin/microsocks"
+    if not os.path.exists(exe):
         from harness import Skip
-        raise Skip("danted (dante-server) is not installed")
+        raise Skip("microsocks (Debian package microsocks) is not installed")
     port = free_port()
-    conf = os.path.join(c.tmp, "danted.conf")
-    with open(conf, "w") as f:
-        f.write("logoutput: stderr\ninternal: 127.0.0.1 port = %d\nexternal: 127.0.0.1\n"
-                "socksmethod: none\nclientmethod: none\nuser.privileged: root\nuser.unprivileged: nobody\n"
-                "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\nsocks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\n"
-                % port)
-    d = subprocess.Popen([danted, "-f", conf, "-N", "1", "-p", os.path.join(c.tmp, "danted.pid")],
+    d = subprocess.Popen([exe, "-i", "127.0.0.1", "-p", str(port), "-b", "127.0.0.1", "-u", "bob", "-P", PROXY_PW],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 5
@@ -422,7 +416,7 @@ def test_proxy_password_masked_and_warned(c):
                 socket.create_connection((HOST, port), timeout=1).close()
                 break
             except OSError:
-                expect(time.monotonic() < deadline and d.poll() is None, "danted starts", d.poll())
+                expect(time.monotonic() < deadline and d.poll() is None, "microsocks starts", d.poll())
                 time.sleep(0.05)
         url = "socks5h://bob:%s@127.0.0.1:%d" % (PROXY_PW, port)
         prof = os.path.join(c.tmp, "proxy-profile.conf")
