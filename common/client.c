@@ -331,7 +331,14 @@ int client_init_checked(struct client *c, struct config *cfg, const struct diag 
 		cfg->will_props = NULL; /* owned by libmosquitto now */
 	}
 	if ((cfg->username || cfg->password) && mosquitto_username_pw_set(m, cfg->username, cfg->password)) {
-		diag_compat(d, "Error: Problem setting username and/or password.\n");
+		if (cfg->password_file && !cfg->username)
+			/* smqtt's own option: explained (-P without -u keeps mosquitto's line) */
+			diag_report(d, N_("--password-file gives a password, but there is no username to send it with"),
+					N_("MQTT sends a password only together with a username, so libmosquitto refuses a password alone "
+					"(mosquitto's 'Problem setting username and/or password')"),
+					N_("add -u <username> (or the profile key username)"));
+		else
+			diag_compat(d, "Error: Problem setting username and/or password.\n");
 		return 1;
 	}
 	if (set_keylog(c) || set_tls(c) || set_ws(c))
@@ -371,6 +378,11 @@ void client_free(struct client *c)
 
 static void print_explanation(struct client *c)
 {
+	if (c->explain_into) {
+		/* --check prints it in its report, on stdout */
+		diagnose(&c->ev, c->have_tls ? &c->tls : NULL, c->cfg, c->cfg->connect_timeout, c->explain_into);
+		return;
+	}
 	struct report r;
 	report_init(&r, c->cfg->host, c->port);
 	diagnose(&c->ev, c->have_tls ? &c->tls : NULL, c->cfg, c->cfg->connect_timeout, &r);
@@ -394,6 +406,18 @@ static bool probed_mqtt(const struct client *c)
 	bool yes = probe_speaks_mqtt(c->cfg->host, c->port, 2000);
 	if (yes)
 		diag_trace(c->diag, "probe: a plain MQTT CONNECT without credentials got a CONNACK: a plain MQTT port");
+	return yes;
+}
+
+/* Post-mortem: does the port answer a plain HTTP GET? (traced) */
+static bool probed_http(struct client *c)
+{
+	struct evidence *ev = &c->ev;
+	bool yes = probe_speaks_http(c->cfg->host, c->port, 1500, ev->probe_http, sizeof(ev->probe_http));
+	if (yes)
+		diag_trace(c->diag, "probe: a WebSocket upgrade request in the clear (GET /mqtt) got \"%s\": an HTTP port", ev->probe_http);
+	else
+		diag_trace(c->diag, "probe: a WebSocket upgrade request in the clear (GET /mqtt) got no HTTP answer");
 	return yes;
 }
 
@@ -422,6 +446,10 @@ static void settle_stage(struct client *c)
 		if (!ev->server_hello_seen && !ev->non_tls_reply && !ev->probe_tls_answered && !ev->timed_out
 				&& ev->alert_received < 0 && probed_mqtt(c))
 			ev->peer_closed = true;
+		/* not TLS and not MQTT: a websockets (HTTP) listener? */
+		else if (!ev->server_hello_seen && !ev->probe_tls_answered && ev->alert_received < 0 && ev->verify_error < 0
+				&& c->port != 0 && !c->ws_on)
+			(void)probed_http(c);
 		return;
 	}
 	ev->stage = STAGE_MQTT;
@@ -440,6 +468,11 @@ static void settle_stage(struct client *c)
 				? N_("probe: a TLS ClientHello without certificate or credentials got a ServerHello: a TLS port")
 				: N_("probe: a TLS ClientHello without certificate or credentials got no TLS answer"));
 	}
+	/* silence in answer to CONNECT until the timeout: is it an HTTP port?
+	 * (a port that closes at once is a broker refusing, as at
+	 * max_connections; an HTTP server answers bytes it cannot parse) */
+	if (!c->have_tls && !c->ws_on && c->port != 0 && ev->timed_out && ev->connack < 0 && ev->reply_len == 0)
+		(void)probed_http(c);
 }
 
 /* mosquitto's exit codes for an explained failure: 27 for our timeout, 8
@@ -1122,9 +1155,12 @@ void client_connack_ok(struct client *c)
 	} else {
 		diag_info(c->diag, "saved profile '%s' to %s\n", cfg->save_profile, path);
 		bool pw = cfg->password && !cfg->password_file;
-		if (pw || cfg->psk)
-			diag_warn(c->diag, "%s holds your %s; it is mode 0600, keep it that way.\n", path,
-					pw ? "password" : "PSK");
+		if (pw)
+			diag_warn(c->diag, "%s holds your password as it is (pw = ...); it is mode 0600, keep it that way, or put the "
+					"password in a file of its own and replace that line with password-file = \"FILE\"; "
+					"(--password-file FILE with --save-profile writes only the file's name).\n", path);
+		else if (cfg->psk)
+			diag_warn(c->diag, "%s holds your %s; it is mode 0600, keep it that way.\n", path, "PSK");
 	}
 	free(path);
 	cfg_set_str(&cfg->save_profile, NULL); /* once per run */

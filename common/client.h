@@ -12,6 +12,7 @@
 #include "net.h"
 #include "explain.h"
 #include "options.h"
+#include "report.h"
 #include "tls.h"
 #include "wsrelay.h"
 
@@ -38,6 +39,7 @@ struct client {
 	long long limit_ms; /* smqtt_sub -W: when the run ends (0: none); bounds an upgrade */
 	bool limit_hit;     /* the upgrade was cut short by it */
 	bool ws_on;       /* MQTT over WebSockets: libmosquitto talks to ws's Unix socket */
+	struct report *explain_into; /* --check: a failure is explained into this report, not on stderr */
 	struct wsrelay ws;
 };
 

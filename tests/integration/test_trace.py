@@ -61,7 +61,7 @@ def test_pub_trace(b, pki, tmp):
     expect(p.stdout == b"", "nothing on stdout", p.stdout)
     steps_in_order(err, "smqtt_pub", [
         r"profile: 't' from .*profiles\.conf:1", r"profile:   port = %d" % b.tls_req_port,
-        r"profile:   pw = \*\*\*\* \(%d characters\)" % len(SECRET),
+        r"profile:   pw = \*\*\*\* \(line \d+\)",
         r"preflight: pass --cafile", r"preflight: pass --key .* matches --cert",
         r"resolve: localhost -> 127\.0\.0\.1", r"tls: attempt 1 offers tlsv1\.[23]\.\.tlsv1\.3",
         r"connect: TCP \+ TLS to localhost:%d up in" % b.tls_req_port,
@@ -70,6 +70,7 @@ def test_pub_trace(b, pki, tmp):
         r"mqtt: CONNACK 0 ", r"mqtt: publish mid \d+ to 'trace/t' written \(QoS 0\)",
         r"mqtt: disconnected \(clean\)"])
     expect(SECRET not in err and SECRET not in p.stdout.decode(), "the password never appears", err)
+    expect("character" not in err, "nor its length (issue 26)", err)
 
 
 def test_trace_option_in_sub(b, pki, tmp):
@@ -113,6 +114,12 @@ def test_sub_v_on_a_terminal_traces(b, pki, tmp):
     p = subprocess.run(["script", "-q", "-e", "-c", cmd, "/dev/null"], capture_output=True, timeout=TIMEOUT,
                        env=env(tmp, NO_COLOR="1"), stdin=subprocess.DEVNULL)
     expect("\x1b[" not in p.stdout.decode(errors="replace"), "NO_COLOR turns colour off", p.stdout)
+    # the opt-out (issue 26): the message, no trace
+    p = subprocess.run(["script", "-q", "-e", "-c", cmd, "/dev/null"], capture_output=True, timeout=TIMEOUT,
+                       env=env(tmp, SMQTT_SUB_TRACE="0"), stdin=subprocess.DEVNULL)
+    out = p.stdout.decode(errors="replace")
+    expect(p.returncode == 0 and "trace/tty tty" in out and "smqtt_sub: [" not in out,
+           "SMQTT_SUB_TRACE=0: the message without the trace", p.returncode, out)
     subprocess.run(["mosquitto_pub", "-p", str(b.port), "-t", "trace/tty", "-n", "-r"], check=True)
 
 
