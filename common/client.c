@@ -410,14 +410,17 @@ static bool probed_mqtt(const struct client *c)
 }
 
 /* Post-mortem: does the port answer a plain HTTP GET? (traced) */
-static bool probed_http(struct client *c)
+static bool probed_http(struct client *c, bool tls)
 {
 	struct evidence *ev = &c->ev;
-	bool yes = probe_speaks_http(c->cfg->host, c->port, 1500, ev->probe_http, sizeof(ev->probe_http));
+	/* after a --connect-timeout silence this is the one probe: at most 1 s more */
+	bool yes = probe_speaks_http(c->cfg->host, c->port, tls, 1000, ev->probe_http, sizeof(ev->probe_http));
 	if (yes)
-		diag_trace(c->diag, "probe: a WebSocket upgrade request in the clear (GET /mqtt) got \"%s\": an HTTP port", ev->probe_http);
+		diag_trace(c->diag, tls ? N_("probe: a WebSocket upgrade request over TLS (GET /mqtt) got \"%s\": an HTTP port")
+				: N_("probe: a WebSocket upgrade request in the clear (GET /mqtt) got \"%s\": an HTTP port"), ev->probe_http);
 	else
-		diag_trace(c->diag, "probe: a WebSocket upgrade request in the clear (GET /mqtt) got no HTTP answer");
+		diag_trace(c->diag, "%s", tls ? _("probe: a WebSocket upgrade request over TLS (GET /mqtt) got no HTTP answer")
+				: _("probe: a WebSocket upgrade request in the clear (GET /mqtt) got no HTTP answer"));
 	return yes;
 }
 
@@ -447,9 +450,9 @@ static void settle_stage(struct client *c)
 				&& ev->alert_received < 0 && probed_mqtt(c))
 			ev->peer_closed = true;
 		/* not TLS and not MQTT: a websockets (HTTP) listener? */
-		else if (!ev->server_hello_seen && !ev->probe_tls_answered && ev->alert_received < 0 && ev->verify_error < 0
-				&& c->port != 0 && !c->ws_on)
-			(void)probed_http(c);
+		else if (!ev->server_hello_seen && !ev->probe_tls_answered && !ev->timed_out && ev->alert_received < 0
+				&& ev->verify_error < 0 && c->port != 0 && !c->ws_on)
+			(void)probed_http(c, false);
 		return;
 	}
 	ev->stage = STAGE_MQTT;
@@ -472,7 +475,13 @@ static void settle_stage(struct client *c)
 	 * (a port that closes at once is a broker refusing, as at
 	 * max_connections; an HTTP server answers bytes it cannot parse) */
 	if (!c->have_tls && !c->ws_on && c->port != 0 && ev->timed_out && ev->connack < 0 && ev->reply_len == 0)
-		(void)probed_http(c);
+		(void)probed_http(c, false);
+	/* over TLS the answer to CONNECT is not kept: a wss listener answers it
+	 * with HTTP and closes (after a timeout over TLS no probe: the handshake
+	 * alone could use up the second) */
+	if (c->have_tls && !c->ws_on && c->port != 0 && ev->handshake_done && !ev->timed_out && ev->connack < 0
+			&& ev->alert_received < 0 && !ev->cert_requested)
+		(void)probed_http(c, true);
 }
 
 /* mosquitto's exit codes for an explained failure: 27 for our timeout, 8

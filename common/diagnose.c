@@ -899,12 +899,19 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 		fill_reply(&f, ev, seconds);
 		break;
 	case CAUSE_MQTT_TO_HTTP_PORT:
+		put(&f, "scheme", "%s", ev->used_tls ? "wss" : "ws");
+		put(&f, "mqttport", "%s", ev->used_tls ? "8883" : "1883");
 		EACH_LANG(l) {
 			char bytes[128];
 			reply_bytes(ev, l, bytes, sizeof(bytes));
 			if (ev->reply_len > 0)
 				say(&f, l, "detail", L_(l, N_("it answered the MQTT CONNECT with %s: an HTTP answer, so an HTTP server (a websockets "
 						"listener, or a web server) listens there")), bytes);
+			else if (ev->used_tls)
+				say(&f, l, "detail", L_(l, N_("%s, and a WebSocket upgrade request over TLS to the same port got \"%s\": an HTTP server (a "
+						"websockets listener with TLS, or a web server) listens there, and it does not answer MQTT")), ev->timed_out
+						? L_(l, N_("no CONNACK came back within --connect-timeout")) : L_(l, N_("it closed the connection without a CONNACK")),
+						ev->probe_http);
 			else
 				say(&f, l, "detail", L_(l, N_("%s, and a WebSocket upgrade request in the clear to the same port got \"%s\": an HTTP server (a websockets "
 						"listener, or a web server) listens there, and it does not answer MQTT")), ev->timed_out

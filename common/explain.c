@@ -200,8 +200,8 @@ static const struct cause_info table[CAUSE_COUNT] = {
 	{CAUSE_MQTT_TO_HTTP_PORT, "mqtt-to-http-port", STAGE_MQTT,
 		N_("{where} speaks HTTP, not plain MQTT"),
 		"{detail}",
-		N_("this port speaks HTTP/WebSocket: use --ws (or -L ws://{host}:{port}/...) to speak MQTT over WebSocket to it, or give "
-		"the broker's plain MQTT port with -p (often 1883)")},
+		N_("this port speaks HTTP/WebSocket: use --ws (or -L {scheme}://{host}:{port}/...) to speak MQTT over WebSocket to it, "
+		"or give the broker's MQTT port with -p (often {mqttport})")},
 
 	{CAUSE_WS_PATH_NOT_FOUND, "ws-path-not-found", STAGE_WS,
 		N_("{where} has no WebSocket endpoint at {path}: HTTP {status}"),

@@ -32,9 +32,10 @@ bool probe_speaks_mqtt(const char *host, int port, int timeout_ms);
  * NULL. The caller frees it with sk_X509_pop_free(chain, X509_free). */
 STACK_OF(X509) *probe_tls_chain(const char *host, int port, int timeout_ms);
 
-/* Does host:port answer a WebSocket upgrade request in the clear (GET /mqtt,
- * subprotocol mqtt) with an HTTP status line?
+/* Does host:port answer a WebSocket upgrade request (GET /mqtt, subprotocol
+ * mqtt; over TLS without verification or certificate when tls) with an HTTP
+ * status line?
  * line: that line (without CR LF), "" when not. */
-bool probe_speaks_http(const char *host, int port, int timeout_ms, char *line, size_t len);
+bool probe_speaks_http(const char *host, int port, bool tls, int timeout_ms, char *line, size_t len);
 
 #endif

@@ -200,6 +200,7 @@ def start_peers(lab, stack):
                                        "certfile " + L("samecn-keyid/server-v1.crt"),
                                        "keyfile " + L("samecn-keyid/server-v1.key"), "require_certificate true"])
     m.listener("ws", ["protocol websockets", "allow_anonymous true"])
+    m.listener("wss", ["protocol websockets"] + tls("good"))
     m.listener("leaf_only", tls("intermediate", ca="root.crt"))
     m.listener("wrongsan", tls("wrongsan"))
     m.listener("good_127_0_0_2", tls("good"), host="127.0.0.2")
@@ -404,6 +405,9 @@ SCENARIOS = [
     Scenario("TLS to mosquitto's websockets port", ca("good/ca.crt"), "tls-to-plain-port", 8, port=P("ws"),
              why_has=["got \"HTTP/1.1 101 Switching Protocols\"", "websockets"], fix_has=["ws://"],
              err_lacks=["a plain MQTT listener behaves like this", "drop --cafile"]),
+    Scenario("MQTT over TLS to mosquitto's websockets port with TLS", ca("good/ca.crt"), "mqtt-to-http-port", 2,
+             port=P("wss"), why_has=["upgrade request over TLS", "\"HTTP/1.1 101 Switching Protocols\""],
+             fix_has=["-L wss://127.0.0.1:", "(often 8883)"], evidence_has={"tls": True}),
     Scenario("--ws to a plain web server (404 at /mqtt)", ["--ws", "--connect-timeout", "2"], "ws-path-not-found", 13,
              port=lambda lab: lab.web.port, ref_timeout=3,
              why_has=["GET /mqtt", "404 File not found (Server: SimpleHTTP/", "plain web server"],

@@ -618,6 +618,8 @@ EV(mqtt_half, e->stage = STAGE_MQTT; e->reply[0] = 0x20; e->reply_len = 1; e->mq
 EV(mqtt_stalled, e->stage = STAGE_MQTT; e->timed_out = true; e->reply[0] = 0x20; e->reply[1] = 0x02; e->reply_len = 2)
 EV(mqtt_http_reply, e->stage = STAGE_MQTT; memcpy(e->reply, "HTTP/1.0 403 For", 16); e->reply_len = 16)
 EV(mqtt_http_probe, e->stage = STAGE_MQTT; e->timed_out = true; strcpy(e->probe_http, "HTTP/1.0 404 File not found"))
+EV(mqtt_http_tls, e->stage = STAGE_MQTT; TLS_; e->server_hello_seen = true; e->handshake_done = true; memcpy(e->reply, "HTTP/1.0 403 For", 16); e->reply_len = 16)
+EV(mqtt_https_probe, e->stage = STAGE_MQTT; TLS_; e->server_hello_seen = true; e->handshake_done = true; strcpy(e->probe_http, "HTTP/1.1 101 Switching Protocols"))
 EV(mqtt_http_closed, e->stage = STAGE_MQTT; strcpy(e->probe_http, "HTTP/1.1 101 Switching Protocols"))
 EV(tls_http, e->stage = STAGE_TLS; TLS_; e->ssl_reason = SSL_R_WRONG_VERSION_NUMBER; e->non_tls_reply = true; strcpy(e->probe_http, "HTTP/1.1 101 Switching Protocols"))
 EV(mqtt_badlen, e->stage = STAGE_MQTT; memcpy(e->reply, "\x20\xff\xff\xff\xff\x01", 6); e->reply_len = 6)
@@ -715,6 +717,8 @@ static const struct wire_row wire_rows[] = {
 	W(mqtt_http_reply, "mqtt-to-http-port", D_HOST | D_PORT),
 	W(mqtt_http_probe, "mqtt-to-http-port", D_HOST | D_PORT),
 	W(mqtt_http_closed, "mqtt-to-http-port", D_HOST),
+	W(mqtt_http_tls, "mqtt-to-http-port", D_HOST | D_TRUST),
+	W(mqtt_https_probe, "mqtt-to-http-port", D_HOST | D_TRUST),
 	W(tls_http, "tls-to-plain-port", D_TRUST | D_CERT | D_PORT),
 	W(ws_404_plain, "ws-path-not-found", D_HOST | D_PORT),
 	W(ws_404_other, "ws-path-not-found", D_HOST),
