@@ -393,7 +393,11 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 		*status = report_status(d, rc, &err);
 		goto out;
 	}
-	diag_set_trace(d, !cfg->quiet && (cfg->trace || (cfg->tool != TOOL_PUB && cfg->verbose && isatty(STDERR_FILENO))));
+	/* smqtt_sub -v traces on a terminal, unless SMQTT_SUB_TRACE=0 (errors stay) */
+	const char *st = getenv("SMQTT_SUB_TRACE");
+	bool sub_trace_off = st && (!strcmp(st, "0") || !strcasecmp(st, "off") || !strcasecmp(st, "no") || !strcasecmp(st, "false"));
+	diag_set_trace(d, !cfg->quiet && (cfg->trace || (cfg->tool != TOOL_PUB && cfg->verbose && !sub_trace_off
+			&& isatty(STDERR_FILENO))));
 	if (warning)
 		diag_warn(d, "%s", warning);
 	if (cfg->compat == COMPAT_21)

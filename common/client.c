@@ -336,7 +336,14 @@ int client_init_checked(struct client *c, struct config *cfg, const struct diag 
 		cfg->will_props = NULL; /* owned by libmosquitto now */
 	}
 	if ((cfg->username || cfg->password) && mosquitto_username_pw_set(m, cfg->username, cfg->password)) {
-		diag_compat(d, "Error: Problem setting username and/or password.\n");
+		if (cfg->password_file && !cfg->username)
+			/* smqtt's own option: explained (-P without -u keeps mosquitto's line) */
+			diag_report(d, N_("--password-file gives a password, but there is no username to send it with"),
+					N_("MQTT sends a password only together with a username, so libmosquitto refuses a password alone "
+					"(mosquitto's 'Problem setting username and/or password')"),
+					N_("add -u <username> (or the profile key username)"));
+		else
+			diag_compat(d, "Error: Problem setting username and/or password.\n");
 		return 1;
 	}
 	if (set_keylog(c) || set_tls(c) || set_ws(c))
@@ -378,6 +385,11 @@ void client_free(struct client *c)
 
 static void print_explanation(struct client *c)
 {
+	if (c->explain_into) {
+		/* --check prints it in its report, on stdout */
+		diagnose(&c->ev, c->have_tls ? &c->tls : NULL, c->cfg, c->cfg->connect_timeout, c->explain_into);
+		return;
+	}
 	struct report r;
 	report_init(&r, c->cfg->host, c->port);
 	diagnose(&c->ev, c->have_tls ? &c->tls : NULL, c->cfg, c->cfg->connect_timeout, &r);
@@ -471,6 +483,21 @@ static bool probed_socks(struct client *c)
 	return c->ev.proxy_result != 0;
 }
 
+/* Post-mortem: does the port answer a plain HTTP GET? (traced) */
+static bool probed_http(struct client *c, bool tls)
+{
+	struct evidence *ev = &c->ev;
+	/* after a --connect-timeout silence this is the one probe: at most 1 s more */
+	bool yes = probe_speaks_http(c->cfg->host, c->port, tls, 1000, ev->probe_http, sizeof(ev->probe_http));
+	if (yes)
+		diag_trace(c->diag, tls ? N_("probe: a WebSocket upgrade request over TLS (GET /mqtt) got \"%s\": an HTTP port")
+				: N_("probe: a WebSocket upgrade request in the clear (GET /mqtt) got \"%s\": an HTTP port"), ev->probe_http);
+	else
+		diag_trace(c->diag, "%s", tls ? _("probe: a WebSocket upgrade request over TLS (GET /mqtt) got no HTTP answer")
+				: _("probe: a WebSocket upgrade request in the clear (GET /mqtt) got no HTTP answer"));
+	return yes;
+}
+
 /* Where a connection that never reached CONNACK stopped, and the probes
  * that tell ambiguous cases apart. With --proxy, only a probe through the
  * proxy is made: the others would reach the broker directly. */
@@ -507,6 +534,10 @@ static void settle_stage(struct client *c)
 		if (!ev->server_hello_seen && !ev->non_tls_reply && !ev->probe_tls_answered && !ev->timed_out
 				&& ev->alert_received < 0 && probed_mqtt(c))
 			ev->peer_closed = true;
+		/* not TLS and not MQTT: a websockets (HTTP) listener? */
+		else if (!ev->server_hello_seen && !ev->probe_tls_answered && !ev->timed_out && ev->alert_received < 0
+				&& ev->verify_error < 0 && c->port != 0 && !c->ws_on)
+			(void)probed_http(c, false);
 		return;
 	}
 	ev->stage = STAGE_MQTT;
@@ -528,6 +559,17 @@ static void settle_stage(struct client *c)
 				? N_("probe: a TLS ClientHello without certificate or credentials got a ServerHello: a TLS port")
 				: N_("probe: a TLS ClientHello without certificate or credentials got no TLS answer"));
 	}
+	/* silence in answer to CONNECT until the timeout: is it an HTTP port?
+	 * (a port that closes at once is a broker refusing, as at
+	 * max_connections; an HTTP server answers bytes it cannot parse) */
+	if (!c->have_tls && !c->ws_on && c->port != 0 && ev->timed_out && ev->connack < 0 && ev->reply_len == 0)
+		(void)probed_http(c, false);
+	/* over TLS the answer to CONNECT is not kept: a wss listener answers it
+	 * with HTTP and closes (after a timeout over TLS no probe: the handshake
+	 * alone could use up the second) */
+	if (c->have_tls && !c->ws_on && c->port != 0 && ev->handshake_done && !ev->timed_out && ev->connack < 0
+			&& ev->alert_received < 0 && !ev->cert_requested)
+		(void)probed_http(c, true);
 }
 
 /* With TLS 1.3 the broker judges our certificate after our side of the
@@ -1233,9 +1275,13 @@ void client_connack_ok(struct client *c)
 		bool pw = cfg->password && !cfg->password_file;
 		size_t off, len;
 		bool proxy_pw = cfg->proxy_url && option_url_password(option_find_long("proxy"), cfg->proxy_url, &off, &len);
-		if (pw || cfg->psk || proxy_pw)
+		if (pw)
+			diag_warn(c->diag, "%s holds your password as it is (pw = ...); it is mode 0600, keep it that way, or put the "
+					"password in a file of its own and replace that line with password-file = \"FILE\"; "
+					"(--password-file FILE with --save-profile writes only the file's name).\n", path);
+		if (cfg->psk || proxy_pw)
 			diag_warn(c->diag, "%s holds your %s; it is mode 0600, keep it that way.\n", path,
-					pw ? "password" : cfg->psk ? "PSK" : "proxy password");
+					cfg->psk ? "PSK" : "proxy password");
 	}
 	free(path);
 	cfg_set_str(&cfg->save_profile, NULL); /* once per run */

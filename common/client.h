@@ -12,6 +12,7 @@
 #include "net.h"
 #include "explain.h"
 #include "options.h"
+#include "report.h"
 #include "tls.h"
 #include "wsrelay.h"
 
@@ -39,6 +40,7 @@ struct client {
 	bool limit_hit;     /* the upgrade was cut short by it */
 	bool relay_failed;  /* the WebSocket relay's local socket failed: explained already */
 	bool ws_on;       /* MQTT over WebSockets: libmosquitto talks to ws's Unix socket */
+	struct report *explain_into; /* --check: a failure is explained into this report, not on stderr */
 	struct wsrelay ws;
 };
 

@@ -64,7 +64,7 @@ void diag_set_trace(struct diag *d, bool on);
 void diag_trace(const struct diag *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* "****" and the length, for a secret in the trace (static buffer). */
+/* "****" for a secret in the trace, without its length (into buf). */
 const char *diag_mask(const char *secret, char *buf, size_t len);
 
 /* "Warning: ..." line. */

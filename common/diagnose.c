@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -278,6 +279,8 @@ static void add_evidence(const struct evidence *ev, const struct tls *t, struct 
 		cJSON_AddStringToObject(e, "probes", "left out: --proxy");
 	else if (ev->probes_cut)
 		cJSON_AddStringToObject(e, "probes", "cut: --connect-timeout ran out");
+	if (ev->probe_http[0])
+		cJSON_AddStringToObject(e, "probe_http", ev->probe_http);
 }
 
 /* Does --cafile hold a CA named like the issuer of the top of the broker's
@@ -300,6 +303,22 @@ static bool same_name_other_key(const struct config *cfg, const struct tls *t)
 	while (fp && !found && (ca = PEM_read_X509(fp, NULL, NULL, NULL))) {
 		found = !X509_NAME_cmp(X509_get_subject_name(ca), X509_get_issuer_name(top))
 			&& X509_verify(top, X509_get0_pubkey(ca)) != 1;
+		X509_free(ca);
+	}
+	if (fp)
+		fclose(fp);
+	ERR_clear_error();
+	return found;
+}
+
+/* Does a certificate in --cafile hold the key that signed x? */
+static bool cafile_signed(const struct config *cfg, X509 *x)
+{
+	FILE *fp = x && cfg->cafile ? fopen(cfg->cafile, "r") : NULL;
+	X509 *ca;
+	bool found = false;
+	while (fp && !found && (ca = PEM_read_X509(fp, NULL, NULL, NULL))) {
+		found = X509_cmp(ca, x) != 0 && X509_verify(x, X509_get0_pubkey(ca)) == 1;
 		X509_free(ca);
 	}
 	if (fp)
@@ -362,13 +381,24 @@ static void fill_tls_verify(struct facts *f, enum cause c, const struct evidence
 	}
 	case CAUSE_SERVER_CERT_SELF_SIGNED:
 		if (ev->leaf_self_issued) {
-			say(f, l, "detail", L_(l, N_("the broker's certificate %s names itself as its issuer but is not self-signed: it was signed by a CA "
-					"with the same name, and it has no key identifiers that tell them apart, so OpenSSL takes it for a "
-					"self-signed certificate that %s does not hold (the same-name mistake; the broker logs "
-					"'tlsv1 alert unknown ca')")), subject, trust[l]);
+			char alert[300] = "";
+			/* what the broker logs is known only from what this client sent it */
+			if (ev->alert_sent == SSL_AD_UNKNOWN_CA)
+				snprintf(alert, sizeof(alert), L_(l, N_(". This client ended the handshake with alert unknown_ca (48), which "
+						"mosquitto logs as 'tlsv1 alert unknown ca'")));
+			say(f, l, "kind", "%s", L_(l, N_("a certificate named like its issuer, which OpenSSL takes for self-signed")));
+			say(f, l, "detail", L_(l, N_("the broker's certificate %s names itself as its issuer, but it is not self-signed: a CA of the "
+					"same name signed it%s. It has no key identifiers to tell it apart from that CA, so when OpenSSL looks up its "
+					"issuer it finds the certificate itself, and takes it for a self-signed certificate that %s does not hold "
+					"(the same-name mistake). "
+					"'openssl x509 -req' adds key identifiers by default since OpenSSL 3.2 (3.5 on Debian 13), but OpenSSL 3.0 "
+					"(Debian 12) makes a v1 certificate without them unless -extfile asks for them%s")), subject,
+					cafile_signed(cfg, leaf) ? L_(l, N_(" (--cafile holds that CA, but OpenSSL never gets to it)")) : "",
+					trust[l], alert);
 			say(f, l, "fixhint", "%s", L_(l, N_("re-create the CA with a distinct Common Name (e.g. -subj '/CN=My MQTT CA') and reissue the broker "
 					"certificate from it with subjectKeyIdentifier and authorityKeyIdentifier extensions")));
 		} else {
+			say(f, l, "kind", "%s", L_(l, N_("a self-signed certificate")));
 			say(f, l, "detail", L_(l, N_("%s signed itself and is not in %s")), subject, held[l]);
 			say(f, l, "fixhint", "%s", L_(l, N_("if you trust this broker, give its certificate as the CA: --cafile <broker.crt>; better, issue "
 					"the broker a certificate from a CA and give that CA")));
@@ -527,7 +557,7 @@ static void fill_mqtt(struct facts *f, enum cause c, const struct evidence *ev, 
 	switch (c) {
 	case CAUSE_MQTT_AUTH_FAILED:
 		if (!cfg->username && !cfg->password)
-			say(f, l, "detail", "%s", L_(l, N_("this run sent no username or password, and the broker requires them (allow_anonymous false)")));
+			say(f, l, "detail", "%s", L_(l, N_("this run sent no username or password, and the broker requires them (mosquitto: allow_anonymous false)")));
 		else if (!cfg->username)
 			say(f, l, "detail", "%s", L_(l, N_("this run sent a password without a username, which the broker does not accept")));
 		else if ((rc == 4 || rc == MQTT_RC_BAD_USERNAME_OR_PASSWORD) && cfg->password)
@@ -540,13 +570,14 @@ static void fill_mqtt(struct facts *f, enum cause c, const struct evidence *ev, 
 		if (!cfg->username)
 			say(f, l, "fixhint", "%s", L_(l, N_("give credentials: -u <user> -P <password>, or --password-file <file>")));
 		else if (cfg->password_file)
-			say(f, l, "fixhint", L_(l, N_("check -u and the password in %s (--password-file) against the broker's password_file "
-					"(mosquitto_passwd) and its ACLs")), cfg->password_file);
+			say(f, l, "fixhint", L_(l, N_("check -u and the password in %s (--password-file) against the broker's users and access rules "
+					"(mosquitto: password_file, made with mosquitto_passwd, and acl_file)")), cfg->password_file);
 		else if (!cfg->password)
-			say(f, l, "fixhint", L_(l, N_("give the password of '%s' (-P or --password-file), and check the user against the broker's "
-					"password_file (mosquitto_passwd) and its ACLs")), cfg->username);
+			say(f, l, "fixhint", L_(l, N_("give the password of '%s' (-P or --password-file), and check the user against the broker's users "
+					"and access rules (mosquitto: password_file, made with mosquitto_passwd, and acl_file)")), cfg->username);
 		else
-			say(f, l, "fixhint", "%s", L_(l, N_("check -u and -P against the broker's password_file (mosquitto_passwd) and its ACLs")));
+			say(f, l, "fixhint", "%s", L_(l, N_("check -u and -P against the broker's users and access rules (mosquitto: password_file, made with "
+					"mosquitto_passwd, and acl_file)")));
 		break;
 	case CAUSE_MQTT_IDENTIFIER_REJECTED:
 		say(f, l, "detail", L_(l, N_("the broker does not accept the client id %s")), cfg->id ? cfg->id : L_(l, N_("(generated by libmosquitto)")));
@@ -558,14 +589,14 @@ static void fill_mqtt(struct facts *f, enum cause c, const struct evidence *ev, 
 					"when it cannot reach the broker behind it")));
 			say(f, l, "fixhint", "%s", L_(l, N_("check that the broker behind the TLS terminator is running and reachable from it (the "
 					"terminator's backend address and its log); if nothing sits in front of the broker, check the "
-					"broker's log (max_connections, an ACL or plugin refusing the client)")));
+					"broker's log (a connection limit such as mosquitto's max_connections, an access rule or plugin refusing the client)")));
 		} else {
 			say(f, l, "detail", "%s", ev->used_tls
 					? L_(l, N_("the TCP and TLS connection was made, then the broker closed it without a CONNACK"))
 					: L_(l, N_("the TCP connection was made, then the broker closed it without a CONNACK")));
-			say(f, l, "fixhint", "%s", L_(l, N_("check the broker's log; common reasons are max_connections, an ACL or plugin refusing "
-					"the client, or a listener for another protocol; behind a TLS terminator or load balancer, a "
-					"broker it cannot reach")));
+			say(f, l, "fixhint", "%s", L_(l, N_("check the broker's log; common reasons are a connection limit (mosquitto: max_connections), "
+					"an access rule or plugin refusing the client, or a listener for another protocol; behind a TLS terminator "
+					"or load balancer, a broker it cannot reach")));
 		}
 		break;
 	case CAUSE_PLAIN_TO_TLS_PORT:
@@ -628,9 +659,10 @@ static void fill_versions(struct facts *f, const struct evidence *ev, const stru
 	}
 	if (highest && highest < min) {
 		const char *name = tls_version_name(highest);
-		say(f, l, "detail", L_(l, N_("the broker speaks %s at most (a probe handshake without certificate or credentials, dropped "
-				"after its ServerHello, says so); this run allows %s and up (%s), so the broker's maximum is %s")),
-				speaks, pretty_version(min), cfg->tls_version ? "--tls-version" : L_(l, N_("the default")), pretty_version(highest));
+		say(f, l, "detail", L_(l, N_("a probe handshake without certificate or credentials, dropped after its ServerHello, shows "
+				"that the highest TLS version the broker speaks is %s; this run allows only %s and up (%s), so they have no "
+				"version in common")),
+				pretty_version(highest), pretty_version(min), cfg->tls_version ? "--tls-version" : L_(l, N_("the default")));
 		if (cfg->applied_profile)
 			say(f, l, "fixhint", L_(l, N_("allow it for this broker only: add tls-version = \"%s\"; to profile '%s' (%s), or give --tls-version %s")),
 					name, cfg->applied_profile, cfg->applied_profile_from, name);
@@ -651,6 +683,18 @@ static void first_bytes(const struct evidence *ev, char *buf, size_t len)
 	buf[0] = '\0';
 	for (int i = 0; i < ev->ws_first_len && at + 4 < len; i++)
 		at += (size_t)snprintf(buf + at, len - at, "%s%02x", i ? " " : "", ev->ws_first[i]);
+}
+
+/* A Server header of a web server that is not a WebSocket proxy or broker
+ * (Python's http.server, Apache httpd, lighttpd, IIS, ...). */
+static bool plain_web_server(const char *server)
+{
+	static const char *const names[] = {"SimpleHTTP", "BaseHTTP", "Apache", "lighttpd", "Microsoft-IIS", "thttpd", "busybox httpd",
+		"mini_httpd", "darkhttpd", "WEBrick"};
+	for (size_t i = 0; server && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strncasecmp(server, names[i], strlen(names[i])))
+			return true;
+	return false;
 }
 
 static void fill_ws(struct facts *f, enum cause c, const struct evidence *ev, int seconds)
@@ -674,6 +718,29 @@ static void fill_ws(struct facts *f, enum cause c, const struct evidence *ev, in
 				say(f, l, "fixhint", L_(l, N_("connect to the address the server names (%s): its host, port and path, the path with --ws-path")),
 						ev->http_location);
 			break;
+		case CAUSE_WS_PATH_NOT_FOUND: {
+			bool plain = plain_web_server(ev->http_server);
+			char server[160] = "", status[300];
+			if (ev->http_server[0])
+				snprintf(server, sizeof(server), L_(l, N_(" (Server: %s)")), ev->http_server);
+			snprintf(status, sizeof(status), "%d%s%s%s", ev->http_status, ev->http_reason[0] ? " " : "", ev->http_reason, server);
+			if (plain)
+				say(f, l, "detail", L_(l, N_("the upgrade asked for GET %s and the web server answered %s: that is a plain web server, "
+						"not a WebSocket endpoint for MQTT, so no path on this port will do")), ev->ws_path, status);
+			else
+				say(f, l, "detail", L_(l, N_("the upgrade asked for GET %s and the web server answered %s: nothing is served there; "
+						"mosquitto 2.1's clients always ask for /mqtt")), ev->ws_path, status);
+			if (plain)
+				say(f, l, "fixhint", "%s", L_(l, N_("give the broker's websockets port with -p (mosquitto: a listener with protocol websockets) "
+						"instead of this web server's")));
+			else if (!strcmp(ev->ws_path, "/mqtt"))
+				say(f, l, "fixhint", "%s", L_(l, N_("give the path the server serves MQTT on with --ws-path (the one configured in the proxy "
+						"in front of the broker; /mqtt is what was just tried), or the broker's own websockets port")));
+			else
+				say(f, l, "fixhint", "%s", L_(l, N_("give the path the server serves MQTT on with --ws-path (e.g. --ws-path /mqtt, or the path "
+						"configured in the proxy in front of the broker)")));
+			break;
+		}
 		case CAUSE_WS_NOT_WEBSOCKET:
 			if (ev->ws_upgrade == WS_HEAD_NO_UPGRADE)
 				say(f, l, "detail", "%s", L_(l, N_("the server answered 101 Switching Protocols but without Upgrade: websocket and Connection: Upgrade, so it did not switch to WebSocket")));
@@ -845,6 +912,12 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 	memset(&f, 0, sizeof(f));
 	put(&f, "seconds", "%d", seconds);
 	switch (c) {
+	case CAUSE_CONNECTION_REFUSED:
+		EACH_LANG(l)
+			say(&f, l, "ports", "%s", cfg->ws ? L_(l, N_("a broker's WebSocket port is whatever its configuration says (mosquitto: a "
+					"listener with protocol websockets; 8080 and 9001 are common)"))
+					: L_(l, N_("brokers commonly use 1883 for plain MQTT and 8883 for TLS (mosquitto's defaults)")));
+		break;
 	case CAUSE_DNS_FAILURE:
 		EACH_LANG(l)
 			say(&f, l, "detail", L_(l, N_("the resolver said: %s")), ev->eai ? gai_strerror(ev->eai) : "no such host");
@@ -906,15 +979,19 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 		if (cfg->certfile) opts[n++] = "--cert";
 		if (cfg->keyfile) opts[n++] = "--key";
 		EACH_LANG(l) {
+			char http[200] = "";
+			if (ev->probe_http[0])
+				snprintf(http, sizeof(http), L_(l, N_("; a WebSocket upgrade request in the clear to the same port got \"%s\": it is an HTTP (websockets) "
+						"listener without TLS")), ev->probe_http);
 			say(&f, l, "detail", L_(l, N_("the TLS ClientHello got %s%s")), ev->non_tls_reply ? L_(l, N_("an answer that is not TLS"))
 					: L_(l, N_("no TLS answer: the peer closed the connection")),
-					ev->probe_tls_answered ? "" : cfg->ws ? L_(l, N_("; a websockets listener without TLS behaves like this"))
+					ev->probe_tls_answered ? "" : http[0] ? http : cfg->ws ? L_(l, N_("; a websockets listener without TLS behaves like this"))
 					: L_(l, N_("; a plain MQTT listener behaves like this")));
 			char list[160] = "";
 			for (size_t i = 0; i < n; i++)
 				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
 						i == 0 ? "" : i + 1 == n ? L_(l, N_(" and ")) : L_(l, N_(", ")), opts[i]);
-			if (cfg->ws)
+			if (cfg->ws || ev->probe_http[0])
 				say(&f, l, "fixhint", "%s", L_(l, N_("use the broker's websockets port with TLS (wss://) with -p, or ws:// (--ws without TLS options) for this port")));
 			else if (n)
 				say(&f, l, "fixhint", L_(l, N_("use the broker's TLS port (often 8883) with -p, or drop %s to connect without TLS")), list);
@@ -950,6 +1027,27 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 		fill_reply(&f, ev, seconds);
 		break;
 	}
+	case CAUSE_MQTT_TO_HTTP_PORT:
+		put(&f, "scheme", "%s", ev->used_tls ? "wss" : "ws");
+		put(&f, "mqttport", "%s", ev->used_tls ? "8883" : "1883");
+		EACH_LANG(l) {
+			char bytes[128];
+			reply_bytes(ev, l, bytes, sizeof(bytes));
+			if (ev->reply_len > 0)
+				say(&f, l, "detail", L_(l, N_("it answered the MQTT CONNECT with %s: an HTTP answer, so an HTTP server (a websockets "
+						"listener, or a web server) listens there")), bytes);
+			else if (ev->used_tls)
+				say(&f, l, "detail", L_(l, N_("%s, and a WebSocket upgrade request over TLS to the same port got \"%s\": an HTTP server (a "
+						"websockets listener with TLS, or a web server) listens there, and it does not answer MQTT")), ev->timed_out
+						? L_(l, N_("no CONNACK came back within --connect-timeout")) : L_(l, N_("it closed the connection without a CONNACK")),
+						ev->probe_http);
+			else
+				say(&f, l, "detail", L_(l, N_("%s, and a WebSocket upgrade request in the clear to the same port got \"%s\": an HTTP server (a websockets "
+						"listener, or a web server) listens there, and it does not answer MQTT")), ev->timed_out
+						? L_(l, N_("no CONNACK came back within --connect-timeout")) : L_(l, N_("it closed the connection without a CONNACK")),
+						ev->probe_http);
+		}
+		break;
 	case CAUSE_TLS_MESSAGE_TOO_LARGE:
 		EACH_LANG(l)
 			say(&f, l, "detail", L_(l, N_("after the ServerHello, the broker sent a handshake message of more than %ld bytes, OpenSSL's limit "

@@ -62,7 +62,7 @@ static const struct cause_info table[CAUSE_COUNT] = {
 	{CAUSE_CONNECTION_REFUSED, "connection-refused", STAGE_TCP,
 		N_("connection to {where} refused"),
 		N_("nothing is listening on port {port} at {host} (the TCP connection was actively refused)"),
-		N_("check that the broker is running and the port: -p {port}; mosquitto uses 1883 for plain MQTT and 8883 for TLS by default")},
+		N_("check that the broker is running and the port: -p {port}; {ports}")},
 	{CAUSE_CONNECT_TIMEOUT, "connect-timeout", STAGE_TCP,
 		N_("connection to {where} timed out after {seconds} s"),
 		N_("the TCP connection was not answered: the host is down, or a firewall drops the packets"),
@@ -77,7 +77,7 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		"{detail}",
 		"{fixhint}"},
 	{CAUSE_SERVER_CERT_SELF_SIGNED, "server-cert-self-signed", STAGE_TLS,
-		N_("the broker {where} presented a self-signed certificate: {subject}"),
+		N_("the broker {where} presented {kind}: {subject}"),
 		"{detail}",
 		"{fixhint}"},
 	{CAUSE_SERVER_CHAIN_INCOMPLETE, "server-chain-incomplete", STAGE_TLS,
@@ -127,8 +127,8 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		N_("widen --ciphers (or remove it), or change the broker's ciphers setting")},
 	{CAUSE_PSK_MISMATCH, "psk-mismatch", STAGE_TLS,
 		N_("the broker {where} rejected the pre-shared key for identity {identity}"),
-		N_("the handshake failed with alert {alert}: the broker's psk_file has a different key for {identity}, or no entry for it"),
-		N_("check --psk-identity and --psk against the broker's psk_file (identity:hexkey)")},
+		N_("the handshake failed with alert {alert}: the broker's list of pre-shared keys (mosquitto: psk_file) has a different key for {identity}, or no entry for it"),
+		N_("check --psk-identity and --psk against the broker's pre-shared keys (mosquitto: psk_file, lines of identity:hexkey)")},
 	{CAUSE_ALPN_MISMATCH, "alpn-mismatch", STAGE_TLS,
 		N_("the broker {where} does not speak ALPN protocol {alpn}"),
 		N_("the broker answered alert no_application_protocol (120)"),
@@ -180,7 +180,7 @@ static const struct cause_info table[CAUSE_COUNT] = {
 	{CAUSE_MQTT_IDENTIFIER_REJECTED, "mqtt-identifier-rejected", STAGE_MQTT,
 		N_("the broker {where} refused the client id: {reason}"),
 		"{detail}",
-		N_("give an id the broker accepts with -i (short, letters and digits), or check the broker's clientid_prefixes")},
+		N_("give an id the broker accepts with -i (short, letters and digits), or check the broker's rules for client ids (mosquitto: clientid_prefixes)")},
 	{CAUSE_MQTT_SERVER_UNAVAILABLE, "mqtt-server-unavailable", STAGE_MQTT,
 		N_("the broker {where} is not available: {reason}"),
 		N_("the broker accepted the connection but said it cannot serve clients now"),
@@ -202,10 +202,16 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		"{detail}",
 		N_("check that {where} is an MQTT broker and that nothing in front of it alters the stream; a broker that sends this is broken: check its log")},
 
+	{CAUSE_MQTT_TO_HTTP_PORT, "mqtt-to-http-port", STAGE_MQTT,
+		N_("{where} speaks HTTP, not plain MQTT"),
+		"{detail}",
+		N_("this port speaks HTTP/WebSocket: use --ws (or -L {scheme}://{host}:{port}/...) to speak MQTT over WebSocket to it, "
+		"or give the broker's MQTT port with -p (often {mqttport})")},
+
 	{CAUSE_WS_PATH_NOT_FOUND, "ws-path-not-found", STAGE_WS,
 		N_("{where} has no WebSocket endpoint at {path}: HTTP {status}"),
-		N_("the upgrade asked for GET {path} and the web server answered {status} {reason}: nothing is served there; mosquitto 2.1's clients always ask for /mqtt"),
-		N_("give the path the server serves MQTT on with --ws-path (e.g. --ws-path /mqtt, or the path configured in the proxy in front of the broker)")},
+		"{detail}",
+		"{fixhint}"},
 	{CAUSE_WS_UNAUTHORIZED, "ws-unauthorized", STAGE_WS,
 		N_("{where} refused the WebSocket upgrade at {path}: HTTP {status}"),
 		N_("the web server answered {status} {reason}: it wants HTTP authentication or a client the proxy lets through, before any MQTT is spoken; MQTT's -u/-P are only sent after the upgrade"),
@@ -519,11 +525,15 @@ enum cause classify(const struct evidence *ev)
 		if (ev->connack < 0) {
 			/* bytes came back, but not a CONNACK */
 			if (ev->reply_len > 0) {
+				if (!ev->ws && ev->reply_len >= 5 && !memcmp(ev->reply, "HTTP/", 5))
+					return CAUSE_MQTT_TO_HTTP_PORT;
 				enum reply_kind k = mqtt_reply_kind(ev->reply, (size_t)ev->reply_len, NULL);
 				if (k == REPLY_TOO_LONG)
 					return CAUSE_MQTT_PACKET_TOO_LARGE;
 				return !ev->used_tls && k == REPLY_TLS ? CAUSE_PLAIN_TO_TLS_PORT : CAUSE_MQTT_PROTOCOL_ERROR;
 			}
+			if (!ev->ws && ev->probe_http[0])
+				return CAUSE_MQTT_TO_HTTP_PORT;
 			if (ev->timed_out)
 				return CAUSE_HANDSHAKE_TIMEOUT;
 			if (!ev->used_tls && ev->probe_tls_answered)

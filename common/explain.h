@@ -30,6 +30,7 @@ enum cause {
 	CAUSE_MQTT_AUTH_FAILED, CAUSE_MQTT_PROTOCOL_REJECTED, CAUSE_MQTT_IDENTIFIER_REJECTED,
 	CAUSE_MQTT_SERVER_UNAVAILABLE, CAUSE_MQTT_REFUSED, CAUSE_BROKER_CLOSED, CAUSE_MQTT_PROTOCOL_ERROR,
 	CAUSE_MQTT_PACKET_TOO_LARGE,
+	CAUSE_MQTT_TO_HTTP_PORT,
 	/* MQTT over WebSockets: the upgrade and the frames */
 	CAUSE_WS_PATH_NOT_FOUND, CAUSE_WS_UNAUTHORIZED, CAUSE_WS_REDIRECT, CAUSE_WS_NOT_WEBSOCKET,
 	CAUSE_WS_NO_SUBPROTOCOL, CAUSE_WS_WRONG_SUBPROTOCOL, CAUSE_WS_BAD_ACCEPT, CAUSE_WS_NOT_HTTP,
@@ -93,6 +94,7 @@ struct evidence {
 	bool probe_mqtt_answered;  /* a post-mortem MQTT CONNECT got a CONNACK */
 	bool probes_cut;           /* a post-mortem probe was not made (or cut short): --connect-timeout had run out */
 	bool probes_proxy;         /* the direct probes were left out: --proxy (they would bypass it) */
+	char probe_http[64];       /* the status line a post-mortem HTTP GET got, "" */
 	unsigned char reply[16];   /* the first bytes the broker sent before a CONNACK (plain MQTT) */
 	int reply_len;
 	bool reply_checked;        /* the header of that first packet has been judged */

@@ -121,7 +121,8 @@ const struct option_def option_table[] = {
 		"provide a password", NULL},
 	{'q', "qos", ARG_INT, A, SCOPE_RUN, 0, 2, OFF(qos), "qos",
 		"-q argument given but no QoS specified.", "Error: Invalid QoS given: %s\n", NULL,
-		"quality of service level to use. Defaults to 0.", NULL},
+		"quality of service level to use for the subscription. Defaults to 0.",
+		"quality of service level to use for all messages. Defaults to 0."},
 	{'r', "retain", ARG_NONE, P, SCOPE_RUN, 0, 0, OFF(retain), NULL, NULL, NULL, NULL,
 		"message should be retained.", NULL},
 	{'R', NULL, ARG_NONE, SR, SCOPE_RUN, 0, 0, 0, NULL, NULL, NULL, h_flag,
@@ -130,7 +131,7 @@ const struct option_def option_table[] = {
 		"read message from stdin, sending the entire input as a message.", NULL},
 	{'t', "topic", ARG_STR, A, SCOPE_RUN, 0, 0, 0, "topic",
 		"-t argument given but no topic specified.", NULL, h_topic,
-		"mqtt topic to publish to / subscribe to. Subscriptions may be repeated.", NULL},
+		"mqtt topic to subscribe to. May be repeated multiple times.", "mqtt topic to publish to."},
 	{'T', "filter-out", ARG_STR, S, SCOPE_RUN, 0, 0, 0, "filter_out",
 		"-T argument given but no topic filter specified.", NULL, h_filter,
 		"topic string to filter out of results. May be repeated.", NULL},
@@ -854,7 +855,7 @@ static int h_ws_path(struct config *cfg, const struct option_def *def, int argc,
 		ok = *c > 0x20 && *c != 0x7f;
 	if (!ok)
 		return fail(err, def, N_("Error: Invalid --ws-path '%s': give an HTTP path that starts with / and has no "
-				"spaces, at most 255 bytes, e.g. /mqtt.\n\n"), v);
+				"spaces, at most 255 bytes, e.g. /mqtt.\n"), v);
 	if (cfg_set_str(&cfg->ws_path, v))
 		return fail_nomem(err);
 	cfg->ws = true;
@@ -1554,16 +1555,63 @@ char *options_usage(enum tool tool, const char *prog)
 		sb_add(&b, "%s is a simple mqtt client that will subscribe to a set of topics and print all messages it receives.\n", prog);
 	sb_add(&b, "%s version %s running on libmosquitto %d.%d.%d.\n\n", prog, SMQTT_VERSION, major, minor, rev);
 	int indent = (int)strlen(prog) + 8;
-	if (tool == TOOL_PUB) {
+	/* mosquitto's grouped summary, then a group of smqtt's own options */
+	static const char *const pub_groups[] = {
+		"{-f file | -l | -n | -m message}",
+		"[-c] [-k keepalive] [-q qos] [-r] [--repeat N] [--repeat-delay time] [-x session-expiry]",
+		"[-A bind_address] [--nodelay]",
+		"[-i id] [-I id_prefix]",
+		"[-d] [--quiet]",
+		"[-M max_inflight]",
+		"[-u username [-P password | --password-file file]]",
+		"[--will-topic [--will-payload payload] [--will-qos qos] [--will-retain]]",
+		NULL};
+	static const char *const sub_groups[] = {
+		"[-c] [-k keepalive] [-q qos] [-x session-expiry-interval]",
+		"[-C msg_count] [-E] [-R] [--retained-only] [--remove-retained] [-T filter_out] [-U topic ...]",
+		"[-F format]",
+		"[-W timeout_secs]",
+		"[-A bind_address] [--nodelay]",
+		"[-i id] [-I id_prefix]",
+		"[-d] [-N] [--quiet] [-v]",
+		"[--will-topic [--will-payload payload] [--will-qos qos] [--will-retain]]",
+		NULL};
+	static const char *const rr_groups[] = {
+		"{-f file | -n | -m message | -s}",
+		"[-c] [-k keepalive] [-q qos] [-R] [-x session-expiry-interval]",
+		"[-F format]",
+		"[-W timeout_secs]",
+		"[-A bind_address] [--nodelay]",
+		"[-i id] [-I id_prefix]",
+		"[-d] [-N] [--quiet] [-v]",
+		"[--will-topic [--will-payload payload] [--will-qos qos] [--will-retain]]",
+		NULL};
+	static const char *const tls_groups[] = {
+		"[{--cafile file | --capath dir} [--cert file] [--key file]",
+		"  [--ciphers ciphers] [--insecure]",
+		"  [--tls-alpn protocol]",
+		"  [--tls-engine engine] [--keyform keyform] [--tls-engine-kpass-sha1]]",
+		"  [--tls-use-os-certs]",
+		"[--psk hex-key --psk-identity identity [--ciphers ciphers]]",
+		"[--proxy socks-url]",
+		NULL};
+	if (tool == TOOL_PUB)
 		sb_add(&b, "Usage: %s {[-h host] [--unix path] [-p port] [-u username] [-P password] [--ws] -t topic | -L URL}\n", prog);
-		sb_add(&b, "%*s{-f file | -l | -n | -m message}\n", indent, "");
-	} else if (tool == TOOL_RR) {
+	else if (tool == TOOL_RR)
 		sb_add(&b, "Usage: %s {[-h host] [--unix path] [-p port] [-u username] [-P password] [--ws] -t topic | -L URL} -e response-topic\n", prog);
-		sb_add(&b, "%*s{-f file | -n | -m message | -s}\n", indent, "");
-	} else {
+	else
 		sb_add(&b, "Usage: %s {[-h host] [--unix path] [-p port] [-u username] [-P password] [--ws] -t topic | -L URL [-t topic]}\n", prog);
-	}
-	sb_add(&b, "%*s[options]   (all options are listed below)\n", indent, "");
+	for (const char *const *g = tool == TOOL_PUB ? pub_groups : tool == TOOL_RR ? rr_groups : sub_groups; *g; g++)
+		sb_add(&b, "%*s%s\n", indent, "", *g);
+	for (const char *const *g = tls_groups; *g; g++)
+		sb_add(&b, "%*s%s\n", indent, "", *g);
+	if (tool == TOOL_PUB)
+		sb_add(&b, "%*s[--property command identifier value]\n", indent, "");
+	sb_add(&b, "%*s[-D command identifier value]\n", indent, "");
+	sb_add(&b, "%*s[--ws [--ws-path path]] [--tls-version version] [--connect-timeout seconds]\n", indent, "");
+	sb_add(&b, "%*s[--profile name | --no-profile] [--save-profile name] [--check] [--trace%s]\n", indent, "",
+			tool == TOOL_PUB ? " | -v" : "");
+	sb_add(&b, "%*s[--diag-format text|json] [--compat 2.0|2.1]   (all options are listed below)\n", indent, "");
 	sb_add(&b, "       %s --help\n\n", prog);
 	for (const struct option_def *d = option_table; d->shortname || d->longname; d++) {
 		if (!option_for_tool(d, tool))
@@ -1572,6 +1620,11 @@ char *options_usage(enum tool tool, const char *prog)
 		int pad = (int)strlen(label) + 4;
 		/* smqtt's own options' help is in the catalogue; mosquitto's stays as it is */
 		const char *help = _((tool == TOOL_PUB && d->help_pub) ? d->help_pub : d->help);
+		/* mosquitto_rr words these two its own way */
+		if (tool == TOOL_RR && d->shortname == 't')
+			help = "topic where the request message will be sent.";
+		else if (tool == TOOL_RR && d->shortname == 'q')
+			help = "quality of service level to use for communications. Defaults to 0.";
 		sb_add(&b, " %s : ", label);
 		for (const char *line = help; *line; ) {
 			const char *nl = strchr(line, '\n');

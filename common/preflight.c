@@ -651,68 +651,82 @@ static bool named_issuer(STACK_OF(X509) *cas, X509 *x)
 	return false;
 }
 
+/* When key identifiers are missing, and which openssl commands leave them
+ * out: the same sentence for the client's and the broker's certificate. */
+#define KEYID_NOTE N_("Key identifiers would tell them apart: 'openssl x509 -req' adds them by default since OpenSSL 3.2 " \
+		"(3.5 on Debian 13), but OpenSSL 3.0 (Debian 12) makes a v1 certificate without them unless -extfile asks for them")
+
 static void check_same_name(struct pf *pf)
 {
 	const char *cafile = pf->cfg->cafile ? pf->cfg->cafile : "--cafile";
 	X509 *x = pf->cert;
+	bool told = false; /* the client certificate's report already names the CA */
 	if (x && (X509_get_extension_flags(x) & EXFLAG_SI) && X509_self_signed(x, 1) != 1) {
 		char *subject = dn(X509_get_subject_name(x));
 		const char *reason = same_name_reason(x);
 		X509 *ca = find_issuer(pf->cas, x);
-		char detail[2][1400];
+		char detail[2][1600], files[2][1200];
 		EACH_LANG(l) {
 			char signer[600] = "";
 			if (ca)
 				snprintf(signer, sizeof(signer), L_(l, N_(": it was signed by the CA in %s, which has the same name")), cafile);
+			if (ca)
+				snprintf(files[l], sizeof(files[l]), L_(l, N_("%s and %s")), pf->cfg->certfile, cafile);
+			else
+				snprintf(files[l], sizeof(files[l]), "%s", pf->cfg->certfile);
 			if (reason)
 				snprintf(detail[l], sizeof(detail[l]),
-						L_(l, N_("%s names %s as both its subject and its issuer, but it is not self-signed%s. Since %s, OpenSSL - on the broker too - "
-						"takes it for a self-signed certificate and rejects it (the broker logs 'tlsv1 alert unknown ca')")),
-						pf->cfg->certfile, subject, signer, L_(l, reason));
+						L_(l, N_("%s names %s as both its subject and its issuer, but it is not self-signed%s. Since %s, nothing tells it "
+						"apart from its CA, so a verifier that looks up the issuer by name, as OpenSSL does (on the broker too), finds "
+						"the certificate itself, takes it for self-signed and rejects it. %s")),
+						pf->cfg->certfile, subject, signer, L_(l, reason), L_(l, KEYID_NOTE));
 			else
 				snprintf(detail[l], sizeof(detail[l]),
 						L_(l, N_("%s names %s as both its subject and its issuer, but it is not self-signed%s. Its key identifiers still tell it "
 						"apart from the CA, so OpenSSL copes, but other TLS stacks may not: a distinct CA name is safer")),
 						pf->cfg->certfile, subject, signer);
 		}
-		struct slot s[] = {{"file", pf->cfg->certfile, NULL}, {"subject", subject, NULL}, {"detail", detail[0], detail[1]}};
+		struct slot s[] = {{"file", files[0], files[1]}, {"subject", subject, NULL}, {"detail", detail[0], detail[1]}};
 		report_add(pf->r, CAUSE_CA_SUBJECT_EQUALS_LEAF, reason ? SEV_FATAL : SEV_WARNING, s, 3);
+		told = true;
 		free(subject);
 	}
 	for (int i = 0; pf->cas && i < sk_X509_num(pf->cas); i++) {
 		X509 *ca = sk_X509_value(pf->cas, i);
-		if (x && X509_cmp(ca, x) != 0 && !X509_NAME_cmp(X509_get_subject_name(ca), X509_get_subject_name(x))) {
+		if (!told && x && X509_cmp(ca, x) != 0 && !X509_NAME_cmp(X509_get_subject_name(ca), X509_get_subject_name(x))) {
 			char *subject = dn(X509_get_subject_name(ca));
-			char detail[2][1400];
+			const char *reason = same_name_reason(x);
+			char detail[2][1600], files[2][1200];
 			EACH_LANG(l) {
-				if (X509_check_ca(ca))
+				snprintf(files[l], sizeof(files[l]), L_(l, N_("%s and %s")), pf->cfg->certfile, cafile);
+				if (!reason)
 					snprintf(detail[l], sizeof(detail[l]),
-							L_(l, N_("the CA certificate in %s and the client certificate %s are different certificates with the same subject %s. "
-							"A verifier that meets the client certificate looks for its issuer by name and finds the certificate itself, "
-							"so it takes it for self-signed; the broker rejects it with 'unknown ca'")),
+							L_(l, N_("the certificate in %s and the client certificate %s are different certificates with the same subject %s. "
+							"Their key identifiers tell them apart, so OpenSSL copes, but other TLS stacks may not: a distinct CA name is safer")),
 							cafile, pf->cfg->certfile, subject);
 				else
 					snprintf(detail[l], sizeof(detail[l]),
-							L_(l, N_("the certificate in %s and the client certificate %s are different certificates with the same subject %s. "
-							"A verifier that meets the client certificate looks for its issuer by name and finds the certificate itself, "
-							"so it takes it for self-signed; the broker rejects it with 'unknown ca'")),
-							cafile, pf->cfg->certfile, subject);
+							L_(l, N_("the certificate in %s and the client certificate %s are different certificates with the same subject %s, and "
+							"%s. A verifier that meets the client certificate looks for its issuer by name and finds the certificate itself, "
+							"so it takes it for self-signed and rejects it. %s")),
+							cafile, pf->cfg->certfile, subject, L_(l, reason), L_(l, KEYID_NOTE));
 			}
-			struct slot s[] = {{"file", cafile, NULL}, {"subject", subject, NULL}, {"detail", detail[0], detail[1]}};
+			struct slot s[] = {{"file", files[0], files[1]}, {"subject", subject, NULL}, {"detail", detail[0], detail[1]}};
 			/* fatal only when key identifiers cannot tell them apart */
-			report_add(pf->r, CAUSE_CA_SUBJECT_EQUALS_LEAF, same_name_reason(x) ? SEV_FATAL : SEV_WARNING, s, 3);
+			report_add(pf->r, CAUSE_CA_SUBJECT_EQUALS_LEAF, reason ? SEV_FATAL : SEV_WARNING, s, 3);
 			free(subject);
 		}
 		char cn[256];
 		const char *host = pf->cfg->host;
-		if (host && X509_check_ca(ca) && X509_NAME_get_text_by_NID(X509_get_subject_name(ca), NID_commonName, cn, sizeof(cn)) > 0
+		if (!told && host && X509_check_ca(ca) && X509_NAME_get_text_by_NID(X509_get_subject_name(ca), NID_commonName, cn, sizeof(cn)) > 0
 				&& !strcasecmp(cn, host)) {
 			char *subject = dn(X509_get_subject_name(ca));
 			char detail[2][1400];
 			EACH_LANG(l)
 				snprintf(detail[l], sizeof(detail[l]),
 						L_(l, N_("the CA in %s is named %s, which is the broker's address %s. Broker certificates are usually named after the broker, "
-						"so if it is also %s, OpenSSL will take it for a self-signed certificate and this connection will fail")),
+						"so if it is also %s and has no key identifiers, OpenSSL will take it for a self-signed certificate and this connection "
+						"will fail")),
 						cafile, subject, host, subject);
 			struct slot s[] = {{"file", cafile, NULL}, {"subject", subject, NULL}, {"detail", detail[0], detail[1]}};
 			report_add(pf->r, CAUSE_CA_SUBJECT_EQUALS_LEAF, SEV_WARNING, s, 3);

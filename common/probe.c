@@ -148,3 +148,123 @@ bool probe_speaks_mqtt(const char *host, int port, int timeout_ms)
 	close(fd);
 	return mqtt;
 }
+
+/* Finish a TLS handshake on fd (no verification, no certificate) within
+ * deadline; NULL when it fails. */
+static SSL *tls_open(SSL_CTX *ctx, int fd, const char *host, long long deadline)
+{
+	SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+	if (!ssl)
+		return NULL;
+	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+	SSL_set_fd(ssl, fd);
+	SSL_set_tlsext_host_name(ssl, host);
+	for (;;) {
+		int r = SSL_connect(ssl);
+		if (r == 1)
+			return ssl;
+		int e = SSL_get_error(ssl, r);
+		if ((e == SSL_ERROR_WANT_READ && wait_fd(fd, POLLIN, deadline)) || (e == SSL_ERROR_WANT_WRITE && wait_fd(fd, POLLOUT, deadline)))
+			continue;
+		SSL_free(ssl);
+		return NULL;
+	}
+}
+
+bool probe_speaks_http(const char *host, int port, bool tls, int timeout_ms, char *line, size_t len)
+{
+	char req[600];
+	int k = snprintf(req, sizeof(req), "GET /mqtt HTTP/1.1\r\nHost: %.500s\r\nUpgrade: websocket\r\n"
+			"Connection: Upgrade\r\nSec-WebSocket-Key: c21xdHQtcHJvYmUtMDAwMA==\r\nSec-WebSocket-Version: 13\r\n"
+			"Sec-WebSocket-Protocol: mqtt\r\n\r\n", host);
+	if (len)
+		line[0] = '\0';
+	if (k <= 0 || (size_t)k >= sizeof(req))
+		return false;
+	long long deadline = mono_ms() + timeout_ms;
+	int fd = dial(host, port, deadline);
+	if (fd < 0)
+		return false;
+	SSL_CTX *ctx = tls ? SSL_CTX_new(TLS_client_method()) : NULL;
+	SSL *ssl = tls ? tls_open(ctx, fd, host, deadline) : NULL;
+	char reply[128];
+	size_t got = 0;
+	bool sent = tls ? ssl && SSL_write(ssl, req, k) == k : send(fd, req, (size_t)k, MSG_NOSIGNAL) == k;
+	while (sent && got < sizeof(reply) - 1 && !memchr(reply, '\n', got)) {
+		ssize_t n;
+		if (ssl) {
+			int r = SSL_read(ssl, reply + got, (int)(sizeof(reply) - 1 - got));
+			if (r <= 0) {
+				if (SSL_get_error(ssl, r) == SSL_ERROR_WANT_READ && wait_fd(fd, POLLIN, deadline))
+					continue;
+				break;
+			}
+			n = r;
+		} else {
+			if (!wait_fd(fd, POLLIN, deadline))
+				break;
+			n = recv(fd, reply + got, sizeof(reply) - 1 - got, 0);
+			if (n <= 0)
+				break;
+		}
+		got += (size_t)n;
+	}
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	close(fd);
+	reply[got] = '\0';
+	bool http = got >= 12 && !strncmp(reply, "HTTP/1.", 7);
+	if (http && len) {
+		size_t n = strcspn(reply, "\r\n");
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)reply[i] < 0x20 || (unsigned char)reply[i] >= 0x7f)
+				n = i;
+		snprintf(line, len, "%.*s", (int)n, reply);
+	}
+	return http;
+}
+
+STACK_OF(X509) *probe_tls_chain(const char *host, int port, int timeout_ms)
+{
+	long long deadline = mono_ms() + timeout_ms;
+	int fd = dial(host, port, deadline);
+	if (fd < 0)
+		return NULL;
+	STACK_OF(X509) *out = NULL;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+	if (ssl) {
+		SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+		SSL_set_fd(ssl, fd);
+		SSL_set_tlsext_host_name(ssl, host);
+		for (;;) {
+			int r = SSL_connect(ssl);
+			if (r == 1)
+				break;
+			int e = SSL_get_error(ssl, r);
+			if (e == SSL_ERROR_WANT_READ && wait_fd(fd, POLLIN, deadline))
+				continue;
+			if (e == SSL_ERROR_WANT_WRITE && wait_fd(fd, POLLOUT, deadline))
+				continue;
+			break;
+		}
+		STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+		if (chain && sk_X509_num(chain) > 0) {
+			out = sk_X509_new_null();
+			for (int i = 0; out && i < sk_X509_num(chain); i++) {
+				X509 *x = sk_X509_value(chain, i);
+				if (X509_up_ref(x) && !sk_X509_push(out, x))
+					X509_free(x);
+			}
+		}
+		/* a polite end: the broker logs a closed connection, not an error */
+		if (SSL_is_init_finished(ssl))
+			(void)SSL_shutdown(ssl);
+	}
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	close(fd);
+	return out;
+}

@@ -27,4 +27,15 @@ void probe_tls_verdict(const char *host, int port, SSL_CTX *ctx, int timeout_ms)
 /* Does host:port answer a bare MQTT CONNECT (no credentials) with a CONNACK? */
 bool probe_speaks_mqtt(const char *host, int port, int timeout_ms);
 
+/* The certificate chain host:port presents to a TLS handshake without
+ * client certificate and without verification (nothing else is sent), or
+ * NULL. The caller frees it with sk_X509_pop_free(chain, X509_free). */
+STACK_OF(X509) *probe_tls_chain(const char *host, int port, int timeout_ms);
+
+/* Does host:port answer a WebSocket upgrade request (GET /mqtt, subprotocol
+ * mqtt; over TLS without verification or certificate when tls) with an HTTP
+ * status line?
+ * line: that line (without CR LF), "" when not. */
+bool probe_speaks_http(const char *host, int port, bool tls, int timeout_ms, char *line, size_t len);
+
 #endif

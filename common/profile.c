@@ -226,7 +226,9 @@ static int read_kv(struct profile *p, config_setting_t *s, const char *file, cha
 		break;
 	case ARG_INT:
 		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
-			*cause = xasprintf("%s:%d: '%s' must be an integer, e.g. %s = %lld;", file, line, key, key, def->min);
+			/* an example that is a sensible value, not just the lower bound (port = 0) */
+			long long eg = !strcmp(key, "port") ? 8883 : def->min < 1 && def->max >= 1 ? 1 : def->min;
+			*cause = xasprintf("%s:%d: '%s' must be an integer, e.g. %s = %lld;", file, line, key, key, eg);
 			return -1;
 		}
 		kv.value = xasprintf("%lld", config_setting_get_int64(s));

@@ -111,9 +111,13 @@ static int load_file(struct config *cfg, const struct diag *d)
 	int fd = open(name, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st)) {
+		int e = errno;
 		if (fd >= 0)
 			close(fd);
-		diag_compat(d, "Error: Unable to open file \"%s\".\n", name);
+		if (cfg->compat == COMPAT_21) /* mosquitto 2.1.2's wording ("Error loading input file" follows) */
+			diag_compat(d, "Error: Unable to read file \"%s\": %s.\n", name, strerror(e));
+		else
+			diag_compat(d, "Error: Unable to open file \"%s\".\n", name);
 		return 1;
 	}
 	/* mosquitto sizes a directory as LONG_MAX bytes: same message here. */

@@ -42,6 +42,37 @@ static struct finding *grow(struct report *r)
 	return &g[r->n++];
 }
 
+/* The code point of the UTF-8 character that starts at p (0 if it is not
+ * a lead byte of a 3-byte sequence: only those hold CJK and fullwidth forms). */
+static unsigned cp3(const unsigned char *p)
+{
+	if ((p[0] & 0xf0) != 0xe0 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+		return 0;
+	return ((unsigned)(p[0] & 0x0f) << 12) | ((unsigned)(p[1] & 0x3f) << 6) | (p[2] & 0x3f);
+}
+
+static bool wide(unsigned cp)
+{
+	return cp >= 0x2e80; /* CJK radicals and ideographs, kana, fullwidth forms */
+}
+
+/* Chinese (and Japanese) text has no spaces between its characters: a space
+ * that a template put around a slot whose value turned out to be a phrase
+ * in the same script ("不受 系统的 CA 证书库 信任") is dropped. */
+static void tidy_wide_spaces(char *s)
+{
+	if (!s)
+		return;
+	size_t n = strlen(s), w = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == ' ' && w >= 3 && i + 3 < n + 1 && wide(cp3((unsigned char *)s + w - 3))
+				&& wide(cp3((unsigned char *)s + i + 1)))
+			continue;
+		s[w++] = s[i];
+	}
+	s[w] = '\0';
+}
+
 void report_add(struct report *r, enum cause c, enum severity sev, const struct slot *slots, size_t nslots)
 {
 	const struct cause_info *ci = cause_info(c);
@@ -89,6 +120,9 @@ void report_add(struct report *r, enum cause c, enum severity sev, const struct 
 		f->lsummary = explain_expand_local(_(ci->summary), all, n);
 		f->lwhy = explain_expand_local(_(ci->why), all, n);
 		f->lfix = explain_expand_local(_(ci->fix), all, n);
+		tidy_wide_spaces(f->lsummary);
+		tidy_wide_spaces(f->lwhy);
+		tidy_wide_spaces(f->lfix);
 	}
 }
 
@@ -137,6 +171,9 @@ char *report_json(const struct report *r, enum stage stage)
 	 * wire: then the run's own stage is the truth */
 	enum stage st = ci ? ci->stage : stage;
 	if (ci && ci->cause == CAUSE_WEAK_CRYPTO && stage > STAGE_PREFLIGHT)
+		st = stage;
+	/* a TLS-stage cause (a timeout) met on a run without TLS: the run's stage */
+	if (st == STAGE_TLS && stage > STAGE_TLS && cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r->evidence, "tls")))
 		st = stage;
 	cJSON_AddStringToObject(o, "stage", stage_name(st));
 	cJSON_AddStringToObject(o, "summary", p && p->summary ? p->summary : "");

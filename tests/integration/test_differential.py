@@ -1180,6 +1180,7 @@ def build_cases21():
              watch=[["-C", "4", "-v", "-t", "{topic}"]]))
     add(case("pub_stdin_file", "pub", CONN + ["-t", "{topic}", "-s"], stdin=b"all\nof it\n", watch=[W1]))
     add(case("pub_file", "pub", CONN + ["-t", "{topic}", "-f", "{tmp}/m"], files={"m": b"file\n"}, watch=[W1]))
+    add(case("pub_f_missing_file", "pub", CONN + ["-t", "{topic}", "-f", "{tmp}/does-not-exist"]))
     add(case("pub_repeat", "pub", PUBC + ["--repeat", "3"], watch=[["-C", "3", "-v", "-t", "{topic}"]]))
     add(case("pub_auth_ok", "pub", ["-h", "{host}", "-p", "{auth_port}", "-u", "{user}", "-P", "{password}",
                                     "-t", "{topic}", "-m", "x"]))

@@ -43,7 +43,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True   # keep tests/lib free of __pycache__
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
-from lab_peers import (Mosquitto, Stunnel, HAProxy, Nginx, SilentServer, ClosingServer, make_revoked,  # noqa: E402
+from lab_peers import (Mosquitto, Stunnel, HAProxy, Nginx, SilentServer, ClosingServer, PlainWebServer,  # noqa: E402
+                       make_revoked,
                        free_port, popen, terminate_on_sigterm)
 from harness import binpath, expect, first_line, last_json  # noqa: E402
 
@@ -54,12 +55,14 @@ MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
 TOOLS = ("smqtt_pub", "smqtt_sub")
 BARE = ("A TLS error occurred", "The connection was lost")
 SMQTT_ONLY = ("--connect-timeout",)   # options (with a value) mosquitto_pub 2.0.11 lacks
+SMQTT_FLAGS = ("--ws",)                # options (without a value) mosquitto_pub 2.0.11 lacks
 PSK_KEY = "00112233445566778899aabbccddeeff"
 # the stage each cause belongs to (explain.c)
 STAGE = {
     "cafile-not-ca": "preflight", "ca-subject-equals-leaf": "preflight",
     "dns-failure": "resolve", "connection-refused": "tcp",
-    "broker-closed": "mqtt", "mqtt-auth-failed": "mqtt",
+    "broker-closed": "mqtt", "mqtt-auth-failed": "mqtt", "mqtt-to-http-port": "mqtt",
+    "ws-path-not-found": "websocket",
 }
 
 
@@ -70,7 +73,8 @@ def norm(text):
 class Scenario:
     def __init__(self, name, args, cause, status, host="127.0.0.1", port=None, why_has=(), fix_has=(),
                  summary_has=(), repeat=1, ref_timeout=None, max_seconds=None, causes=None, stage=None, note="",
-                 needs=None, problems_has=(), err_lacks=(), sub_status=None, sub_wait=15):
+                 needs=None, problems_has=(), err_lacks=(), sub_status=None, sub_wait=15, one_error=False,
+                 evidence_has=None):
         self.name = name
         self.args = args          # callable(ctx) -> argv after -h/-p, or a list
         self.cause = cause        # the expected cause
@@ -89,6 +93,8 @@ class Scenario:
         self.needs = needs        # a peer that may be missing: "haproxy" or "nginx"
         self.problems_has = problems_has  # (cause, severity) pairs the JSON problems hold
         self.err_lacks = err_lacks        # text the explanation must not say (the run disproves it)
+        self.one_error = one_error        # exactly one "Error:" block, one fatal problem in the JSON
+        self.evidence_has = evidence_has or {}  # key: value the JSON evidence holds
         # smqtt_sub's status when it differs: 255 where mosquitto_sub retries
         # until -W (sub_wait seconds) ends it; then mosquitto_sub is run too
         # and must exit the same way
@@ -147,6 +153,7 @@ class Lab:
                 while opt in args:
                     i = args.index(opt)
                     del args[i:i + 2]
+            args = [a for a in args if a not in SMQTT_FLAGS]
         a += args
         if tool == REF_PUB or tool.endswith("smqtt_pub"):
             a += ["-t", "lab/explain", "-m", "x"]
@@ -156,6 +163,7 @@ class Lab:
                     while opt in a:
                         i = a.index(opt)
                         del a[i:i + 2]
+                a = [x for x in a if x not in SMQTT_FLAGS]
             a += ["-t", "lab/explain", "-C", "1", "-W", str(sc.sub_wait)]
         return a
 
@@ -186,6 +194,13 @@ def start_peers(lab, stack):
     m.listener("crl_req", tls("good") + ["require_certificate true", "crlfile " + crl])
     m.listener("samecn", tls("samecn"))
     m.listener("samecn_nokeyid_req", tls("samecn-nokeyid") + ["require_certificate true"])
+    # same-CN: the CA and both leaves CN=127.0.0.1; only one leaf a v1 certificate
+    m.listener("samecn_keyid_req", tls("samecn-keyid") + ["require_certificate true"])
+    m.listener("samecn_v1server_req", ["allow_anonymous true", "cafile " + L("samecn-keyid/ca.crt"),
+                                       "certfile " + L("samecn-keyid/server-v1.crt"),
+                                       "keyfile " + L("samecn-keyid/server-v1.key"), "require_certificate true"])
+    m.listener("ws", ["protocol websockets", "allow_anonymous true"])
+    m.listener("wss", ["protocol websockets"] + tls("good"))
     m.listener("leaf_only", tls("intermediate", ca="root.crt"))
     m.listener("wrongsan", tls("wrongsan"))
     m.listener("good_127_0_0_2", tls("good"), host="127.0.0.2")
@@ -216,6 +231,7 @@ def start_peers(lab, stack):
     sc.start()
     lab.cipher12 = sc
     lab.silent = stack(SilentServer()).start()
+    lab.web = stack(PlainWebServer(os.path.join(tmp, "www"))).start()
 
     # max_connections 1: one client holds the only slot
     mark = m.log_mark()
@@ -295,6 +311,30 @@ SCENARIOS = [
     Scenario("same-CN CA, no client cert", ca("samecn/ca.crt"), "server-cert-self-signed", 8, port=P("samecn"),
              why_has=["CN=127.0.0.1", "same name"], fix_has=["distinct Common Name"],
              note="the broker's v1 leaf CN=127.0.0.1 is issued by a CA also named CN=127.0.0.1"),
+    # issue 26: the same-CN story with v1 certificates (openssl x509 -req without -extfile)
+    Scenario("same-CN v1 certificates: client and CA, one report naming both files",
+             lambda lab: ["--cafile", lab.f("samecn/ca.crt"), "--cert", lab.f("samecn/client.crt"),
+                          "--key", lab.f("samecn/client.key")],
+             "ca-subject-equals-leaf", 1, port=P("samecn"), one_error=True,
+             summary_has=["samecn/client.crt and ", "samecn/ca.crt", "CN=127.0.0.1"],
+             why_has=["not self-signed", "no authority key identifier", "OpenSSL 3.2", "3.5 on Debian 13", "OpenSSL 3.0"],
+             fix_has=["distinct Common Name", "subjectKeyIdentifier"],
+             err_lacks=["tlsv1 alert", "unknown ca", "logs"]),
+    Scenario("same-CN: only the client certificate is v1 (the broker's has key identifiers)",
+             lambda lab: ["--cafile", lab.f("samecn-keyid/ca.crt"), "--cert", lab.f("samecn-keyid/client-v1.crt"),
+                          "--key", lab.f("samecn-keyid/client-v1.key")],
+             "ca-subject-equals-leaf", 1, port=P("samecn_keyid_req"), one_error=True,
+             summary_has=["client-v1.crt and ", "samecn-keyid/ca.crt"], why_has=["client-v1.crt", "key identifier"],
+             err_lacks=["tlsv1 alert", "unknown ca", "logs"],
+             note="mosquitto 2.0.11 logs 'certificate verify failed' here, not 'unknown ca': smqtt names no log line"),
+    Scenario("same-CN: only the broker's certificate is v1",
+             lambda lab: ["--cafile", lab.f("samecn-keyid/ca.crt"), "--cert", lab.f("samecn-keyid/client.crt"),
+                          "--key", lab.f("samecn-keyid/client.key")],
+             "server-cert-self-signed", 8, port=P("samecn_v1server_req"),
+             summary_has=["named like its issuer, which OpenSSL takes for self-signed"],
+             why_has=["is not self-signed", "--cafile holds that CA", "3.5 on Debian 13",
+                      "alert unknown_ca (48), which mosquitto logs as 'tlsv1 alert unknown ca'"],
+             err_lacks=["presented a self-signed certificate"], evidence_has={"alert_sent": "unknown_ca"}),
     Scenario("server.crt given as cafile", ca("good/server.crt"), "cafile-not-ca", 1, port=P("good"),
              why_has=["CN=localhost", "not a CA"], fix_has=["CN=smqtt lab CA (good)"]),
     # the broker's own same-name certificate as --cafile: OpenSSL trusts it
@@ -303,9 +343,9 @@ SCENARIOS = [
     Scenario("broker's same-name certificate as cafile, same-name client cert",
              lambda lab: ["--cafile", lab.f("samecn-nokeyid/server.crt"), "--cert", lab.f("samecn-nokeyid/client.crt"),
                           "--key", lab.f("samecn-nokeyid/client.key")],
-             "ca-subject-equals-leaf", 1, port=P("samecn_nokeyid_req"), why_has=["client.crt", "unknown ca"],
+             "ca-subject-equals-leaf", 1, port=P("samecn_nokeyid_req"), why_has=["client.crt", "takes it for self-signed"],
              fix_has=["distinct Common Name"], problems_has=[("cafile-not-ca", "warning")],
-             err_lacks=["cannot be verified"]),
+             err_lacks=["cannot be verified", "unknown ca", "logs"]),
     Scenario("broker's same-name certificate as cafile, no client cert (the handshake verifies)",
              ca("samecn-nokeyid/server.crt"), "client-cert-required", 7, port=P("samecn_nokeyid_req"),
              why_has=["certificate_required"], err_lacks=["cannot be verified", "cafile-not-ca"], repeat=3),
@@ -344,7 +384,7 @@ SCENARIOS = [
     Scenario("TLS to a plain port", ca("good/ca.crt"), "tls-to-plain-port", 8, port=P("plain"),
              fix_has=["TLS port"]),
     Scenario("plain to a TLS port", [], "plain-to-tls-port", 7, port=P("good"), fix_has=["--cafile"],
-             sub_status=255, sub_wait=3),
+             sub_status=255, sub_wait=3, stage="mqtt", evidence_has={"tls": False}),
     Scenario("connection refused", [], "connection-refused", 1, port=lambda lab: lab.closed_port,
              why_has=["refused"]),
     Scenario("DNS failure", [], "dns-failure", 1, host="smqtt-lab.invalid", why_has=["resolver"]),
@@ -352,7 +392,27 @@ SCENARIOS = [
              "handshake-timeout", 27, port=lambda lab: lab.silent.port, why_has=["ServerHello"],
              fix_has=["--connect-timeout"], ref_timeout=3, max_seconds=5),
     Scenario("no CONNACK (plain)", ["--connect-timeout", "2"], "handshake-timeout", 27,
-             port=lambda lab: lab.silent.port, why_has=["CONNACK"], ref_timeout=3, max_seconds=5),
+             port=lambda lab: lab.silent.port, why_has=["CONNACK"], ref_timeout=3, max_seconds=6, stage="mqtt",
+             evidence_has={"tls": False, "stage": "mqtt"}),
+    # issue 26: MQTT sent to an HTTP port, TLS to a websockets port, --ws to a plain web server
+    Scenario("MQTT to a plain web server (silent until --connect-timeout)", ["--connect-timeout", "2"],
+             "mqtt-to-http-port", 27, port=lambda lab: lab.web.port, summary_has=["speaks HTTP"],
+             why_has=["no CONNACK came back within --connect-timeout", "\"HTTP/1.0 404 File not found\""],
+             fix_has=["this port speaks HTTP/WebSocket: use --ws"], ref_timeout=3, max_seconds=6,
+             evidence_has={"tls": False, "probe_http": "HTTP/1.0 404 File not found"}),
+    Scenario("MQTT to mosquitto's websockets port", [], "mqtt-to-http-port", 2, port=P("ws"),
+             why_has=["the text \"HTTP/1."], fix_has=["this port speaks HTTP/WebSocket: use --ws"]),
+    Scenario("TLS to mosquitto's websockets port", ca("good/ca.crt"), "tls-to-plain-port", 8, port=P("ws"),
+             why_has=["got \"HTTP/1.1 101 Switching Protocols\"", "websockets"], fix_has=["ws://"],
+             err_lacks=["a plain MQTT listener behaves like this", "drop --cafile"]),
+    Scenario("MQTT over TLS to mosquitto's websockets port with TLS", ca("good/ca.crt"), "mqtt-to-http-port", 2,
+             port=P("wss"), why_has=["upgrade request over TLS", "\"HTTP/1.1 101 Switching Protocols\""],
+             fix_has=["-L wss://127.0.0.1:", "(often 8883)"], evidence_has={"tls": True}),
+    Scenario("--ws to a plain web server (404 at /mqtt)", ["--ws", "--connect-timeout", "2"], "ws-path-not-found", 13,
+             port=lambda lab: lab.web.port, ref_timeout=3,
+             why_has=["GET /mqtt", "404 File not found (Server: SimpleHTTP/", "plain web server"],
+             fix_has=["websockets port"], err_lacks=["--ws-path /mqtt", "e.g. --ws-path"],
+             evidence_has={"tls": False}),
     Scenario("wrong password, MQTT v3.1.1", ["-u", "bob", "-P", "wrong"], "mqtt-auth-failed", 5, port=P("auth"),
              summary_has=["not authorised"], why_has=["bob"], fix_has=["password"]),
     Scenario("wrong password, MQTT v5", ["-u", "bob", "-P", "wrong", "-V", "mqttv5"], "mqtt-auth-failed", 135,
@@ -442,6 +502,8 @@ def check_scenario(lab, sc):
         t_summary = err.split("\n")[0][len("Error: "):]
         for s in sc.err_lacks:
             expect(s not in err, label + ": does not say %r" % s, err)
+        if sc.one_error:
+            expect(err.count("Error: ") == 1, label + ": one Error: block for one cause", err)
         # JSON form, several times when the outcome depends on timing
         for i in range(sc.repeat * lab.repeat if sc.repeat > 1 else 1):
             rc, out, jerr, secs = lab.run(lab.argv(exe, sc) + ["--diag-format", "json"])
@@ -472,6 +534,12 @@ def check_scenario(lab, sc):
             for s in sc.summary_has:
                 expect(s in j["summary"], lbl + ": summary mentions %r" % s, j["summary"])
             probs = [(p.get("cause"), p.get("severity")) for p in j["problems"]]
+            if sc.one_error:
+                expect([p for p in probs if p[1] == "fatal"] == [(cause, "fatal")], lbl + ": one fatal problem", probs)
+            for k, v in sc.evidence_has.items():
+                expect(j["evidence"].get(k) == v, lbl + ": evidence %s is %r" % (k, v), j["evidence"])
+            for s in sc.err_lacks:
+                expect(s not in j["why"] and s not in j["fix"] and s not in j["summary"], lbl + ": does not say %r" % s, j)
             for pc in sc.problems_has:
                 expect(tuple(pc) in probs, lbl + ": problems hold %s" % (pc,), probs)
             if sc.max_seconds and not os.environ.get("SMQTT_WRAPPER"):

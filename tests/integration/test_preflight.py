@@ -392,6 +392,8 @@ def test_check_good_passes(c):
 
 
 def test_check_samecn_fails_without_connecting(c):
+    """A local failure stops the MQTT connection; being a report, --check
+    still shows the broker's chain, from a TLS handshake alone (issue 26)."""
     b = c.samecn
     for tool in TOOLS:
         mark = b.log_mark()
@@ -399,15 +401,88 @@ def test_check_samecn_fails_without_connecting(c):
                               "-p", str(b.tls_req_port)] + samecn_args(c))
         expect(rc == 1, tool + " --check on samecn exits 1", rc, out, err)
         expect("FAIL" in out and "CN=127.0.0.1" in out, tool + ": a FAIL line naming CN=127.0.0.1", out)
-        expect("no connection was attempted" in out, tool + ": says no connection was attempted", out)
+        expect("no MQTT connection was attempted" in out, tool + ": says no MQTT connection was attempted", out)
         expect("result: all checks passed" not in out, tool + ": does not claim success", out)
-        conns = c.connections(b, mark)
-        expect(not conns, tool + " --check: the broker was not contacted", conns)
+        expect("the broker's chain, from a TLS handshake without client certificate" in out
+               and "0: /CN=127.0.0.1 -> /CN=127.0.0.1 (valid until" in out, tool + ": the broker's chain is shown", out)
+        log = b.log_text(mark)
+        expect("New client connected" not in log, tool + " --check: no MQTT client connected", log)
         rc, out, err = c.run([binpath(tool), "--no-profile", "--check", "--diag-format", "json",
                               "-h", HOST, "-p", str(b.tls_req_port)] + samecn_args(c))
         j = last_json(err)
         expect(rc == 1 and j["cause"] == "ca-subject-equals-leaf" and j["stage"] == "preflight",
                tool + " --check --diag-format json", rc, j)
+        expect(j["evidence"]["broker_chain"][0]["subject"] == "CN=127.0.0.1"
+               and ("chain", "pass") in [(x["step"], x["verdict"]) for x in j["evidence"]["checks"]],
+               tool + ": the JSON has the broker's chain and the steps", j["evidence"])
+
+
+# ---------------------------------------------------------------------------
+# --check as a report that stands alone (issue 26): every step that ran,
+# in order, the failure's why and fix on stdout, warn lines, the JSON
+
+def check_lines(out):
+    """The (tag, text) of each step line of a --check report."""
+    return [(ln[2:6], ln[8:]) for ln in out.splitlines() if re.match(r"^  (pass|warn|FAIL)  ", ln)]
+
+
+def test_check_failure_report_stands_alone(c):
+    """A host name mismatch: the steps that passed, then the failure with
+    its why and fix, all on stdout; stderr has nothing of it."""
+    with Broker(pki_dir=c.f("wrongsan"), tls=False) as b:
+        for tool in TOOLS:
+            rc, out, err = c.run([binpath(tool), "--no-profile", "--check", "-h", "localhost", "-p", str(b.tls_req_port),
+                                  "--cafile", c.f("wrongsan/ca.crt"), "--cert", c.f("wrongsan/client.crt"),
+                                  "--key", c.f("wrongsan/client.key")])
+            expect(rc == 8, tool + ": exit 8, as without --check", rc, out, err)
+            expect(any(t == "pass" and x.startswith("TCP") for t, x in check_lines(out)), tool + ": the TCP step is listed",
+                   out)
+            lines = out.splitlines()
+            i_tcp = next(i for i, ln in enumerate(lines) if ln.startswith("  pass  TCP connection to localhost:"))
+            i_tls = next(i for i, ln in enumerate(lines) if ln.startswith("  pass  TLS"))
+            i_chain = next(i for i, ln in enumerate(lines) if "certificate chain leads to a trusted CA" in ln)
+            i_fail = next(i for i, ln in enumerate(lines) if ln.startswith("  FAIL  the broker's certificate is not valid for localhost"))
+            expect(i_tcp < i_tls < i_chain < i_fail, tool + ": TCP, TLS, chain, then the failed host name", out)
+            expect(lines[i_fail + 1].startswith("        why: the certificate CN=other.example is valid for DNS:other.example")
+                   and lines[i_fail + 2].startswith("        fix: "), tool + ": why and fix follow on stdout", out)
+            expect("result: a check failed" in out, tool + ": the result line", out)
+            expect("Error:" not in err and "why:" not in err, tool + ": the explanation is not on stderr", err)
+            rc, out, err = c.run([binpath(tool), "--no-profile", "--check", "--diag-format", "json", "-h", "localhost",
+                                  "-p", str(b.tls_req_port), "--cafile", c.f("wrongsan/ca.crt")])
+            j = last_json(err)
+            steps = [(x["step"], x["verdict"]) for x in j["evidence"]["checks"]]
+            expect(j["cause"] == "hostname-mismatch" and steps[-4:] == [("tcp", "pass"), ("tls", "pass"), ("chain", "pass"),
+                                                                         ("tls", "fail")],
+                   tool + ": the JSON lists every step with its verdict", steps, j)
+
+
+def test_check_success_json_and_warnings(c):
+    """On success the JSON holds every step, the TLS version, the cipher and
+    the CONNACK; a CN-only host match is a warn line, and the result says
+    how many warnings there were."""
+    b = c.good
+    rc, out, err = c.run([binpath("smqtt_pub"), "--no-profile", "--check", "--diag-format", "json", "-h", HOST,
+                          "-p", str(b.tls_req_port), "--cafile", c.f("good/ca.crt")] + good_pair(c))
+    expect(rc == 0 and out.rstrip().endswith("result: all checks passed"), "good: passes without warnings", rc, out, err)
+    j = last_json(err)
+    ev = j["evidence"]
+    steps = [(x["step"], x["verdict"]) for x in ev["checks"]]
+    expect(steps[-4:] == [("tcp", "pass"), ("tls", "pass"), ("hostname", "pass"), ("mqtt", "pass")],
+           "the JSON lists tcp, tls, hostname, mqtt", steps)
+    expect(ev["tls_version"] in ("TLSv1.2", "TLSv1.3") and ev["cipher"] and ev["connack"] == 0
+           and ev["connack_text"] and ev["warnings"] == 0, "TLS version, cipher and CONNACK in the JSON", ev)
+    expect(all(x["verdict"] == "pass" for x in ev["checks"]), "every verdict pass", ev["checks"])
+    with Broker(pki_dir=c.f("nosan"), tls=False) as n:
+        rc, out, err = c.run([binpath("smqtt_pub"), "--no-profile", "--check", "--diag-format", "json", "-h", "localhost",
+                              "-p", str(n.tls_req_port), "--cafile", c.f("nosan/ca.crt"), "--cert", c.f("nosan/client.crt"),
+                              "--key", c.f("nosan/client.key")])
+        expect(rc == 0, "nosan: exit 0", rc, out, err)
+        expect(re.search(r"^  warn  hostname localhost matches only the broker certificate's Common Name", out, re.M),
+               "a CN-only host match is a warn line", out)
+        expect("result: all checks passed with 1 warning" in out, "passed with 1 warning", out)
+        j = last_json(err)
+        expect(("hostname", "warn") in [(x["step"], x["verdict"]) for x in j["evidence"]["checks"]]
+               and j["evidence"]["warnings"] == 1, "the JSON has the warning", j["evidence"])
 
 
 # ---------------------------------------------------------------------------

@@ -188,6 +188,22 @@ def test_password_file_pub_and_sub():
     expect(s.returncode == 0 and out == b"y\n", "sub with --password-file", s.returncode, out, err)
 
 
+def test_password_file_without_username_explained():
+    """--password-file without -u: what is wrong and the fix, not only
+    mosquitto's bare line (issue 26); -P without -u keeps mosquitto's."""
+    f = write("pw/nouser", PW + "\n")
+    args = ["-h", "127.0.0.1", "-p", str(B.auth_port), "-t", "sec/x", "-m", "x"]
+    rc, out, err = run("smqtt_pub", args + ["--password-file", f])
+    expect(rc == 1 and out == "", "exit 1, nothing on stdout", rc, out, err)
+    expect(err.startswith("Error: --password-file gives a password, but there is no username to send it with\n  why: ")
+           and "\n  fix: add -u <username>" in err, "explained, with the fix", err)
+    expect(PW not in err, "the password is not shown", err)
+    ref = subprocess.run(["mosquitto_pub"] + args + ["-P", PW], capture_output=True, timeout=10)
+    rc, out, err = run("smqtt_pub", args + ["-P", PW])
+    expect((rc, err) == (ref.returncode, ref.stderr.decode()), "-P without -u: mosquitto_pub's exit and line", rc, err,
+           ref.returncode, ref.stderr)
+
+
 def test_password_file_crlf_pipe_and_exact_content():
     crlf = write("pw/crlf", PW + "\r\n")
     rc, _, err = run("smqtt_pub", conn() + ["--password-file", crlf, "-t", "sec/x", "-m", "x"])
@@ -344,6 +360,11 @@ def test_profile_password_file_and_save():
     expect("holds your password" not in err, "no warning about a stored password", err)
     rc, _, err = run("smqtt_pub", ["-h", "127.0.0.1", "-t", "sec/x", "-m", "x"], e=e)
     expect(rc == 0, "the saved profile works", rc, err)
+    # with -P the profile holds the password: the warning says so and how to avoid it (issue 26)
+    rc, _, err = run("smqtt_pub", conn() + ["-P", PW, "-t", "sec/x", "-m", "x", "--save-profile", "withpw"], e=e)
+    expect(rc == 0 and "holds your password as it is (pw = ...)" in err and 'password-file = "FILE"' in err,
+           "-P with --save-profile: the warning names the password-file alternative", rc, err)
+    no_secret(err, PW)
 
 
 # ---- no secret in any output ------------------------------------------------

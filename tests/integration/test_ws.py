@@ -346,6 +346,10 @@ def test_trace_check_keylog():
     out = out.decode(errors="replace") + err
     expect(rc == 0 and "WebSocket upgrade: GET /mqtt HTTP/1.1 -> 101" in out, "--check reports the upgrade step",
            rc, err)
+    # the steps in the order they happen: TCP, TLS, the upgrade, MQTT (issue 26)
+    tags = [ln.split()[1] for ln in out.splitlines() if ln.startswith("  pass  ")]
+    tags = [t for t in tags if t in ("TCP", "TLS", "WebSocket", "MQTT")]
+    expect(tags == ["TCP", "TLS", "WebSocket", "MQTT"], "--check lists TCP -> TLS -> upgrade -> MQTT", out)
 
 
 def test_tls_resume_over_wss():

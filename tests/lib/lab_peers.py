@@ -465,6 +465,49 @@ class SilentServer:
         return False
 
 
+class PlainWebServer:
+    """Python's own http.server (a plain web server, Server: SimpleHTTP/...)
+    serving an empty directory, in-process. It answers HTTP requests (404 for
+    /mqtt, no WebSocket upgrade) and waits for ever for the end of a request
+    line that MQTT bytes never send."""
+
+    def __init__(self, root, host="127.0.0.1"):
+        import functools
+        import http.server
+        os.makedirs(root, exist_ok=True)
+
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+        class Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass   # a client that hangs up mid-answer is expected here
+
+        handler = functools.partial(Quiet, directory=root)
+        self.httpd = Server((loopback(host), 0), handler)
+        self.httpd.daemon_threads = True
+        self.host = host
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
 def _run(argv, cwd):
     r = subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
     if r.returncode != 0:

@@ -32,6 +32,10 @@
 #                 subject and authority key identifiers (and the usual SAN /
 #                 EKU), which let OpenSSL tell them apart from the CA: mutual
 #                 TLS with mosquitto works. A "looks dangerous but works" case.
+#                 Also client-v1.crt/.key and server-v1.crt/.key: v1 leaves
+#                 (no -extfile, so no key identifiers) CN=127.0.0.1 signed by
+#                 the same CA, for "only the client's" and "only the broker's
+#                 certificate is a same-name v1 certificate".
 #   samecn-nokeyid  the same names as samecn (CA, server and client all
 #                 CN=127.0.0.1), v3 leaves (CA:FALSE, SAN, EKU) without key
 #                 identifiers: OpenSSL takes server.crt for self-signed and,
@@ -91,7 +95,7 @@ SCENARIOS="good ecdsa other-ca samecn samecn-keyid samecn-nokeyid intermediate e
 
 # Certificates that must be currently valid (not expired, not in the future).
 VALID_CERTS="good/ca.crt good/server.crt good/client.crt ecdsa/client.crt other-ca/client.crt
-samecn/ca.crt samecn/server.crt samecn/client.crt samecn-keyid/client.crt samecn-nokeyid/server.crt intermediate/root.crt intermediate/server.crt
+samecn/ca.crt samecn/server.crt samecn/client.crt samecn-keyid/client.crt samecn-keyid/client-v1.crt samecn-keyid/server-v1.crt samecn-nokeyid/server.crt intermediate/root.crt intermediate/server.crt
 intermediate/client.crt expired/ca.crt expiring/ca.crt expiring/server.crt expiring/client.crt notyet/ca.crt nosan/server.crt wrongsan/server.crt
 weak/client.crt sha1/client.crt selfsigned/server.crt noca/client.crt servereku/client.crt
 encrypted/client.crt"
@@ -333,6 +337,8 @@ leaf "$g/samecn" client 127.0.0.1 "$work/bare.ext"
 mkca "$g/samecn-keyid" 127.0.0.1
 leaf "$g/samecn-keyid" server 127.0.0.1 "$work/server.ext"
 leaf "$g/samecn-keyid" client 127.0.0.1 "$work/client.ext"
+leaf "$g/samecn-keyid" client-v1 127.0.0.1 -
+leaf "$g/samecn-keyid" server-v1 127.0.0.1 -
 
 # samecn-nokeyid: the same names, v3 leaves without key identifiers
 mkca "$g/samecn-nokeyid" 127.0.0.1

@@ -103,7 +103,7 @@ static const struct ev_row rows[] = {
 	R(ident133, "mqtt-identifier-rejected"), R(unavail3, "mqtt-server-unavailable"), R(busy137, "mqtt-server-unavailable"),
 	R(other151, "mqtt-refused"), R(unknown_rc, "mqtt-refused"), R(unclassified, "tls-unclassified"),
 	R(too_large, "tls-message-too-large"), R(tls_garbage, "tls-protocol-error"), R(tls_decode, "tls-protocol-error"),
-	R(mqtt_garbage, "mqtt-protocol-error"), R(mqtt_http, "mqtt-protocol-error"),
+	R(mqtt_garbage, "mqtt-protocol-error"), R(mqtt_http, "mqtt-to-http-port"),
 	R(mqtt_half_connack, "mqtt-protocol-error"), R(mqtt_stalled_connack, "mqtt-protocol-error"),
 	R(plain_tls_record, "plain-to-tls-port"), R(mqtt_huge_connack, "mqtt-packet-too-large"),
 	R(mqtts_huge_connack, "mqtt-packet-too-large"),

@@ -13,7 +13,12 @@
  *   - an option the run did not use, named in the summary or the why line
  *     (the fix line may suggest one: "give --cafile <ca.crt>"; it may not
  *     tell to drop one that was not given);
- *   - a dangling "or" / "and" (before punctuation, at the end, doubled).
+ *   - a dangling "or" / "and" (before punctuation, at the end, doubled);
+ *   - a broker log line ("the broker logs 'tlsv1 alert unknown ca'") the
+ *     evidence does not show: a log line may be named only as what the alert
+ *     this client sent becomes in the broker's log. This rule reads the text
+ *     in every language of po/ (the zh_CN catalogue of the build tree);
+ *   - in a translation, a space between two Chinese characters.
  * The trust options are combined in every way (none, --cafile, --capath,
  * --tls-use-os-certs, and each combination), with RSA and EC chains, with
  * and without a client certificate, and so on for each cause's own slots.
@@ -37,8 +42,11 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
+#include <libintl.h>
+
 #include "diagnose.h"
 #include "rr.h"
+#include "l10n.h"
 #include "ws.h"
 #include "socks.h"
 #include "explain.h"
@@ -46,6 +54,8 @@
 #include "preflight.h"
 #include "report.h"
 #include "tls.h"
+
+#define NOF_(a) (sizeof(a) / sizeof((a)[0]))
 
 static char tmpdir[512];
 static char labdir[600];
@@ -367,7 +377,73 @@ static const char *lint(const char *text, bool is_fix, const struct used *u, cha
 	return unused_option(text, is_fix, u, why, len);
 }
 
+/* A sentence that names a line of the broker's log: allowed only for the
+ * alert this client sent (alert_sent >= 0), as 'tlsv1 alert <name>'. */
+static const char *log_claim(const char *text, int alert_sent, char *why, size_t len)
+{
+	static const char *const lines[] = {"tlsv1 alert", "certificate verify failed", "unknown ca'", "Client <unknown>",
+		"disconnected: Protocol error"};
+	static const char *const log_words[] = {"logs ", "logged ", "log line", "log says", "日志记录", "日志中记录", "日志会记录", "日志显示"};
+	char allowed[128] = "";
+	if (alert_sent >= 0) {
+		snprintf(allowed, sizeof(allowed), "tlsv1 alert %s'", tls_alert_name(alert_sent));
+		for (char *p = allowed; *p; p++)
+			if (*p == '_')
+				*p = ' ';
+	}
+	if (!text)
+		return NULL;
+	/* the allowed line, where it is named, is taken out first */
+	char buf[8192];
+	snprintf(buf, sizeof(buf), "%s", text);
+	for (char *a = allowed[0] ? strstr(buf, allowed) : NULL; a; a = strstr(a, allowed))
+		memset(a, '#', strlen(allowed));
+	text = buf;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		const char *m = strstr(text, lines[i]);
+		if (m) {
+			snprintf(why, len, "names the broker log line \"%s\", which the evidence does not show", lines[i]);
+			return why;
+		}
+	}
+	for (size_t i = 0; i < sizeof(log_words) / sizeof(log_words[0]); i++) {
+		for (const char *m = strstr(text, log_words[i]); m; m = strstr(m + 1, log_words[i])) {
+			const char *q = m + strlen(log_words[i]);
+			while (*q == ' ' || !strncmp(q, "as ", 3))
+				q += *q == ' ' ? 1 : 3;
+			bool quoted = *q == '\'' || *q == '"' || !strncmp(q, "\xe2\x80\x9c", 3) || !strncmp(q, "\xe2\x80\x98", 3);
+			if (quoted && q[1] != '#') {
+				snprintf(why, len, "names a broker log line after \"%s\", which the evidence does not show", log_words[i]);
+				return why;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* In a translation: a space between two Chinese characters (a template's
+ * space around a slot filled with a Chinese phrase). */
+static const char *wide_space(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; p && *p; p++) {
+		if (*p != ' ' || p - (const unsigned char *)text < 3)
+			continue;
+		const unsigned char *a = p - 3, *b = p + 1;
+		if ((a[0] & 0xf0) == 0xe0 && a[0] >= 0xe2 && (b[0] & 0xf0) == 0xe0 && b[0] >= 0xe2
+				&& (a[0] > 0xe2 || a[1] >= 0xba) && (b[0] > 0xe2 || b[1] >= 0xba))
+			return "a space between two Chinese characters";
+	}
+	return NULL;
+}
+
+static bool check_report_ev(const struct report *r, const struct config *cfg, const char *what, int alert_sent);
+
 static bool check_report(const struct report *r, const struct config *cfg, const char *what)
+{
+	return check_report_ev(r, cfg, what, -1);
+}
+
+static bool check_report_ev(const struct report *r, const struct config *cfg, const char *what, int alert_sent)
 {
 	struct used u;
 	used_of(cfg, &u);
@@ -382,11 +458,15 @@ static bool check_report(const struct report *r, const struct config *cfg, const
 			continue;
 		rendered[f->cause] = true;
 		renders++;
-		const char *parts[3] = {f->summary, f->why, f->fix};
-		static const char *names[3] = {"summary", "why", "fix"};
-		for (int k = 0; k < 3; k++) {
+		const char *parts[6] = {f->summary, f->why, f->fix, f->lsummary, f->lwhy, f->lfix};
+		static const char *names[6] = {"summary", "why", "fix", "local summary", "local why", "local fix"};
+		for (int k = 0; k < 6; k++) {
 			char why[256];
-			const char *bad = lint(parts[k], k == 2, &u, why, sizeof(why));
+			const char *bad = log_claim(parts[k], alert_sent, why, sizeof(why));
+			if (!bad && k < 3)
+				bad = lint(parts[k], k == 2, &u, why, sizeof(why));
+			if (!bad && k >= 3)
+				bad = wide_space(parts[k]);
 			if (bad) {
 				fprintf(stderr, "%s: %s of %s: %s:\n    %s\n", what, names[k], cause_info(f->cause)->id, bad,
 						parts[k] ? parts[k] : "(null)");
@@ -441,6 +521,30 @@ static void test_lint_catches(void **state)
 	cfg_free(&cfg);
 }
 
+/* A log line is named only for the alert this client sent. */
+static void test_log_claims(void **state)
+{
+	(void)state;
+	char why[256];
+	static const char *bad[] = {
+		"OpenSSL takes it for self-signed and rejects it (the broker logs 'tlsv1 alert unknown ca')",
+		"the broker rejects it with 'unknown ca'",
+		"服务端日志记录 'tlsv1 alert unknown ca'",
+		"the broker logs \"certificate verify failed\"",
+	};
+	for (size_t i = 0; i < NOF_(bad); i++)
+		if (!log_claim(bad[i], -1, why, sizeof(why))) {
+			fprintf(stderr, "log rule passed: %s\n", bad[i]);
+			fail();
+		}
+	/* an alert this client sent, as the broker logs it */
+	if (log_claim("this client ended the handshake with alert unknown_ca (48), which mosquitto logs as 'tlsv1 alert unknown ca'",
+			SSL_AD_UNKNOWN_CA, why, sizeof(why)))
+		fail();
+	if (!log_claim("which mosquitto logs as 'tlsv1 alert bad certificate'", SSL_AD_UNKNOWN_CA, why, sizeof(why)))
+		fail();
+}
+
 /* ---- the wire: diagnose() ---------------------------------------------------- */
 
 /* The dimensions a row of evidence varies. */
@@ -466,6 +570,7 @@ EV(untrusted, e->stage = STAGE_TLS; TLS_; e->server_hello_seen = true; e->verify
 EV(untrusted0, e->stage = STAGE_TLS; TLS_; e->server_hello_seen = true; e->verify_error = X509_V_ERR_CERT_SIGNATURE_FAILURE; e->verify_depth = 0)
 EV(selfsigned, e->stage = STAGE_TLS; TLS_; e->server_hello_seen = true; e->verify_error = X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)
 EV(samename, e->stage = STAGE_TLS; TLS_; e->server_hello_seen = true; e->verify_error = X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT; e->leaf_self_issued = true)
+EV(samename_alert, e->stage = STAGE_TLS; TLS_; e->server_hello_seen = true; e->verify_error = X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT; e->leaf_self_issued = true; e->alert_sent = SSL_AD_UNKNOWN_CA)
 EV(incomplete, e->stage = STAGE_TLS; TLS_; e->server_hello_seen = true; e->verify_error = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY; e->verify_depth = 0)
 EV(hostname, e->stage = STAGE_TLS; TLS_; e->server_hello_seen = true; e->verify_error = X509_V_ERR_HOSTNAME_MISMATCH; e->hostname_mismatch = true)
 EV(expired, e->stage = STAGE_TLS; TLS_; e->server_hello_seen = true; e->verify_error = X509_V_ERR_CERT_HAS_EXPIRED)
@@ -516,10 +621,18 @@ EV(mqtt_long_tls, e->stage = STAGE_MQTT; e->used_tls = true; e->handshake_done =
 EV(auth_long, e->stage = STAGE_MQTT; memcpy(e->reply, "\xf0\x81\x80\x80\x01", 5); e->reply_len = 5)
 EV(mqtt_half, e->stage = STAGE_MQTT; e->reply[0] = 0x20; e->reply_len = 1; e->mqtt_rc = MOSQ_ERR_CONN_LOST)
 EV(mqtt_stalled, e->stage = STAGE_MQTT; e->timed_out = true; e->reply[0] = 0x20; e->reply[1] = 0x02; e->reply_len = 2)
+EV(mqtt_http_reply, e->stage = STAGE_MQTT; memcpy(e->reply, "HTTP/1.0 403 For", 16); e->reply_len = 16)
+EV(mqtt_http_probe, e->stage = STAGE_MQTT; e->timed_out = true; strcpy(e->probe_http, "HTTP/1.0 404 File not found"))
+EV(mqtt_http_tls, e->stage = STAGE_MQTT; TLS_; e->server_hello_seen = true; e->handshake_done = true; memcpy(e->reply, "HTTP/1.0 403 For", 16); e->reply_len = 16)
+EV(mqtt_https_probe, e->stage = STAGE_MQTT; TLS_; e->server_hello_seen = true; e->handshake_done = true; strcpy(e->probe_http, "HTTP/1.1 101 Switching Protocols"))
+EV(mqtt_http_closed, e->stage = STAGE_MQTT; strcpy(e->probe_http, "HTTP/1.1 101 Switching Protocols"))
+EV(tls_http, e->stage = STAGE_TLS; TLS_; e->ssl_reason = SSL_R_WRONG_VERSION_NUMBER; e->non_tls_reply = true; strcpy(e->probe_http, "HTTP/1.1 101 Switching Protocols"))
 EV(mqtt_badlen, e->stage = STAGE_MQTT; memcpy(e->reply, "\x20\xff\xff\xff\xff\x01", 6); e->reply_len = 6)
 #define WS_ e->ws = true; strcpy(e->ws_path, "/mqtt")
 #define WS_STATUS(code, why) WS_; e->stage = STAGE_WS; e->ws_upgrade = WS_HEAD_STATUS; e->http_status = code; strcpy(e->http_reason, why)
 EV(ws_404, WS_STATUS(404, "Not Found"))
+EV(ws_404_plain, WS_STATUS(404, "File not found"); strcpy(e->http_server, "SimpleHTTP/0.6 Python/3.11.2"))
+EV(ws_404_other, WS_STATUS(404, "Not Found"); strcpy(e->ws_path, "/ws"); strcpy(e->http_server, "nginx"))
 EV(ws_401, WS_STATUS(401, "Unauthorized"))
 EV(ws_403_bare, WS_STATUS(403, ""))
 EV(ws_302_https, WS_STATUS(302, "Found"); strcpy(e->http_location, "https://broker.example/mqtt"))
@@ -569,6 +682,7 @@ static const struct wire_row wire_rows[] = {
 	W(untrusted0, "server-cert-untrusted", VERIFY),
 	W(selfsigned, "server-cert-self-signed", VERIFY),
 	W(samename, "server-cert-self-signed", VERIFY),
+	W(samename_alert, "server-cert-self-signed", VERIFY),
 	W(incomplete, "server-chain-incomplete", VERIFY),
 	W(hostname, "hostname-mismatch", VERIFY),
 	W(expired, "server-cert-expired", VERIFY),
@@ -613,13 +727,21 @@ static const struct wire_row wire_rows[] = {
 	W(cert_required_notify, "client-cert-required", D_TRUST | D_HOST),
 	W(closed_tls, "broker-closed", D_TRUST | D_HOST),
 	W(closed_notify, "broker-closed", D_TRUST | D_HOST | D_CERT),
-	W(mqtt_http, "mqtt-protocol-error", D_HOST | D_PORT),
+	W(mqtt_http, "mqtt-to-http-port", D_HOST | D_PORT),
 	W(mqtt_long, "mqtt-packet-too-large", D_HOST),
 	W(mqtt_long_tls, "mqtt-packet-too-large", D_HOST | D_TRUST),
 	W(auth_long, "mqtt-packet-too-large", D_HOST),
 	W(mqtt_half, "mqtt-protocol-error", D_HOST),
 	W(mqtt_stalled, "mqtt-protocol-error", D_HOST),
 	W(mqtt_badlen, "mqtt-protocol-error", D_HOST),
+	W(mqtt_http_reply, "mqtt-to-http-port", D_HOST | D_PORT),
+	W(mqtt_http_probe, "mqtt-to-http-port", D_HOST | D_PORT),
+	W(mqtt_http_closed, "mqtt-to-http-port", D_HOST),
+	W(mqtt_http_tls, "mqtt-to-http-port", D_HOST | D_TRUST),
+	W(mqtt_https_probe, "mqtt-to-http-port", D_HOST | D_TRUST),
+	W(tls_http, "tls-to-plain-port", D_TRUST | D_CERT | D_PORT),
+	W(ws_404_plain, "ws-path-not-found", D_HOST | D_PORT),
+	W(ws_404_other, "ws-path-not-found", D_HOST),
 	W(ws_404, "ws-path-not-found", D_HOST | D_PORT),
 	W(ws_401, "ws-unauthorized", D_HOST | D_PORT),
 	W(ws_403_bare, "ws-unauthorized", D_HOST),
@@ -819,7 +941,7 @@ static void test_wire_row(void **state)
 				certs[ic][0] ? certs[ic][0] : "none", icr, cfg.protocol_version, pskids[ips] ? pskids[ips] : "none",
 				ciphers[ici] ? ciphers[ici] : "none", alpns[ia] ? alpns[ia] : "none",
 				versions[iv] ? versions[iv] : "none", port);
-		if (!check_report(&r, &cfg, what))
+		if (!check_report_ev(&r, &cfg, what, ev.alert_sent))
 			ok = false;
 		n++;
 		report_free(&r);
@@ -980,7 +1102,16 @@ static void test_every_cause(void **state)
 int main(void)
 {
 	struct test_list l = {0};
+	/* every language: the catalogue of the build tree, when the locale exists */
+	setenv("LC_ALL", "zh_CN.UTF-8", 1);
+	setenv("LANGUAGE", "zh_CN", 1);
+	l10n_init();
+#ifdef SMQTT_TEST_LOCALEDIR
+	bindtextdomain(SMQTT_TEXTDOMAIN, SMQTT_TEST_LOCALEDIR);
+#endif
+	fprintf(stderr, "texts read in English%s\n", l10n_active() ? " and zh_CN" : " only (no zh_CN.UTF-8 locale)");
 	test_list_add(&l, "the lint catches known bad text", test_lint_catches, NULL);
+	test_list_add(&l, "a broker log line only from the evidence", test_log_claims, NULL);
 	for (size_t i = 0; i < NOF(wire_rows); i++)
 		test_list_addf(&l, test_wire_row, (void *)&wire_rows[i], "wire: %s -> %s", wire_rows[i].name, wire_rows[i].want);
 	test_list_add(&l, "preflight: every file combination", test_preflight_all, NULL);
