@@ -40,6 +40,7 @@ sys.dont_write_bytecode = True   # keep tests/lib free of __pycache__
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 from broker import Broker, free_port  # noqa: E402
 from harness import bindir, binpath, expect, last_json  # noqa: E402
+from lab_peers import Stunnel  # noqa: E402
 
 TIMEOUT = 15          # seconds for any client process
 HOST = "127.0.0.1"
@@ -59,21 +60,27 @@ class Ctx:
         """A path in the scenario lab."""
         return os.path.join(self.lab, rel)
 
-    def env(self):
+    def env(self, lang=None):
+        """The clients' environment: the C locale, or LANG=lang alone."""
         env = dict(os.environ)
         for k in ("SMQTT_PROFILES", "XDG_CONFIG_HOME"):
             env.pop(k, None)
         env["HOME"] = os.path.join(self.tmp, "home")
         env["SMQTT_SYSCONFDIR"] = os.path.join(self.tmp, "sysconf")
-        env["LC_ALL"] = "C"
+        if lang:
+            for k in ("LC_ALL", "LANGUAGE", "LC_MESSAGES", "LC_CTYPE"):
+                env.pop(k, None)
+            env["LANG"] = lang
+        else:
+            env["LC_ALL"] = "C"
         return env
 
-    def run(self, argv):
+    def run(self, argv, lang=None):
         """Run argv with stdin not a terminal; (rc, stdout, stderr)."""
         wrapper = os.environ.get("SMQTT_WRAPPER")
         if wrapper and os.path.basename(argv[0]).startswith("smqtt_"):
             argv = wrapper.split() + argv
-        p = subprocess.run(argv, env=self.env(), stdin=subprocess.DEVNULL,
+        p = subprocess.run(argv, env=self.env(lang), stdin=subprocess.DEVNULL,
                            capture_output=True, timeout=TIMEOUT, cwd=self.tmp)
         return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 
@@ -483,6 +490,69 @@ def test_check_success_json_and_warnings(c):
         j = last_json(err)
         expect(("hostname", "warn") in [(x["step"], x["verdict"]) for x in j["evidence"]["checks"]]
                and j["evidence"]["warnings"] == 1, "the JSON has the warning", j["evidence"])
+
+
+def zh_available():
+    out = subprocess.run(["locale", "-a"], capture_output=True, text=True).stdout.lower().split()
+    return "zh_cn.utf8" in out
+
+
+def test_check_legacy_tls_warnings(c):
+    """--tls-version tlsv1 / tlsv1.1 against a real TLS 1.0 / 1.1 peer
+    (stunnel4 in front of the good broker's plain port): the run passes,
+    and the report says in warn lines that the version is deprecated and
+    that OpenSSL's security level 0 (which smqtt sets for TLS 1.0/1.1 on
+    that connection only) accepts weak keys; the result counts them, the
+    JSON has them as steps with the TLS version. The zh_CN result line once."""
+    b = c.good
+    cert = ["cert = " + c.f("good/server.crt"), "key = " + c.f("good/server.key")]
+    legacy = ["securityLevel = 0", "ciphers = DEFAULT:@SECLEVEL=0"]
+    for opt, version, name in (("tlsv1", "TLSv1", "TLS 1.0"), ("tlsv1.1", "TLSv1.1", "TLS 1.1")):
+        st = Stunnel(os.path.join(c.tmp, "stunnel"), opt, b.port,
+                     cert + ["sslVersionMin = " + version, "sslVersionMax = " + version] + legacy)
+        with st:
+            st.start()
+            argv = [binpath("smqtt_pub"), "--no-profile", "--check", "-h", HOST, "-p", str(st.port),
+                    "--cafile", c.f("good/ca.crt"), "--tls-version", opt]
+            mark, smark = b.log_mark(), st.log_mark()
+            rc, out, err = c.run(argv)
+            expect(rc == 0, opt + ": --check exits 0", rc, out, err)
+            lines = check_lines(out)
+            expect(("pass", "TLS %s, cipher " % version) in [(t, x[:len(version) + 13]) for t, x in lines],
+                   opt + ": a pass line for the TLS version", out)
+            expect(("warn", "%s is deprecated (RFC 8996): allowed here only because --tls-version asked for it; "
+                    "the broker should offer TLS 1.2 or 1.3" % name) in lines,
+                   opt + ": a warn line naming %s as deprecated" % name, out)
+            expect(("warn", "OpenSSL security level 0: weak keys, digests and ciphers are accepted on this connection")
+                   in lines, opt + ": a warn line for security level 0", out)
+            expect([t for t, _ in lines].count("warn") == 2 and "FAIL" not in out, opt + ": two warn lines, no FAIL",
+                   out)
+            expect(out.rstrip().endswith("result: all checks passed with 2 warnings"),
+                   opt + ": 'all checks passed with 2 warnings'", out)
+            expect(st.accepted(smark), opt + ": the run went through stunnel", st.log_text(smark))
+            expect(c.connections(b, mark), opt + ": and on to the broker", b.log_text(mark))
+            rc, out, err = c.run(argv + ["--diag-format", "json"])
+            expect(rc == 0, opt + " json: exit 0", rc, out, err)
+            ev = last_json(err)["evidence"]
+            checks = [(x["step"], x["verdict"]) for x in ev["checks"]]
+            expect(checks[-6:] == [("tcp", "pass"), ("tls", "pass"), ("tls", "warn"), ("tls", "warn"),
+                                   ("hostname", "pass"), ("mqtt", "pass")],
+                   opt + " json: tcp, tls pass, two tls warns, hostname, mqtt", checks)
+            warns = [x["detail"] for x in ev["checks"] if x["verdict"] == "warn"]
+            expect(len(warns) == 2 and warns[0].startswith(name + " is deprecated (RFC 8996)")
+                   and warns[1].startswith("OpenSSL security level 0"), opt + " json: the warnings' details", warns)
+            expect(ev["tls_version"] == version and ev["cipher"]
+                   and ev["connack"] == 0 and ev["warnings"] == 2, opt + " json: tls_version, cipher, CONNACK, warnings 2", ev)
+            if opt == "tlsv1":
+                if not zh_available():
+                    print("  note: zh_CN.UTF-8 is not installed: the zh_CN result line is not checked")
+                    continue
+                rc, out, err = c.run(argv, lang="zh_CN.UTF-8")
+                expect(rc == 0 and out.rstrip().endswith("result: 全部检查通过，有 2 个警告"),
+                       "zh_CN: the result line counts the 2 warnings", rc, out, err)
+                expect(len([ln for ln in out.splitlines() if ln.startswith("  warn  ")]) == 2
+                       and "OpenSSL 安全级别 0" in out and "TLS 1.0 已被弃用（RFC 8996）" in out,
+                       "zh_CN: the two warn lines in Chinese", out)
 
 
 # ---------------------------------------------------------------------------
