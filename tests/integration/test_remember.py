@@ -26,7 +26,10 @@ server).
 
 Relay: the WebSocket relay's directory is gone once libmosquitto has
 connected, and nothing is left after SIGINT/SIGTERM/SIGHUP/SIGKILL of
-smqtt_sub --ws, nor by smqtt_pub --ws.
+smqtt_sub --ws, nor by smqtt_pub --ws. Run as root, two throwaway users
+race in a world-writable, non-sticky $TMPDIR: user B renames and replaces
+user A's relay directory and binds and connects in it while A runs
+smqtt_pub --ws with a password; A succeeds or explains, B receives nothing.
 
 Usage: test_remember.py [SUBSTRING]...   Last line: "N passed, N failed".
 Only 127.0.0.1 is contacted. Python 3 standard library only.
@@ -475,6 +478,214 @@ def test_relay_directory_gone_once_connected_and_after_signals(c):
         expect(relay_dirs(tmpdir) == [], "no directory left after signal %d" % sig, relay_dirs(tmpdir))
     rc, _, err = c.pub(port, ["--ws"], env)
     expect(rc == 0 and relay_dirs(tmpdir) == [], "smqtt_pub --ws leaves none", rc, err, relay_dirs(tmpdir))
+
+
+# The attacker of test_relay_race_between_two_users, run as user B: it
+# watches $TMPDIR for A's smqtt-ws-* directories and, as fast as it can,
+# renames each away and puts in its place a symbolic link to a directory of
+# its own, a directory of its own, or (renamed over the name while A's is
+# still empty) a ready directory, each with a listening socket "s"; it also
+# tries to bind and to connect in A's directory. It counts what it managed
+# and reads every connection it gets; a JSON report on stdout at the end.
+RACE_ATTACKER = r'''
+import json, os, socket, sys, time
+tmp, own, stop = sys.argv[1:4]
+me = os.getuid()
+listeners, conns, got = [], [], bytearray()
+n = {"seen": 0, "renamed": 0, "replaced": 0, "rename_refused": 0, "bind_in_a": 0, "connect_in_a": 0}
+stolen, planted = [], []
+def listen(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(8)
+    s.setblocking(False)
+    listeners.append(s)
+def mine_dir(path):
+    os.mkdir(path)
+    os.chmod(path, 0o777)
+    listen(os.path.join(path, "s"))
+listen(os.path.join(own, "s"))
+seen = set()
+deadline = time.time() + 120
+while not os.path.exists(stop) and time.time() < deadline:
+    for name in os.listdir(tmp):
+        if not name.startswith("smqtt-ws-") or name in seen:
+            continue
+        p = os.path.join(tmp, name)
+        try:
+            if os.lstat(p).st_uid == me:
+                continue
+        except OSError:
+            continue
+        seen.add(name)
+        n["seen"] += 1
+        k = n["seen"]
+        if k % 3 == 0:  # replace at once: a ready directory renamed over A's
+            ready = os.path.join(tmp, "b-ready-%d" % k)
+            mine_dir(ready)
+            try:
+                os.rename(ready, p)
+                n["replaced"] += 1
+                planted.append(p)
+                continue
+            except OSError:
+                os.rename(ready, ready + "-unused")
+        away = os.path.join(tmp, "b-stolen-%d" % k)
+        try:
+            os.rename(p, away)
+        except OSError:
+            n["rename_refused"] += 1
+            continue
+        n["renamed"] += 1
+        stolen.append(away)
+        if k % 3 == 1:
+            os.symlink(own, p)
+        else:
+            mine_dir(p)
+        planted.append(p)
+        try:
+            listen(os.path.join(away, "b"))
+            n["bind_in_a"] += 1
+        except OSError:
+            pass
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(os.path.join(away, "s"))
+            n["connect_in_a"] += 1
+            s.setblocking(False)
+            conns.append(s)
+        except OSError:
+            pass
+    for s in listeners:
+        try:
+            c, _ = s.accept()
+            c.setblocking(False)
+            conns.append(c)
+        except OSError:
+            pass
+    for c in conns:
+        try:
+            got += c.recv(65536)
+        except OSError:
+            pass
+n["accepted_or_connected"] = len(conns)
+print(json.dumps({"n": n, "got": got.hex(), "stolen": stolen, "planted": planted}))
+'''
+
+
+def test_relay_race_between_two_users(c):
+    """In a world-writable, non-sticky $TMPDIR, user B races user A's
+    smqtt_pub --ws for the relay's directory (renames it away, puts a link,
+    its own directory or a ready one with a listening socket in its place,
+    binds and connects in it): every run of A succeeds or fails with an
+    explanation and a fix, B never receives a byte (so never the password
+    given with -P), and A leaves no socket and nothing at a name it made."""
+    import json
+    import pwd
+    import stat
+    import time
+    from harness import Skip
+    if os.geteuid() != 0:
+        raise Skip("needs root, to create two throwaway users (useradd) and run as each")
+    for tool in ("useradd", "userdel", "setpriv"):
+        if not shutil.which(tool):
+            raise Skip("%s is missing" % tool)
+    base = tempfile.mkdtemp(prefix="smqtt-race-", dir="/tmp")
+    os.chmod(base, 0o755)
+    users = ["smqa%d" % os.getpid(), "smqb%d" % os.getpid()]
+    made = []
+    attacker = None
+    try:
+        for u in users:
+            subprocess.run(["useradd", "-M", "-U", "-d", os.path.join(base, u), "-s", "/usr/sbin/nologin", u],
+                           check=True, timeout=30, capture_output=True)
+            made.append(u)
+        a, b = (pwd.getpwnam(u) for u in users)
+        tmpdir = os.path.join(base, "tmp")
+        os.mkdir(tmpdir)
+        os.chmod(tmpdir, 0o777)  # world-writable and NOT sticky
+        for u, pw in zip(users, (a, b)):
+            os.mkdir(os.path.join(base, u), 0o700)
+            os.chown(os.path.join(base, u), pw.pw_uid, pw.pw_gid)
+        own = os.path.join(base, users[1], "own")
+        os.mkdir(own)
+        os.chmod(own, 0o777)
+        os.chown(own, b.pw_uid, b.pw_gid)
+        script = os.path.join(base, "attacker.py")
+        with open(script, "w") as f:
+            f.write(RACE_ATTACKER)
+        os.chmod(script, 0o644)
+        stop = os.path.join(base, "stop")
+
+        def as_user(pw):
+            return ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid, "--clear-groups", "--"]
+        attacker = subprocess.Popen(as_user(b) + [sys.executable, script, tmpdir, own, stop],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=base)
+        time.sleep(0.3)
+        expect(attacker.poll() is None, "user B's attacker runs", attacker.poll())
+        password = "race-secret-%d" % os.getpid()
+        env = c.env(TMPDIR=tmpdir, HOME=os.path.join(base, users[0]),
+                    XDG_CACHE_HOME=os.path.join(base, users[0], "cache"),
+                    SMQTT_SYSCONFDIR=os.path.join(base, users[0], "sysconf"))
+        wrapper = os.environ.get("SMQTT_WRAPPER", "").split()
+        port = c.m.port("ws")
+        ok = explained = 0
+        first_err = ""
+        start = time.monotonic()
+        for i in range(20):
+            if i >= 5 and time.monotonic() - start > 25:
+                break
+            argv = as_user(a) + wrapper + [binpath("smqtt_pub"), "--ws", "-h", HOST, "-p", str(port), "-u", "a",
+                                           "-P", password, "-i", "race-%d" % i, "-t", "rem/race", "-m", "x"]
+            p = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT,
+                               cwd=os.path.join(base, users[0]))
+            err = p.stderr.decode(errors="replace")
+            if p.returncode == 0:
+                ok += 1
+            else:
+                expect("WebSocket relay" in err and "fix:" in err and "Traceback" not in err
+                       and p.returncode != 99, "run %d fails with an explanation" % i, p.returncode, err)
+                explained += 1
+                first_err = first_err or err
+        with open(stop, "w"):
+            pass
+        out, aerr = attacker.communicate(timeout=10)
+        expect(attacker.returncode == 0, "user B's attacker ran to the end", attacker.returncode, aerr.decode())
+        rep = json.loads(out.decode().strip().splitlines()[-1])
+        got = bytes.fromhex(rep["got"])
+        expect(got == b"", "user B received nothing", got[:200])
+        expect(password.encode() not in got, "the password never reached user B")
+        # nothing of A's left: no socket anywhere, nothing at a name A made
+        # (a directory B renamed away is A's but at B's name: empty)
+        left_a = []
+        for root, dirs, files in os.walk(tmpdir):
+            for name in dirs + files:
+                path = os.path.join(root, name)
+                st = os.lstat(path)
+                expect(not (stat.S_ISSOCK(st.st_mode) and st.st_uid == a.pw_uid), "no socket of A's left", path)
+                if st.st_uid == a.pw_uid:
+                    left_a.append(path)
+        stolen = set(rep["stolen"])
+        expect(all(p in stolen and os.listdir(p) == [] for p in left_a),
+               "A left nothing but the empty directories B renamed away", left_a, rep["stolen"])
+        runs = ok + explained
+        print("  race: %d runs of A (%d ok, %d refused with an explanation); B saw %d directories, renamed %d, "
+              "replaced %d, refused %d, bound in A's %d, connected in A's %d, connections %d, bytes %d; "
+              "A's empty directories at B's names %d" %
+              (runs, ok, explained, rep["n"]["seen"], rep["n"]["renamed"], rep["n"]["replaced"],
+               rep["n"]["rename_refused"], rep["n"]["bind_in_a"], rep["n"]["connect_in_a"],
+               rep["n"]["accepted_or_connected"], len(got), len(left_a)), flush=True)
+        if first_err:
+            print("  first refusal: " + first_err.strip().replace("\n", "\n  "), flush=True)
+        expect(runs >= 5, "A ran at least 5 times", runs)
+    finally:
+        if attacker is not None and attacker.poll() is None:
+            attacker.kill()
+            attacker.wait()
+        for u in made:
+            subprocess.run(["userdel", u], timeout=30, capture_output=True)
+            subprocess.run(["groupdel", u], timeout=30, capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def main():
