@@ -1539,6 +1539,16 @@ int options_libmosquitto_version(void)
 	return major * 10000 + minor * 100 + rev;
 }
 
+const char *option_help(const struct option_def *d, enum tool tool)
+{
+	/* mosquitto_rr words these two its own way */
+	if (tool == TOOL_RR && d->shortname == 't')
+		return "topic where the request message will be sent.";
+	if (tool == TOOL_RR && d->shortname == 'q')
+		return "quality of service level to use for communications. Defaults to 0.";
+	return (tool == TOOL_PUB && d->help_pub) ? d->help_pub : d->help;
+}
+
 char *options_usage(enum tool tool, const char *prog)
 {
 	struct strbuf b = {0};
@@ -1619,12 +1629,7 @@ char *options_usage(enum tool tool, const char *prog)
 		const char *label = disp(d, name, sizeof(name));
 		int pad = (int)strlen(label) + 4;
 		/* smqtt's own options' help is in the catalogue; mosquitto's stays as it is */
-		const char *help = _((tool == TOOL_PUB && d->help_pub) ? d->help_pub : d->help);
-		/* mosquitto_rr words these two its own way */
-		if (tool == TOOL_RR && d->shortname == 't')
-			help = "topic where the request message will be sent.";
-		else if (tool == TOOL_RR && d->shortname == 'q')
-			help = "quality of service level to use for communications. Defaults to 0.";
+		const char *help = _(option_help(d, tool));
 		sb_add(&b, " %s : ", label);
 		for (const char *line = help; *line; ) {
 			const char *nl = strchr(line, '\n');

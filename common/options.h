@@ -240,6 +240,9 @@ void opt_error_free(struct opt_error *err);
  * (allocated), or NULL when it is unset or at its default. */
 char *config_value_text(const struct config *cfg, const struct option_def *def);
 
+/* The help text of row d in tool's --help (untranslated). */
+const char *option_help(const struct option_def *d, enum tool tool);
+
 /* Write the --help text for tool, as prog, into a newly allocated string. */
 char *options_usage(enum tool tool, const char *prog);
 

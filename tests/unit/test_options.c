@@ -1376,7 +1376,7 @@ static void check_usage(enum tool tool, const char *prog)
 			if (d->longname && !has_long(u, d->longname))
 				fail_msg("usage for %d lacks --%s", tool, d->longname);
 			/* the first line of the help text is there */
-			const char *help = (tool == TOOL_PUB && d->help_pub) ? d->help_pub : d->help;
+			const char *help = option_help(d, tool);
 			const char *nl = strchr(help, '\n');
 			size_t n = nl ? (size_t)(nl - help) : strlen(help);
 			char *first = strndup(help, n);
