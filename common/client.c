@@ -800,7 +800,7 @@ static int ws_connect_once(struct client *c, int *err, bool reconnect, long long
 	char *cause = NULL;
 	if (wsrelay_listen(&c->ws, &cause)) {
 		diag_report(c->diag, cause ? cause : "the WebSocket relay", _("the relay between libmosquitto and the WebSocket could not be set up"),
-				_("set TMPDIR to a writable directory"));
+				_("set TMPDIR to a directory that you can write to and other users cannot"));
 		free(cause);
 		c->relay_failed = true;
 		return MOSQ_ERR_NOMEM;

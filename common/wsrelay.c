@@ -456,7 +456,7 @@ static int open_private_dir(struct wsrelay *r, const char *tmp, char **cause)
 	if (fd >= 0)
 		close(fd);
 	if (asprintf(cause, "the WebSocket relay's private directory %s was replaced before it could be used "
-				"(another local user can write to %s); fix: set TMPDIR to a directory only you can write to",
+				"(another local user can write to %s)",
 				r->dir, tmp) < 0)
 		*cause = NULL;
 	r->dir[0] = '\0'; /* not ours: never removed */
