@@ -175,8 +175,11 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	(void)mosq;
 	if (r->state == RR_DONE)
 		return;
-	/* 2.1 leaves out retained messages with -R; 2.0.11 prints them */
-	if (m->retain && r->cfg->no_retain && r->cfg->compat == COMPAT_21)
+	/* 2.1 and 2.0.21 (Debian 13) leave out retained messages with -R;
+	 * 2.0.11 (Debian 12) prints them: 2.0 mode follows the installed
+	 * libmosquitto's version */
+	if (m->retain && r->cfg->no_retain
+			&& (r->cfg->compat == COMPAT_21 || options_libmosquitto_version() >= 20021))
 		return;
 	if (other_request(r, props)) {
 		if (r->skipped++ == 0)
