@@ -679,20 +679,29 @@ static int add_topic(struct config *cfg, const char *topic, const char *argdesc,
 	return OPT_OK;
 }
 
-/* smqtt_rr -e: the response topic, a publish topic (no wildcards). */
-static int h_response_topic(struct config *cfg, const struct option_def *def, int argc,
+/* The argument of a topic option that names one publish topic (no
+ * wildcards) into *dst; kind words mosquitto's error ("will", "response"). */
+static int set_publish_topic(char **dst, const char *kind, const struct option_def *def, int argc,
 		char *const argv[], int *idx, struct opt_error *err)
 {
 	if (*idx == argc - 1)
 		return fail_missing(err, def);
 	const char *v = argv[++(*idx)];
 	if (!topic_utf8_ok(v))
-		return fail(err, def, "Error: Malformed UTF-8 in -e argument.\n\n");
+		return fail(err, def, "Error: Malformed UTF-8 in %s%s argument.\n\n", def->longname ? "--" : "-",
+				def->longname ? def->longname : (char[]){def->shortname, '\0'});
 	if (mosquitto_pub_topic_check(v) == MOSQ_ERR_INVAL)
-		return fail(err, def, "Error: Invalid response topic '%s', does it contain '+' or '#'?\n", v);
-	if (cfg_set_str(&cfg->response_topic, v))
+		return fail(err, def, "Error: Invalid %s topic '%s', does it contain '+' or '#'?\n", kind, v);
+	if (cfg_set_str(dst, v))
 		return fail_nomem(err);
 	return OPT_OK;
+}
+
+/* smqtt_rr -e: the response topic. */
+static int h_response_topic(struct config *cfg, const struct option_def *def, int argc,
+		char *const argv[], int *idx, struct opt_error *err)
+{
+	return set_publish_topic(&cfg->response_topic, "response", def, argc, argv, idx, err);
 }
 
 static int h_topic(struct config *cfg, const struct option_def *def, int argc,
@@ -725,16 +734,7 @@ static int h_filter(struct config *cfg, const struct option_def *def, int argc,
 static int h_will_topic(struct config *cfg, const struct option_def *def, int argc,
 		char *const argv[], int *idx, struct opt_error *err)
 {
-	if (*idx == argc - 1)
-		return fail_missing(err, def);
-	const char *v = argv[++(*idx)];
-	if (!topic_utf8_ok(v))
-		return fail(err, def, "Error: Malformed UTF-8 in --will-topic argument.\n\n");
-	if (mosquitto_pub_topic_check(v) == MOSQ_ERR_INVAL)
-		return fail(err, def, "Error: Invalid will topic '%s', does it contain '+' or '#'?\n", v);
-	if (cfg_set_str(&cfg->will_topic, v))
-		return fail_nomem(err);
-	return OPT_OK;
+	return set_publish_topic(&cfg->will_topic, "will", def, argc, argv, idx, err);
 }
 
 /* Validate a -F format string the way mosquitto_sub does. */

@@ -51,6 +51,25 @@ int probe_tls_max_version(const char *host, int port, int timeout_ms)
 	return probe_range(host, port, timeout_ms, TLS1_VERSION, TLS1_3_VERSION, &v) ? v : 0;
 }
 
+/* Drive SSL_connect to its end within deadline, or until *stop turns
+ * true (a callback's verdict); true when the handshake completed. */
+static bool connect_until(SSL *ssl, int fd, long long deadline, const bool *stop)
+{
+	for (;;) {
+		int r = SSL_connect(ssl);
+		if (r == 1)
+			return true;
+		if (stop && *stop)
+			return false;
+		int e = SSL_get_error(ssl, r);
+		if (e == SSL_ERROR_WANT_READ && wait_fd(fd, POLLIN, deadline))
+			continue;
+		if (e == SSL_ERROR_WANT_WRITE && wait_fd(fd, POLLOUT, deadline))
+			continue;
+		return false;
+	}
+}
+
 static bool probe_range(const char *host, int port, int timeout_ms, int min, int max, int *version)
 {
 	long long deadline = mono_ms() + timeout_ms;
@@ -69,17 +88,7 @@ static bool probe_range(const char *host, int port, int timeout_ms, int min, int
 		SSL_set_msg_callback_arg(ssl, &hello);
 		SSL_set_fd(ssl, fd);
 		SSL_set_tlsext_host_name(ssl, host);
-		for (;;) {
-			int r = SSL_connect(ssl);
-			if (r == 1 || hello)
-				break;
-			int e = SSL_get_error(ssl, r);
-			if (e == SSL_ERROR_WANT_READ && wait_fd(fd, POLLIN, deadline))
-				continue;
-			if (e == SSL_ERROR_WANT_WRITE && wait_fd(fd, POLLOUT, deadline))
-				continue;
-			break;
-		}
+		connect_until(ssl, fd, deadline, &hello);
 		/* the version the broker chose, known once its ServerHello is in */
 		if (version && hello)
 			*version = SSL_version(ssl);
@@ -159,16 +168,10 @@ static SSL *tls_open(SSL_CTX *ctx, int fd, const char *host, long long deadline)
 	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
 	SSL_set_fd(ssl, fd);
 	SSL_set_tlsext_host_name(ssl, host);
-	for (;;) {
-		int r = SSL_connect(ssl);
-		if (r == 1)
-			return ssl;
-		int e = SSL_get_error(ssl, r);
-		if ((e == SSL_ERROR_WANT_READ && wait_fd(fd, POLLIN, deadline)) || (e == SSL_ERROR_WANT_WRITE && wait_fd(fd, POLLOUT, deadline)))
-			continue;
-		SSL_free(ssl);
-		return NULL;
-	}
+	if (connect_until(ssl, fd, deadline, NULL))
+		return ssl;
+	SSL_free(ssl);
+	return NULL;
 }
 
 bool probe_speaks_http(const char *host, int port, bool tls, int timeout_ms, char *line, size_t len)
@@ -238,17 +241,7 @@ STACK_OF(X509) *probe_tls_chain(const char *host, int port, int timeout_ms)
 		SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
 		SSL_set_fd(ssl, fd);
 		SSL_set_tlsext_host_name(ssl, host);
-		for (;;) {
-			int r = SSL_connect(ssl);
-			if (r == 1)
-				break;
-			int e = SSL_get_error(ssl, r);
-			if (e == SSL_ERROR_WANT_READ && wait_fd(fd, POLLIN, deadline))
-				continue;
-			if (e == SSL_ERROR_WANT_WRITE && wait_fd(fd, POLLOUT, deadline))
-				continue;
-			break;
-		}
+		connect_until(ssl, fd, deadline, NULL);
 		STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
 		if (chain && sk_X509_num(chain) > 0) {
 			out = sk_X509_new_null();
