@@ -487,8 +487,14 @@ static bool probed_socks(struct client *c)
 static bool probed_http(struct client *c, bool tls)
 {
 	struct evidence *ev = &c->ev;
-	/* after a --connect-timeout silence this is the one probe: at most 1 s more */
-	bool yes = probe_speaks_http(c->cfg->host, c->port, tls, 1000, ev->probe_http, sizeof(ev->probe_http));
+	/* after a --connect-timeout silence this is the one probe: at most 1 s
+	 * more; otherwise it shares what is left of --connect-timeout */
+	int ms = ev->timed_out ? 1000 : probe_ms(c);
+	if (!ms)
+		return false;
+	if (ms > 1000)
+		ms = 1000;
+	bool yes = probe_speaks_http(c->cfg->host, c->port, tls, ms, ev->probe_http, sizeof(ev->probe_http));
 	if (yes)
 		diag_trace(c->diag, tls ? N_("probe: a WebSocket upgrade request over TLS (GET /mqtt) got \"%s\": an HTTP port")
 				: N_("probe: a WebSocket upgrade request in the clear (GET /mqtt) got \"%s\": an HTTP port"), ev->probe_http);

@@ -406,7 +406,7 @@ SCENARIOS = [
              why_has=["got \"HTTP/1.1 101 Switching Protocols\"", "websockets"], fix_has=["ws://"],
              err_lacks=["a plain MQTT listener behaves like this", "drop --cafile"]),
     Scenario("MQTT over TLS to mosquitto's websockets port with TLS", ca("good/ca.crt"), "mqtt-to-http-port", 2,
-             port=P("wss"), why_has=["upgrade request over TLS", "\"HTTP/1.1 101 Switching Protocols\""],
+             port=P("wss"), why_has=["the text \"HTTP/1."],
              fix_has=["-L wss://127.0.0.1:", "(often 8883)"], evidence_has={"tls": True}),
     Scenario("--ws to a plain web server (404 at /mqtt)", ["--ws", "--connect-timeout", "2"], "ws-path-not-found", 13,
              port=lambda lab: lab.web.port, ref_timeout=3,
