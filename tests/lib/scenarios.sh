@@ -32,8 +32,10 @@
 #                 subject and authority key identifiers (and the usual SAN /
 #                 EKU), which let OpenSSL tell them apart from the CA: mutual
 #                 TLS with mosquitto works. A "looks dangerous but works" case.
-#                 Also client-v1.crt/.key and server-v1.crt/.key: v1 leaves
-#                 (no -extfile, so no key identifiers) CN=127.0.0.1 signed by
+#                 Also client-v1.crt/.key and server-v1.crt/.key: leaves
+#                 without any extension (bare.ext: no key identifiers, as a
+#                 v1 certificate of OpenSSL 3.0 has; 3.5 would add them
+#                 without it) CN=127.0.0.1 signed by
 #                 the same CA, for "only the client's" and "only the broker's
 #                 certificate is a same-name v1 certificate".
 #   samecn-nokeyid  the same names as samecn (CA, server and client all
@@ -85,7 +87,7 @@ if [ $# -ne 1 ]; then
 	exit 2
 fi
 
-VERSION=4
+VERSION=5
 DAYS=365
 out=$1
 mkdir -p "$out"
@@ -337,8 +339,8 @@ leaf "$g/samecn" client 127.0.0.1 "$work/bare.ext"
 mkca "$g/samecn-keyid" 127.0.0.1
 leaf "$g/samecn-keyid" server 127.0.0.1 "$work/server.ext"
 leaf "$g/samecn-keyid" client 127.0.0.1 "$work/client.ext"
-leaf "$g/samecn-keyid" client-v1 127.0.0.1 -
-leaf "$g/samecn-keyid" server-v1 127.0.0.1 -
+leaf "$g/samecn-keyid" client-v1 127.0.0.1 "$work/bare.ext"
+leaf "$g/samecn-keyid" server-v1 127.0.0.1 "$work/bare.ext"
 
 # samecn-nokeyid: the same names, v3 leaves without key identifiers
 mkca "$g/samecn-nokeyid" 127.0.0.1
