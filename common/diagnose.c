@@ -384,7 +384,7 @@ static void fill_tls_verify(struct facts *f, enum cause c, const struct evidence
 			char alert[300] = "";
 			/* what the broker logs is known only from what this client sent it */
 			if (ev->alert_sent == SSL_AD_UNKNOWN_CA)
-				snprintf(alert, sizeof(alert), L_(l, N_(". This client ended the handshake with alert unknown_ca (48), which "
+				snprintf(alert, sizeof(alert), "%s", L_(l, N_(". This client ended the handshake with alert unknown_ca (48), which "
 						"mosquitto logs as 'tlsv1 alert unknown ca'")));
 			say(f, l, "kind", "%s", L_(l, N_("a certificate named like its issuer, which OpenSSL takes for self-signed")));
 			say(f, l, "detail", L_(l, N_("the broker's certificate %s names itself as its issuer, but it is not self-signed: a CA of the "

@@ -190,8 +190,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* an exact host name (no glob characters) matches its profile or
 		 * an earlier one */
 		for (size_t h = 0; h < p->nhosts; h++) {
-			const struct profile *m = profiles_match(&ps, p->hosts[h]);
+			const struct profile *m = profiles_match(&ps, p->hosts[h], -1);
 			check(strpbrk(p->hosts[h], "*?[") || (m && m <= p), "an exact host matches its profile");
+			/* its own port (or any port, for a profile without one) too */
+			m = profiles_match(&ps, p->hosts[h], profile_port(p) > 0 ? profile_port(p) : 1883);
+			check(strpbrk(p->hosts[h], "*?[") || (m && m <= p), "an exact host matches its profile on its port");
 		}
 
 		struct config cfg;
@@ -220,7 +223,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	static const char *hosts[] = {"localhost", "broker.lan", "a.factory.lan", "172.32.100.10", "::1", ""};
 	for (size_t h = 0; h < sizeof(hosts) / sizeof(hosts[0]); h++)
-		(void)profiles_match(&ps, hosts[h]);
+		for (int port = -1; port <= 8883; port += 8884 / 2)
+			(void)profiles_match(&ps, hosts[h], port);
 	free(profiles_names(&ps));
 	profiles_free(&ps);
 	return 0;
