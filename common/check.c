@@ -41,6 +41,25 @@ struct probe {
 	char min_not_after[64];
 };
 
+/* One certificate of a broker chain as the report lists it: subject,
+ * issuer, the last day, and the days left (in the user's language). */
+struct cert_line {
+	char subject[256], issuer[256], not_after[64], left[64];
+	int days;
+};
+
+static void describe_cert(X509 *x, struct cert_line *c)
+{
+	struct tm tm;
+	X509_NAME_oneline(X509_get_subject_name(x), c->subject, sizeof(c->subject));
+	X509_NAME_oneline(X509_get_issuer_name(x), c->issuer, sizeof(c->issuer));
+	snprintf(c->not_after, sizeof(c->not_after), "?");
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
+		strftime(c->not_after, sizeof(c->not_after), "%Y-%m-%d", &tm);
+	c->days = preflight_days_left(x);
+	preflight_days_text(c->days, 1, c->left, sizeof(c->left));
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags, const mosquitto_property *props)
 {
 	struct probe *p = obj;
@@ -59,23 +78,17 @@ static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
 		size_t used = 0;
 		for (int i = 0; chain && i < sk_X509_num(chain); i++) {
 			X509 *x = sk_X509_value(chain, i);
-			char s[256], is[256], na[64] = "?", left[64];
-			struct tm tm;
-			X509_NAME_oneline(X509_get_subject_name(x), s, sizeof(s));
-			X509_NAME_oneline(X509_get_issuer_name(x), is, sizeof(is));
-			if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
-				strftime(na, sizeof(na), "%Y-%m-%d", &tm);
-			int days = preflight_days_left(x);
-			preflight_days_text(days, 1, left, sizeof(left));
-			if (days < p->min_days) {
-				p->min_days = days;
-				snprintf(p->min_subject, sizeof(p->min_subject), "%s", s);
-				snprintf(p->min_not_after, sizeof(p->min_not_after), "%s", na);
+			struct cert_line c;
+			describe_cert(x, &c);
+			if (c.days < p->min_days) {
+				p->min_days = c.days;
+				snprintf(p->min_subject, sizeof(p->min_subject), "%s", c.subject);
+				snprintf(p->min_not_after, sizeof(p->min_not_after), "%s", c.not_after);
 			}
 			if (p->chain_json)
 				cJSON_AddItemToArray(p->chain_json, preflight_cert_json(x));
 			int n = snprintf(p->chain + used, sizeof(p->chain) - used, _("        %d: %s -> %s (valid until %s, %s left)\n"),
-					i, s, is, na, left);
+					i, c.subject, c.issuer, c.not_after, c.left);
 			if (n < 0 || (size_t)n >= sizeof(p->chain) - used)
 				break;
 			used += (size_t)n;
@@ -215,14 +228,9 @@ static cJSON *probe_chain(const struct diag *d, const struct config *cfg, int po
 	cJSON *arr = cJSON_CreateArray();
 	for (int i = 0; i < sk_X509_num(chain); i++) {
 		X509 *x = sk_X509_value(chain, i);
-		char s[256], is[256], na[64] = "?", left[64];
-		struct tm tm;
-		X509_NAME_oneline(X509_get_subject_name(x), s, sizeof(s));
-		X509_NAME_oneline(X509_get_issuer_name(x), is, sizeof(is));
-		if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
-			strftime(na, sizeof(na), "%Y-%m-%d", &tm);
-		preflight_days_text(preflight_days_left(x), 1, left, sizeof(left));
-		diag_check_note(d, "        %d: %s -> %s (valid until %s, %s left)\n", i, s, is, na, left);
+		struct cert_line c;
+		describe_cert(x, &c);
+		diag_check_note(d, "        %d: %s -> %s (valid until %s, %s left)\n", i, c.subject, c.issuer, c.not_after, c.left);
 		cJSON_AddItemToArray(arr, preflight_cert_json(x));
 	}
 	sk_X509_pop_free(chain, X509_free);
