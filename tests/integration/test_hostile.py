@@ -1406,7 +1406,11 @@ def test_signals_under_flood(lab):
                     m = signal_latency(lab, flood_argv(lab, REF_SUB, kind, srv.port), sig, ready=srv.flooding.is_set)
                 finally:
                     srv.stop()
-                ref_rc[sig] = m[1]
+                # mosquitto_sub itself sometimes dies of the signal's race
+                # (2.0.11 under the TLS flood: SIGSEGV, status -11): a crash
+                # is no reference; the last status it exited with stays
+                if m[1] is not None and m[1] >= 0:
+                    ref_rc[sig] = m[1]
             lab.notes.append("flood, %s: smqtt_sub exit %s %s ms after the signal%s"
                              % (name, s[1], " then ".join(tries), "" if not m else
                                 "; mosquitto_sub exit %s after %.1f ms" % (m[1], m[2] * 1000)))
