@@ -1,6 +1,9 @@
 /* client: a libmosquitto handle set up from struct config (identity, will,
  * credentials, TLS, proxy), the connect, and the poll-based event loop both
- * tools run on. */
+ * tools run on. The functions below live in client.c (set-up, the end of
+ * a run), connect.c (the attempt loop and settling a failure) and loop.c
+ * (the event loop, signals); the post-mortem probes are postmortem.c's and
+ * the transports sit behind transport.h. */
 #ifndef SMQTT_CLIENT_H
 #define SMQTT_CLIENT_H
 
@@ -32,7 +35,7 @@ struct client {
 	bulk_message_fn bulk_fn;    /* NULL: libmosquitto reads everything */
 	void *bulk_obj;
 	bool connack_seen;
-	bool settled;     /* settle_stage ran for this failure (its probes are not repeated) */
+	bool settled;     /* postmortem_settle ran for this failure (its probes are not repeated) */
 	bool retrying;    /* smqtt_sub: closed before the first CONNACK, explained, retrying */
 	bool retry_unanswered; /* set by smqtt_sub: such a close is retried (client_should_retry) */
 	long long deadline_ms; /* --connect-timeout, until the CONNACK */
@@ -41,7 +44,8 @@ struct client {
 	bool relay_failed;  /* the WebSocket relay's local socket failed: explained already */
 	bool ws_on;       /* MQTT over WebSockets: libmosquitto talks to ws's Unix socket */
 	struct report *explain_into; /* --check: a failure is explained into this report, not on stderr */
-	struct wsrelay ws;
+	const struct transport *transport; /* how libmosquitto's bytes reach the broker (transport.h) */
+	struct wsrelay ws;          /* the WebSocket transport's relay */
 };
 
 /* After the first CONNACK on plain MQTT, deliver QoS 0 messages without

@@ -1,7 +1,7 @@
 /* sub: smqtt_sub's subscribe loop (see sub.h). It keeps mosquitto_sub's
  * semantics (reconnect forever on a lost connection, -W, signals) on a
  * ppoll loop, so that signals are seen without a race and without a global
- * other than the one flag in client.c. */
+ * other than the one flag in loop.c. */
 #include "sub.h"
 
 #include <errno.h>
