@@ -2,7 +2,11 @@
  * (version range, security level, fallback SCSV, CA, certificate, key,
  * PSK, ALPN, our own hostname check) and records what happens during the
  * handshake from OpenSSL's callbacks: verify errors with depth, alerts both
- * ways, handshake progress, error reasons, the broker's chain. */
+ * ways, handshake progress, error reasons, the broker's chain. The module
+ * is four files: tls.c builds the context, tlsevidence.c holds the
+ * recording callbacks and the host name check, tlsfiles.c reads the files,
+ * tlsresume.c keeps saved sessions (--tls-resume); tlsparts.h is what they
+ * share. */
 #ifndef SMQTT_TLS_H
 #define SMQTT_TLS_H
 
