@@ -115,7 +115,7 @@ static int ws_connect_once(struct client *c, int *err, bool reconnect, long long
 		return MOSQ_ERR_NOMEM;
 	}
 	int rc = reconnect ? mosquitto_reconnect(c->mosq)
-		: mosquitto_connect_bind_v5(c->mosq, c->ws.path, 0, cfg->keepalive, NULL, cfg->connect_props);
+		: mosquitto_connect_bind_v5(c->mosq, c->ws.local.path, 0, cfg->keepalive, NULL, cfg->connect_props);
 	if (rc == MOSQ_ERR_SUCCESS && wsrelay_accept(&c->ws, &cause)) {
 		diag_report(c->diag, cause ? cause : "the WebSocket relay", _("the relay between libmosquitto and the WebSocket could not be set up"),
 				_("run again; report it if it persists"));
@@ -125,7 +125,7 @@ static int ws_connect_once(struct client *c, int *err, bool reconnect, long long
 	}
 	*err = errno;
 	if (rc == MOSQ_ERR_SUCCESS)
-		diag_trace(c->diag, "ws: relaying MQTT between libmosquitto (unix socket %s) and the WebSocket", c->ws.path);
+		diag_trace(c->diag, "ws: relaying MQTT between libmosquitto (unix socket %s) and the WebSocket", c->ws.local.path);
 	return rc;
 }
 

@@ -1,7 +1,9 @@
 /* wsrelay: the MQTT-over-WebSocket relay between libmosquitto's Unix
  * socket and the broker (see wsrelay.h). Non-blocking sockets, poll()
- * deadlines; the framing is ws.c's. */
+ * deadlines; the framing is ws.c's, the Unix socket's directory
+ * wslocal.c's. */
 #include "wsrelay.h"
+#include "wslocal.h"
 #include "socks.h"
 #include "net.h"
 #include "tls.h"
@@ -99,9 +101,8 @@ void wsrelay_init(struct wsrelay *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
-	r->listen_fd = -1;
 	r->local_fd = -1;
-	r->dir_fd = -1;
+	wslocal_init(&r->local);
 	r->close_code = -1;
 	ws_decoder_init(&r->dec, WSR_MAX_MESSAGE);
 }
@@ -128,52 +129,15 @@ static void reset_connection(struct wsrelay *r)
 	buf_free(&r->to_local);
 	buf_free(&r->early);
 	/* what outlives a connection: the private directory and its socket */
-	int listen_fd = r->listen_fd, dir_fd = r->dir_fd;
-	char dir[sizeof(r->dir)], path[sizeof(r->path)];
-	memcpy(dir, r->dir, sizeof(dir));
-	memcpy(path, r->path, sizeof(path));
+	struct wslocal local = r->local;
 	wsrelay_init(r);
-	r->listen_fd = listen_fd;
-	r->dir_fd = dir_fd;
-	memcpy(r->dir, dir, sizeof(dir));
-	memcpy(r->path, path, sizeof(path));
-}
-
-/* Remove the private directory and its socket, through the directory as
- * opened: the name is removed only while it is still that directory (in a
- * $TMPDIR others can write, it may have been renamed and replaced). The
- * descriptor's number stays reserved (on "/", O_PATH) unless release:
- * libmosquitto keeps the socket path /proc/self/fd/N/s for its reconnects,
- * so the next directory is put under the same N. */
-static void remove_dir(struct wsrelay *r, bool release)
-{
-	if (r->dir_fd >= 0 && r->dir[0]) {
-		struct stat mine, now;
-		unlinkat(r->dir_fd, "s", 0);
-		if (fstat(r->dir_fd, &mine) == 0 && lstat(r->dir, &now) == 0
-				&& mine.st_dev == now.st_dev && mine.st_ino == now.st_ino)
-			rmdir(r->dir);
-	}
-	r->dir[0] = '\0';
-	if (r->dir_fd < 0)
-		return;
-	int root = release ? -1 : open("/", O_PATH | O_CLOEXEC);
-	if (root >= 0 && dup3(root, r->dir_fd, O_CLOEXEC) >= 0) {
-		close(root);
-		return;
-	}
-	if (root >= 0)
-		close(root);
-	close(r->dir_fd);
-	r->dir_fd = -1;
+	r->local = local;
 }
 
 void wsrelay_free(struct wsrelay *r)
 {
 	reset_connection(r);
-	if (r->listen_fd >= 0)
-		close(r->listen_fd);
-	remove_dir(r, true);
+	wslocal_free(&r->local);
 	wsrelay_init(r);
 }
 
@@ -435,72 +399,9 @@ enum wsr_result wsrelay_open(struct wsrelay *r, const struct wsr_target *t, long
 	return upgrade(r, t, deadline_ms);
 }
 
-/* Open the directory just made, never through a link, and check that it
- * is still ours and private: in a $TMPDIR others can write, it could have
- * been renamed away and replaced between mkdtemp and here. */
-static int open_private_dir(struct wsrelay *r, const char *tmp, char **cause)
-{
-	struct stat st;
-	int fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 07777) == 0700) {
-		if (r->dir_fd < 0) {
-			r->dir_fd = fd;
-			return 0;
-		}
-		/* the number libmosquitto already knows (reserved by remove_dir) */
-		if (dup3(fd, r->dir_fd, O_CLOEXEC) >= 0) {
-			close(fd);
-			return 0;
-		}
-	}
-	if (fd >= 0)
-		close(fd);
-	if (asprintf(cause, "the WebSocket relay's private directory %s was replaced before it could be used "
-				"(another local user can write to %s)",
-				r->dir, tmp) < 0)
-		*cause = NULL;
-	r->dir[0] = '\0'; /* not ours: never removed */
-	return -1;
-}
-
 int wsrelay_listen(struct wsrelay *r, char **cause)
 {
-	if (r->listen_fd >= 0)
-		return 0;
-	const char *tmp = getenv("TMPDIR");
-	if (!tmp || !*tmp || strlen(tmp) > 60)
-		tmp = "/tmp";
-	/* a fresh directory for every connection: the last one was removed
-	 * once libmosquitto connected (or by a /tmp cleaner) */
-	remove_dir(r, false);
-	snprintf(r->dir, sizeof(r->dir), "%s/smqtt-ws-XXXXXX", tmp);
-	if (!mkdtemp(r->dir)) {
-		if (asprintf(cause, "cannot make a private directory for the WebSocket relay in %s: %s", tmp,
-					strerror(errno)) < 0)
-			*cause = NULL;
-		r->dir[0] = '\0';
-		return -1;
-	}
-	if (open_private_dir(r, tmp, cause))
-		return -1;
-	/* bound and connected to through the open directory, which no rename
-	 * can swap; the name only where /proc is missing */
-	snprintf(r->path, sizeof(r->path), "/proc/self/fd/%d/s", r->dir_fd);
-	struct stat st;
-	if (stat("/proc/self/fd", &st) != 0)
-		snprintf(r->path, sizeof(r->path), "%s/s", r->dir);
-	struct sockaddr_un sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", r->path);
-	r->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (r->listen_fd < 0 || bind(r->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0
-			|| listen(r->listen_fd, 1) != 0) {
-		if (asprintf(cause, "cannot make the WebSocket relay's socket %s/s: %s", r->dir, strerror(errno)) < 0)
-			*cause = NULL;
-		return -1;
-	}
-	return 0;
+	return wslocal_listen(&r->local, cause);
 }
 
 /* Frames that arrived together with the upgrade response were kept raw in
@@ -509,29 +410,10 @@ static bool take_input(struct wsrelay *r, const uint8_t *p, size_t n);
 
 int wsrelay_accept(struct wsrelay *r, char **cause)
 {
-	struct pollfd p = {r->listen_fd, POLLIN, 0};
-	if (poll(&p, 1, 1000) != 1) {
-		if (asprintf(cause, "libmosquitto did not connect to the WebSocket relay's socket %s", r->path) < 0)
-			*cause = NULL;
+	int fd = wslocal_accept(&r->local, cause);
+	if (fd < 0)
 		return -1;
-	}
-	int fd = accept4(r->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid != getpid()
-			|| cred.uid != geteuid()) {
-		if (asprintf(cause, "the WebSocket relay's socket %s was connected to by another process", r->path) < 0)
-			*cause = NULL;
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
 	r->local_fd = fd;
-	/* nothing else may connect: the socket and its directory go until a
-	 * reconnect makes them again */
-	close(r->listen_fd);
-	r->listen_fd = -1;
-	remove_dir(r, false);
 	if (buf_pending(&r->early)) {
 		bool ok = take_input(r, r->early.data + r->early.off, buf_pending(&r->early));
 		buf_free(&r->early);

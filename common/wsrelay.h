@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 #include "ws.h"
 #include "socks.h"
+#include "wslocal.h"
 
 /* How an open (TCP, TLS, upgrade) ended. */
 enum wsr_result {
@@ -52,10 +53,7 @@ struct wsrelay {
 	uint8_t first[8];          /* the first bytes the server answered with */
 	size_t first_len;
 	/* libmosquitto's side */
-	char dir[80];              /* private 0700 directory, only between listen and accept */
-	char path[100];            /* its socket, through /proc/self/fd/<dir_fd>/ */
-	int dir_fd;                /* the directory as opened (and checked) */
-	int listen_fd;
+	struct wslocal local;      /* the socket it connects to (local.path) */
 	int local_fd;              /* accepted: the other end of libmosquitto's socket */
 	/* frames */
 	struct ws_decoder dec;
@@ -96,7 +94,7 @@ struct wsr_target {
 enum wsr_result wsrelay_open(struct wsrelay *r, const struct wsr_target *t, long long deadline_ms);
 
 /* The private Unix socket libmosquitto connects to, in a 0700 directory
- * made once per run in $TMPDIR or /tmp; it exists only until
+ * made once per run in $TMPDIR or /tmp (wslocal.h); it exists only until
  * wsrelay_accept, and is made again for a reconnect. On failure *cause is
  * allocated. */
 int wsrelay_listen(struct wsrelay *r, char **cause);
