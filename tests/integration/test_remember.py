@@ -17,7 +17,8 @@ memory follows; a remembered tlsv1 alone never takes a run below TLS 1.2.
 
 Profiles: a profile with a port does not take over another -p of its host;
 --profile forces it and every option names its source (trace, fix, JSON);
---list-profiles shows the port; a same-address hint.
+--list-profiles shows the port; a same-address hint; --save-profile saves
+what the user chose, never the negotiated TLS version.
 
 Files: --tls-keylog never writes to a file another user owns or can write;
 a --proxy password in a profile is masked in --trace, warned about in a
@@ -267,6 +268,57 @@ def test_version_memory_alone_never_below_tls12(c):
         r.target = (HOST, c.s12.port)
 
 
+def saved_profile(env, name):
+    path = os.path.join(env["XDG_CONFIG_HOME"], "smqtt", "profiles.d", name + ".conf")
+    with open(path) as f:
+        return f.read()
+
+
+def test_save_profile_keeps_no_negotiated_version(c):
+    """--save-profile against a TLS 1.3 broker writes no tls-version (the
+    user chose none): when the broker later speaks only TLS 1.2, the run
+    through the profile still connects (a saved tlsv1.3 would refuse it).
+    The negotiated version goes to the version memory, a hint."""
+    env = c.env(XDG_CONFIG_HOME=os.path.join(c.tmp, "savever-%d" % c.n))
+    r = c.relay
+    try:
+        r.target = (HOST, c.m.port("tls"))
+        rc, _, err = c.pub(r.port, ["--cafile", c.f("good/ca.crt"), "--trace", "--save-profile", "lab"], env)
+        expect(rc == 0 and "negotiated TLSv1.3" in err and "saved profile 'lab'" in err, "saved after TLS 1.3",
+               rc, err)
+        text = saved_profile(env, "lab")
+        expect("tls-version" not in text and "cafile" in text and "port = %d;" % r.port in text,
+               "the profile holds the user's options, no negotiated version", text)
+        expect("%s:%d tlsv1.3\n" % (HOST, r.port) in cached(env), "the version memory has it", cached(env))
+        r.target = (HOST, c.s12.port)
+        rc, _, err = c.pub(r.port, ["--trace"], env)
+        expect(rc == 0 and "profile: 'lab'" in err and "negotiated TLSv1.2" in err,
+               "the broker now speaks only TLS 1.2: the profile's run still connects", rc, err)
+    finally:
+        r.target = (HOST, c.s12.port)
+
+
+def test_save_profile_keeps_the_users_version(c):
+    """--tls-version given by the user is saved as given, not replaced by
+    the negotiated TLS 1.3, and stays a minimum: a later run through the
+    profile gets TLS 1.3 from a TLS 1.3 broker and TLS 1.2 from stunnel."""
+    env = c.env(XDG_CONFIG_HOME=os.path.join(c.tmp, "savever-%d" % c.n))
+    r = c.relay
+    try:
+        r.target = (HOST, c.m.port("tls"))
+        rc, _, err = c.pub(r.port, ["--cafile", c.f("good/ca.crt"), "--tls-version", "tlsv1.2", "--trace",
+                                    "--save-profile", "mine"], env)
+        expect(rc == 0 and "negotiated TLSv1.3" in err, "saved after TLS 1.3", rc, err)
+        text = saved_profile(env, "mine")
+        expect('tls-version = "tlsv1.2";' in text, "the user's --tls-version is saved as given", text)
+        r.target = (HOST, c.s12.port)
+        rc, _, err = c.pub(r.port, ["--trace"], env)
+        expect(rc == 0 and "negotiated TLSv1.2" in err and "(profile 'mine', line" in err,
+               "TLS 1.2 through the profile", rc, err)
+    finally:
+        r.target = (HOST, c.s12.port)
+
+
 # ---------------------------------------------------------------------------
 # Profiles (finding 3)
 
@@ -320,6 +372,63 @@ def test_profile_forced_names_itself(c):
     expect("--no-profile" in j["fix"] and "profile 'home'" in j["fix"], "the fix offers --no-profile", j["fix"])
     rc, _, err = c.pub(c.m.port("plain"), ["--profile", "home"], env, host="localhost")
     expect(rc == 8 and "fix:" in err and "--no-profile" in err.split("fix:", 1)[1], "the text fix too", err)
+
+
+def test_local_checks_name_the_profile(c):
+    """--cert from a profile names a file that does not exist: the local
+    check's finding names the profile and the line of its key, in text,
+    in JSON (evidence.file_origins, files[].from, profile) and in --check;
+    its fix offers --no-profile naming the profile and what it supplied.
+    The same file on the command line says nothing of the kind."""
+    missing = os.path.join(c.tmp, "no-such-client.crt")
+    path = write_profiles(c, 'home: {\n  hosts = ["localhost"];\n  port = %d;\n  cafile = "%s";\n'
+                          '  cert = "%s";\n  key = "%s";\n};\n'
+                          % (c.m.port("tls"), c.f("good/ca.crt"), missing, c.f("good/client.key")))
+    env = c.env(SMQTT_PROFILES=path)
+    rc, _, err = c.pub(c.m.port("tls"), [], env, host="localhost")
+    note = "(from profile 'home', %s:5)" % path
+    expect(rc == 1 and ("cannot read --cert file %s %s" % (missing, note)) in err, "the finding names the profile", rc, err)
+    fix = err.split("fix:", 1)[1].split("\n", 1)[0] if "fix:" in err else ""
+    expect("run with --no-profile (the profile supplied --cafile, --cert, --key)" in fix
+           and ("profile 'home' (%s:1)" % path) in fix, "the fix offers --no-profile, naming what it supplied", fix)
+    rc, _, err = c.pub(c.m.port("tls"), ["--diag-format", "json"], env, host="localhost")
+    j = last_json(err)
+    expect(j["cause"] == "file-unreadable" and note in j["summary"], "the JSON summary names the profile", j)
+    origins = {o["option"]: o for o in j["evidence"].get("file_origins", [])}
+    expect(origins.get("--cert", {}).get("kind") == "profile" and origins["--cert"].get("profile") == "home"
+           and origins["--cert"].get("where") == "%s:5" % path and origins.get("--cafile", {}).get("where") == "%s:4" % path,
+           "evidence.file_origins: each file with its profile and line", j["evidence"])
+    files = {f["option"]: f for f in j["evidence"].get("files", [])}
+    expect(files.get("--cafile", {}).get("from", {}).get("profile") == "home", "files[].from", j["evidence"])
+    expect(j["evidence"].get("profile", {}).get("name") == "home", "evidence.profile", j["evidence"])
+    expect("--no-profile" in j["fix"], "the JSON fix offers --no-profile", j["fix"])
+    p = subprocess.run([binpath("smqtt_pub"), "--check", "-h", "localhost", "-p", str(c.m.port("tls"))], env=env,
+                       capture_output=True, timeout=TIMEOUT)
+    out = p.stdout.decode()
+    expect(("--cafile %s (from profile 'home', %s:4): 1 CA certificate" % (c.f("good/ca.crt"), path)) in out
+           and ("FAIL  cannot read --cert file %s %s" % (missing, note)) in out, "--check names it too", out)
+    if os.path.exists("/usr/lib/locale/zh_CN.utf8") or "zh_CN.utf8" in subprocess.run(
+            ["locale", "-a"], capture_output=True, text=True).stdout:
+        rc, _, err = c.pub(c.m.port("tls"), [], c.env(SMQTT_PROFILES=path, LC_ALL="zh_CN.UTF-8"), host="localhost")
+        expect(rc == 1 and ("（来自配置档案 'home'，%s:5）" % path) in err, "in Chinese too", err)
+    rc, _, err = c.pub(c.m.port("tls"), ["--no-profile", "--cafile", c.f("good/ca.crt"), "--cert", missing,
+                                         "--key", c.f("good/client.key")], c.env(), host="localhost")
+    expect(rc == 1 and "cannot read --cert file %s\n" % missing in err and "(from" not in err
+           and "--no-profile" not in err, "from the command line: no source named", err)
+
+
+def test_local_checks_name_the_options_file(c):
+    """--cafile from mosquitto's options file: the finding says so, with
+    the line, and offers no --no-profile."""
+    missing = os.path.join(c.tmp, "no-such-ca.crt")
+    cfg = os.path.join(c.tmp, "optfile-%d" % c.n)
+    os.makedirs(cfg)
+    with open(os.path.join(cfg, "mosquitto_pub"), "w") as f:
+        f.write("# mine\n-q 1\n--cafile %s\n" % missing)
+    rc, _, err = c.pub(c.m.port("tls"), [], c.env(XDG_CONFIG_HOME=cfg), host="localhost")
+    expect(rc == 1 and ("cannot read --cafile file %s (from the options file %s:3)"
+                        % (missing, os.path.join(cfg, "mosquitto_pub"))) in err, "names the options file and line", err)
+    expect("--no-profile" not in err, "no --no-profile without a profile", err)
 
 
 def test_list_profiles_host_and_port(c):
