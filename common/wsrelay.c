@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -132,7 +133,11 @@ static void reset_connection(struct wsrelay *r)
 	char dir[sizeof(r->dir)], path[sizeof(r->path)];
 	memcpy(dir, r->dir, sizeof(dir));
 	memcpy(path, r->path, sizeof(path));
+	sigset_t held_from = r->held_from;
+	bool holding = r->holding;
 	wsrelay_init(r);
+	r->held_from = held_from;
+	r->holding = holding;
 	r->listen_fd = listen_fd;
 	r->dir_fd = dir_fd;
 	memcpy(r->dir, dir, sizeof(dir));
@@ -145,14 +150,74 @@ static void reset_connection(struct wsrelay *r)
  * descriptor's number stays reserved (on "/", O_PATH) unless release:
  * libmosquitto keeps the socket path /proc/self/fd/N/s for its reconnects,
  * so the next directory is put under the same N. */
+/* From mkdtemp until the directory is gone, SIGINT, SIGTERM and SIGHUP
+ * wait: one whose default action ends the process (smqtt_pub's, and
+ * smqtt_sub's SIGHUP) must not end it with the directory left behind. */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+static void hold_signals(struct wsrelay *r)
+{
+	sigset_t set;
+	stop_signals(&set);
+	if (!r->holding && sigprocmask(SIG_BLOCK, &set, &r->held_from) == 0)
+		r->holding = true;
+}
+
+/* Back to the mask before hold_signals: a signal that came meanwhile and
+ * that mask lets through is delivered now. let_in: also one the caller
+ * blocks itself (smqtt_sub and smqtt_rr block SIGINT and SIGTERM outside
+ * their waits), for a moment, as net_ppoll does: its handler runs. */
+static void release_signals(struct wsrelay *r, bool let_in)
+{
+	if (!r->holding)
+		return;
+	r->holding = false;
+	if (let_in) {
+		sigset_t open = r->held_from;
+		sigdelset(&open, SIGINT);
+		sigdelset(&open, SIGTERM);
+		sigdelset(&open, SIGHUP);
+		sigprocmask(SIG_SETMASK, &open, NULL);
+	}
+	sigprocmask(SIG_SETMASK, &r->held_from, NULL);
+}
+
+static bool stop_pending(void)
+{
+	sigset_t p;
+	return sigpending(&p) == 0 && (sigismember(&p, SIGINT) == 1 || sigismember(&p, SIGTERM) == 1
+			|| sigismember(&p, SIGHUP) == 1);
+}
+
+static bool rmdir_if(const char *path, const struct stat *mine)
+{
+	struct stat now;
+	return lstat(path, &now) == 0 && S_ISDIR(now.st_mode) && mine->st_dev == now.st_dev
+		&& mine->st_ino == now.st_ino && rmdir(path) == 0;
+}
+
 static void remove_dir(struct wsrelay *r, bool release)
 {
 	if (r->dir_fd >= 0 && r->dir[0]) {
-		struct stat mine, now;
+		struct stat mine;
+		char fdpath[64], now_at[PATH_MAX];
 		unlinkat(r->dir_fd, "s", 0);
-		if (fstat(r->dir_fd, &mine) == 0 && lstat(r->dir, &now) == 0
-				&& mine.st_dev == now.st_dev && mine.st_ino == now.st_ino)
-			rmdir(r->dir);
+		/* at its name; or, renamed away by another user (a $TMPDIR others
+		 * can write), at the name it has now: it is ours and empty, and
+		 * was left behind there */
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", r->dir_fd);
+		ssize_t n = fstat(r->dir_fd, &mine) == 0 && !rmdir_if(r->dir, &mine)
+			? readlink(fdpath, now_at, sizeof(now_at) - 1) : -1;
+		if (n > 0 && now_at[0] == '/') {
+			now_at[n] = '\0';
+			rmdir_if(now_at, &mine);
+		}
 	}
 	r->dir[0] = '\0';
 	if (r->dir_fd < 0)
@@ -174,6 +239,7 @@ void wsrelay_free(struct wsrelay *r)
 	if (r->listen_fd >= 0)
 		close(r->listen_fd);
 	remove_dir(r, true);
+	release_signals(r, false);
 	wsrelay_init(r);
 }
 
@@ -473,16 +539,20 @@ int wsrelay_listen(struct wsrelay *r, char **cause)
 	/* a fresh directory for every connection: the last one was removed
 	 * once libmosquitto connected (or by a /tmp cleaner) */
 	remove_dir(r, false);
+	hold_signals(r);
 	snprintf(r->dir, sizeof(r->dir), "%s/smqtt-ws-XXXXXX", tmp);
 	if (!mkdtemp(r->dir)) {
 		if (asprintf(cause, "cannot make a private directory for the WebSocket relay in %s: %s", tmp,
 					strerror(errno)) < 0)
 			*cause = NULL;
 		r->dir[0] = '\0';
+		release_signals(r, false);
 		return -1;
 	}
-	if (open_private_dir(r, tmp, cause))
+	if (open_private_dir(r, tmp, cause)) {
+		release_signals(r, false);
 		return -1;
+	}
 	/* bound and connected to through the open directory, which no rename
 	 * can swap; the name only where /proc is missing */
 	snprintf(r->path, sizeof(r->path), "/proc/self/fd/%d/s", r->dir_fd);
@@ -498,6 +568,11 @@ int wsrelay_listen(struct wsrelay *r, char **cause)
 			|| listen(r->listen_fd, 1) != 0) {
 		if (asprintf(cause, "cannot make the WebSocket relay's socket %s/s: %s", r->dir, strerror(errno)) < 0)
 			*cause = NULL;
+		if (r->listen_fd >= 0)
+			close(r->listen_fd);
+		r->listen_fd = -1;
+		remove_dir(r, false);
+		release_signals(r, false);
 		return -1;
 	}
 	return 0;
@@ -507,12 +582,49 @@ int wsrelay_listen(struct wsrelay *r, char **cause)
  * early; decoded once libmosquitto's end exists, as later input is. */
 static bool take_input(struct wsrelay *r, const uint8_t *p, size_t n);
 
+/* The end of the relay's listening: its socket and directory go, and
+ * the signals held since wsrelay_listen are let through. */
+static void end_listen(struct wsrelay *r, bool let_in)
+{
+	if (r->listen_fd >= 0)
+		close(r->listen_fd);
+	r->listen_fd = -1;
+	remove_dir(r, false);
+	release_signals(r, let_in);
+}
+
 int wsrelay_accept(struct wsrelay *r, char **cause)
 {
-	struct pollfd p = {r->listen_fd, POLLIN, 0};
-	if (poll(&p, 1, 1000) != 1) {
+	/* A SIGINT, SIGTERM or SIGHUP since the listen (held, and seen
+	 * through a signalfd while waiting) ends it at once: the directory
+	 * goes, then the signal is delivered; errno EINTR. */
+	sigset_t stop;
+	stop_signals(&stop);
+	int sfd = signalfd(-1, &stop, SFD_NONBLOCK | SFD_CLOEXEC);
+	struct pollfd p[2] = {{r->listen_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
+	long long deadline = mono_ms() + 1000;
+	bool ready = false, signalled = false;
+	while (!ready && !(signalled = stop_pending())) {
+		long long left = deadline - mono_ms();
+		if (left <= 0)
+			break;
+		int n = poll(p, sfd >= 0 ? 2 : 1, (int)left);
+		if (n < 0 && errno != EINTR)
+			break;
+		ready = n > 0 && (p[0].revents & POLLIN);
+	}
+	if (sfd >= 0)
+		close(sfd);
+	if (signalled) {
+		end_listen(r, true);
+		*cause = strdup("interrupted by a signal");
+		errno = EINTR;
+		return -1;
+	}
+	if (!ready) {
 		if (asprintf(cause, "libmosquitto did not connect to the WebSocket relay's socket %s", r->path) < 0)
 			*cause = NULL;
+		end_listen(r, false);
 		return -1;
 	}
 	int fd = accept4(r->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -524,14 +636,13 @@ int wsrelay_accept(struct wsrelay *r, char **cause)
 			*cause = NULL;
 		if (fd >= 0)
 			close(fd);
+		end_listen(r, false);
 		return -1;
 	}
 	r->local_fd = fd;
 	/* nothing else may connect: the socket and its directory go until a
 	 * reconnect makes them again */
-	close(r->listen_fd);
-	r->listen_fd = -1;
-	remove_dir(r, false);
+	end_listen(r, false);
 	if (buf_pending(&r->early)) {
 		bool ok = take_input(r, r->early.data + r->early.off, buf_pending(&r->early));
 		buf_free(&r->early);

@@ -9,6 +9,7 @@
 #define SMQTT_WSRELAY_H
 
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +58,8 @@ struct wsrelay {
 	int dir_fd;                /* the directory as opened (and checked) */
 	int listen_fd;
 	int local_fd;              /* accepted: the other end of libmosquitto's socket */
+	sigset_t held_from;        /* the signal mask before SIGINT/SIGTERM/SIGHUP were held */
+	bool holding;              /* held while the directory exists (wsrelay.c) */
 	/* frames */
 	struct ws_decoder dec;
 	struct wsr_buf to_broker;  /* framed, masked: for the broker */

@@ -30,7 +30,11 @@ connected, and nothing is left after SIGINT/SIGTERM/SIGHUP/SIGKILL of
 smqtt_sub --ws, nor by smqtt_pub --ws. Run as root, two throwaway users
 race in a world-writable, non-sticky $TMPDIR: user B renames and replaces
 user A's relay directory and binds and connects in it while A runs
-smqtt_pub --ws with a password; A succeeds or explains, B receives nothing.
+smqtt_pub --ws with a password; A succeeds or explains, B receives nothing,
+and A leaves nothing but a directory B took before A could open it. Many
+runs in a non-sticky $TMPDIR leave nothing; a signal between the relay's
+listen and accept (raised by an LD_PRELOAD shim) ends each tool at once,
+with nothing left.
 
 Usage: test_remember.py [SUBSTRING]...   Last line: "N passed, N failed".
 Only 127.0.0.1 is contacted. Python 3 standard library only.
@@ -589,6 +593,93 @@ def test_relay_directory_gone_once_connected_and_after_signals(c):
     expect(rc == 0 and relay_dirs(tmpdir) == [], "smqtt_pub --ws leaves none", rc, err, relay_dirs(tmpdir))
 
 
+def test_relay_nothing_left_in_a_non_sticky_tmpdir(c):
+    """TMPDIR a fresh world-writable, non-sticky directory: many runs of
+    smqtt_pub --ws and smqtt_sub --ws, connecting, refused, or to a port
+    that does not speak WebSocket, leave nothing in it."""
+    from lab_peers import free_port
+    tmpdir = tempfile.mkdtemp(prefix="relay-nonsticky-", dir=c.tmp)
+    os.chmod(tmpdir, 0o777)
+    env = c.env(TMPDIR=tmpdir)
+    ws, plain, closed = c.m.port("ws"), c.m.port("plain"), free_port()
+    for i in range(10):
+        rc, _, err = c.pub(ws, ["--ws", "-i", "nonsticky-%d" % i], env)
+        expect(rc == 0, "run %d publishes" % i, rc, err)
+    for port in (plain, closed):
+        rc, _, err = c.pub(port, ["--ws"], env)
+        expect(rc != 0, "port %d: fails" % port, rc, err)
+    p = subprocess.run([binpath("smqtt_sub"), "--ws", "-h", HOST, "-p", str(ws), "-t", "rem/nonsticky", "-W", "1"],
+                       env=env, capture_output=True, timeout=TIMEOUT)
+    expect(p.returncode in (0, 27), "smqtt_sub --ws -W 1 runs", p.returncode, p.stderr)
+    expect(os.listdir(tmpdir) == [], "nothing left in $TMPDIR", os.listdir(tmpdir))
+
+
+# A signal that arrives between the relay's listen() and its accept():
+# listen() of an AF_UNIX socket raises SIGTERM (or SIGINT) right after it
+# returns, through an LD_PRELOAD shim.
+SIGNAL_SHIM = r'''
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int listen(int fd, int backlog)
+{
+	int (*real)(int, int) = (int (*)(int, int))dlsym(RTLD_NEXT, "listen");
+	int rc = real(fd, backlog);
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	const char *sig = getenv("SHIM_SIGNAL");
+	if (rc == 0 && sig && getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && sa.ss_family == AF_UNIX)
+		kill(getpid(), atoi(sig));
+	return rc;
+}
+'''
+
+
+def test_relay_signal_between_listen_and_accept(c):
+    """SIGTERM, SIGINT or SIGHUP between the relay's listen and accept ends
+    smqtt_pub, smqtt_sub and smqtt_rr at once, as the signal ends them
+    during the upgrade: by the signal, no CONNECT reaches the broker, and
+    nothing is left in $TMPDIR (smqtt_pub's default action used to leave
+    the directory)."""
+    import signal
+    import time
+    from harness import Skip
+    if os.environ.get("SMQTT_WRAPPER"):
+        raise Skip("an LD_PRELOAD shim under a wrapper")
+    ldd = subprocess.run(["ldd", binpath("smqtt_pub")], capture_output=True, text=True).stdout
+    if "libasan" in ldd or not shutil.which("cc"):
+        raise Skip("needs cc, and a build without AddressSanitizer (its runtime must come first)")
+    src = os.path.join(c.tmp, "sigshim.c")
+    lib = os.path.join(c.tmp, "sigshim.so")
+    with open(src, "w") as f:
+        f.write(SIGNAL_SHIM)
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", lib, src, "-ldl"], check=True, timeout=60)
+    tmpdir = tempfile.mkdtemp(prefix="relay-signal-", dir=c.tmp)
+    extra = {"smqtt_pub": ["-t", "rem/sig", "-m", "x"], "smqtt_sub": ["-t", "rem/sig"],
+             "smqtt_rr": ["-t", "rem/sig", "-e", "rem/sig-r", "-m", "x"]}
+    for tool in ("smqtt_pub", "smqtt_sub", "smqtt_rr"):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            cid = "rem-sig-%d-%s-%d" % (os.getpid(), tool, sig)
+            mark = c.m.log_mark()
+            env = c.env(TMPDIR=tmpdir, LD_PRELOAD=lib, SHIM_SIGNAL=str(int(sig)))
+            t = time.monotonic()
+            p = subprocess.run([binpath(tool), "--ws", "-h", HOST, "-p", str(c.m.port("ws")), "-i", cid] + extra[tool],
+                               env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
+            took = time.monotonic() - t
+            what = "%s, signal %d: " % (tool, sig)
+            expect(p.returncode == -sig, what + "ended by the signal", p.returncode, p.stderr)
+            expect(took < 3, what + "at once", took)
+            time.sleep(0.1)
+            expect(cid not in c.m.log_text(since=mark), what + "no CONNECT reached the broker",
+                   c.m.log_text(since=mark))
+            expect(os.listdir(tmpdir) == [], what + "nothing left in $TMPDIR", os.listdir(tmpdir))
+    rc, _, err = c.pub(c.m.port("ws"), ["--ws"], c.env(TMPDIR=tmpdir, LD_PRELOAD=lib))
+    expect(rc == 0, "the shim alone changes nothing (control)", rc, err)
+
+
 # The attacker of test_relay_race_between_two_users, run as user B: it
 # watches $TMPDIR for A's smqtt-ws-* directories and, as fast as it can,
 # renames each away and puts in its place a symbolic link to a directory of
@@ -738,7 +829,7 @@ def test_relay_race_between_two_users(c):
                     SMQTT_SYSCONFDIR=os.path.join(base, users[0], "sysconf"))
         wrapper = os.environ.get("SMQTT_WRAPPER", "").split()
         port = c.m.port("ws")
-        ok = explained = 0
+        ok = explained = lost = 0
         first_err = ""
         start = time.monotonic()
         for i in range(20):
@@ -755,6 +846,7 @@ def test_relay_race_between_two_users(c):
                 expect("WebSocket relay" in err and "fix:" in err and "Traceback" not in err
                        and p.returncode != 99, "run %d fails with an explanation" % i, p.returncode, err)
                 explained += 1
+                lost += "was replaced before it could be used" in err
                 first_err = first_err or err
         with open(stop, "w"):
             pass
@@ -764,8 +856,12 @@ def test_relay_race_between_two_users(c):
         got = bytes.fromhex(rep["got"])
         expect(got == b"", "user B received nothing", got[:200])
         expect(password.encode() not in got, "the password never reached user B")
-        # nothing of A's left: no socket anywhere, nothing at a name A made
-        # (a directory B renamed away is A's but at B's name: empty)
+        # nothing of A's left: no socket anywhere, nothing at a name A made;
+        # a directory B renamed away after A opened it is removed at its new
+        # name, found through /proc/self/fd; only one B renamed before A
+        # could open it (A then says it was replaced) is left, empty, at
+        # B's name: A has no way to tell it from another directory of its
+        # user's
         left_a = []
         for root, dirs, files in os.walk(tmpdir):
             for name in dirs + files:
@@ -777,6 +873,7 @@ def test_relay_race_between_two_users(c):
         stolen = set(rep["stolen"])
         expect(all(p in stolen and os.listdir(p) == [] for p in left_a),
                "A left nothing but the empty directories B renamed away", left_a, rep["stolen"])
+        expect(len(left_a) <= lost, "and only those B took before A could open them", left_a, lost)
         runs = ok + explained
         print("  race: %d runs of A (%d ok, %d refused with an explanation); B saw %d directories, renamed %d, "
               "replaced %d, refused %d, bound in A's %d, connected in A's %d, connections %d, bytes %d; "
