@@ -144,12 +144,6 @@ static void reset_connection(struct wsrelay *r)
 	memcpy(r->path, path, sizeof(path));
 }
 
-/* Remove the private directory and its socket, through the directory as
- * opened: the name is removed only while it is still that directory (in a
- * $TMPDIR others can write, it may have been renamed and replaced). The
- * descriptor's number stays reserved (on "/", O_PATH) unless release:
- * libmosquitto keeps the socket path /proc/self/fd/N/s for its reconnects,
- * so the next directory is put under the same N. */
 /* From mkdtemp until the directory is gone, SIGINT, SIGTERM and SIGHUP
  * wait: one whose default action ends the process (smqtt_pub's, and
  * smqtt_sub's SIGHUP) must not end it with the directory left behind. */
@@ -202,6 +196,12 @@ static bool rmdir_if(const char *path, const struct stat *mine)
 		&& mine->st_ino == now.st_ino && rmdir(path) == 0;
 }
 
+/* Remove the private directory and its socket, through the directory as
+ * opened: the name is removed only while it is still that directory (in a
+ * $TMPDIR others can write, it may have been renamed and replaced). The
+ * descriptor's number stays reserved (on "/", O_PATH) unless release:
+ * libmosquitto keeps the socket path /proc/self/fd/N/s for its reconnects,
+ * so the next directory is put under the same N. */
 static void remove_dir(struct wsrelay *r, bool release)
 {
 	if (r->dir_fd >= 0 && r->dir[0]) {
