@@ -245,6 +245,31 @@ static void trace_profile(const struct diag *d, const struct profile *p, const s
 		cfg_set_str(&cfg->profile_supplied, supplied);
 }
 
+/* Where each file option in effect came from when not from the command
+ * line (cli: the command line alone; trial: the options file and the
+ * command line), for the findings that name the file. */
+static void note_origins(struct config *cfg, const struct profile *p, const struct config *trial,
+		const struct config *cli, const char *optfile)
+{
+	for (int i = 0; i < 4; i++) {
+		const struct option_def *def = option_find_long(cfg_origin_option(i));
+		struct file_origin *o = &cfg->file_origin[i];
+		if (!def || !cfg_origin_value(cfg, i) || source_sets(cli, def))
+			continue;
+		for (size_t k = 0; p && k < p->nkv && !o->where; k++)
+			if (p->kv[k].def == def && (cfg_set_str(&o->profile, p->name)
+					|| asprintf(&o->where, "%s:%d", p->file, p->kv[k].line) < 0))
+				o->where = NULL;
+		if (o->where || !source_sets(trial, def))
+			continue;
+		char *path = optfile ? strdup(optfile) : optfile_path(cfg->tool);
+		int line = optfile_line(path, def);
+		if (path && (line > 0 ? asprintf(&o->where, "%s:%d", path, line) : asprintf(&o->where, "%s", path)) < 0)
+			o->where = NULL;
+		free(path);
+	}
+}
+
 static void warn_profile(const struct diag *d, const struct profile *p)
 {
 	for (size_t i = 0; p && i < p->nwarnings; i++)
@@ -407,6 +432,7 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 	if (optfile)
 		diag_trace(d, warning ? N_("options file: %s (-o), not read") : N_("options file: %s (-o)"), optfile);
 	trace_profile(d, prof, skipped, &trial, &cli, cfg);
+	note_origins(cfg, prof, &trial, &cli, optfile);
 	if (!prof && !skipped && !trial.no_profile && (d->trace || cfg->check)) {
 		same_address_hint(&ps, cfg->host ? cfg->host : "localhost", cfg);
 		if (cfg->profile_hint)

@@ -336,13 +336,11 @@ void client_connack_ok(struct client *c)
 	struct config *cfg = c->cfg;
 	if (!cfg->save_profile)
 		return;
-	SSL *ssl = client_ssl(c);
 	struct profile_save_req req = {
 		.name = cfg->save_profile,
 		.cfg = cfg,
 		.host = cfg->host,
 		.port = c->port,
-		.tls_version = ssl ? tls_version_name(SSL_version(ssl)) : NULL,
 	};
 	char *path = NULL, *cause = NULL;
 	if (profile_save(&req, &path, &cause)) {

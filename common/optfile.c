@@ -95,3 +95,28 @@ enum opt_status optfile_load_named(struct config *cfg, const char *path, char **
 	fclose(fp);
 	return rc;
 }
+
+int optfile_line(const char *path, const struct option_def *def)
+{
+	FILE *fp = path && def ? fopen(path, "r") : NULL;
+	if (!fp)
+		return 0;
+	char *line = NULL;
+	size_t cap = 0;
+	int n = 0, found = 0;
+	while (getline(&line, &cap, fp) != -1) {
+		n++;
+		if (line[0] == '#')
+			continue;
+		char *opt = line + strspn(line, " ");
+		size_t len = strcspn(opt, " \r\n");
+		if (len > 2 && opt[0] == '-' && opt[1] == '-' && def->longname && strlen(def->longname) == len - 2
+				&& !strncmp(opt + 2, def->longname, len - 2))
+			found = n;
+		else if (len == 2 && opt[0] == '-' && def->shortname && opt[1] == def->shortname)
+			found = n;
+	}
+	free(line);
+	fclose(fp);
+	return found;
+}

@@ -23,4 +23,8 @@ enum opt_status optfile_load(struct config *cfg, struct opt_error *err);
 enum opt_status optfile_load_named(struct config *cfg, const char *path, char **warning,
 		struct opt_error *err);
 
+/* The number of the last line of the options file path that sets def
+ * (as --long or -s), for "where did this option come from"; 0: none. */
+int optfile_line(const char *path, const struct option_def *def);
+
 #endif

@@ -452,6 +452,11 @@ void cfg_free(struct config *cfg)
 	};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free_secret(strs[i]);
+	for (size_t i = 0; i < sizeof(cfg->file_origin) / sizeof(cfg->file_origin[0]); i++) {
+		free(cfg->file_origin[i].profile);
+		free(cfg->file_origin[i].where);
+		cfg->file_origin[i].profile = cfg->file_origin[i].where = NULL;
+	}
 	free(cfg->message);
 	cfg->message = NULL;
 	free(cfg->argv_secrets);
@@ -466,6 +471,23 @@ void cfg_free(struct config *cfg)
 	mosquitto_property_free_all(&cfg->unsubscribe_props);
 	mosquitto_property_free_all(&cfg->disconnect_props);
 	mosquitto_property_free_all(&cfg->will_props);
+}
+
+const char *cfg_origin_option(int i)
+{
+	static const char *const names[] = {"cafile", "capath", "cert", "key"};
+	return i >= 0 && i < 4 ? names[i] : NULL;
+}
+
+const char *cfg_origin_value(const struct config *cfg, int i)
+{
+	switch (i) {
+	case FILE_ORIGIN_CAFILE: return cfg->cafile;
+	case FILE_ORIGIN_CAPATH: return cfg->capath;
+	case FILE_ORIGIN_CERT: return cfg->certfile;
+	case FILE_ORIGIN_KEY: return cfg->keyfile;
+	default: return NULL;
+	}
 }
 
 void opt_error_free(struct opt_error *err)

@@ -179,6 +179,12 @@ struct config {
 	char *applied_profile_from; /* its file:line */
 	char *profile_supplied;   /* the options it supplied that are in effect: "--cafile, --cert", or NULL */
 	char *profile_hint;       /* no profile, but one is for another name of the same address (trace, --check) */
+	/* Where --cafile, --capath, --cert and --key (FILE_ORIGIN_*) came
+	 * from when not from the command line, for the findings that name
+	 * them (cli.c fills it, report.c shows it): profile = its name, or
+	 * NULL for the options file; where = "file:line". Both NULL: the
+	 * command line, or not set. */
+	struct file_origin { char *profile; char *where; } file_origin[4];
 	/* Which source is being parsed, and which one set id / id_prefix: a
 	 * profile's id-prefix gives way to a -i on the command line. */
 	enum opt_layer { LAYER_OPTFILE, LAYER_PROFILE, LAYER_CLI } layer, id_layer;
@@ -188,6 +194,12 @@ struct config {
 	struct argv_secret { int idx; const struct option_def *def; } *argv_secrets;
 	int argv_secret_count;
 };
+
+enum { FILE_ORIGIN_CAFILE, FILE_ORIGIN_CAPATH, FILE_ORIGIN_CERT, FILE_ORIGIN_KEY };
+
+/* The option (long name, e.g. "cert") and value of file_origin[i]. */
+const char *cfg_origin_option(int i);
+const char *cfg_origin_value(const struct config *cfg, int i);
 
 void cfg_init(struct config *cfg, enum tool tool);
 void cfg_free(struct config *cfg);

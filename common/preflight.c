@@ -649,6 +649,7 @@ int preflight_run(const struct config *cfg, bool interactive, struct report *r, 
 	memset(&pf, 0, sizeof(pf));
 	pf.cfg = cfg;
 	pf.r = r;
+	report_origins(r, cfg); /* a file from a profile says so */
 	static const int bits[] = {0, 80, 112, 128, 192, 256};
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	pf.level = ctx ? SSL_CTX_get_security_level(ctx) : 1;

@@ -545,11 +545,10 @@ static void write_profile(FILE *fp, const struct profile_save_req *r)
 		if (d->scope != SCOPE_CONN || !d->longname || !strcmp(d->longname, "host")
 				|| !strcmp(d->longname, "port"))
 			continue;
-		char *v = NULL;
-		if (!strcmp(d->longname, "tls-version") && r->tls_version)
-			v = strdup(r->tls_version);
-		else
-			v = config_value_text(cfg, d);
+		/* Only what the user chose (command line, options file, another
+		 * profile): never what negotiation found, which would become a
+		 * minimum for every later run (issue 23). */
+		char *v = config_value_text(cfg, d);
 		if (!v)
 			continue;
 		if (is_path_option(d) && v[0] != '/') {

@@ -72,11 +72,12 @@ struct profile_save_req {
 	const struct config *cfg;
 	const char *host;
 	int port;                 /* 0: none (unix socket) */
-	const char *tls_version;  /* negotiated, or NULL */
 };
 
 /* Write profile r->name atomically (temp file + rename, mode 0600) into
- * profiles_save_dir(). Refuses to replace a file smqtt did not write. */
+ * profiles_save_dir(): the host, the port and r->cfg's connection options
+ * that are not at their defaults; nothing the connection negotiated.
+ * Refuses to replace a file smqtt did not write. */
 int profile_save(const struct profile_save_req *r, char **path_out, char **cause);
 
 #endif

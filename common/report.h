@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 #include "explain.h"
+#include "options.h"
 
 enum severity { SEV_FATAL, SEV_WARNING, SEV_PASS };
 
@@ -29,10 +30,19 @@ struct report {
 	size_t n;
 	cJSON *evidence; /* an object; modules add what they saw */
 	const char *empty_slot; /* a slot a template used but given as "": a bug (tests look) */
+	const struct config *origins; /* whose file_origin the findings name, or NULL */
 };
 
 void report_init(struct report *r, const char *host, int port);
 void report_free(struct report *r);
+
+/* From now on, a finding (or pass) whose summary names a file of
+ * --cafile, --capath, --cert or --key that came from a profile or the
+ * options file says so after the name ("(from profile 'home', F:12)"),
+ * and when from a profile its fix offers --no-profile, naming the profile
+ * and what it supplied; the JSON's evidence.files say it too. cfg must
+ * outlive r. */
+void report_origins(struct report *r, const struct config *cfg);
 
 /* Add a finding for cause with the table's templates filled from slots,
  * in English and, when a catalogue is in use, in the user's language (the

@@ -116,7 +116,12 @@ static int ws_connect_once(struct client *c, int *err, bool reconnect, long long
 	}
 	int rc = reconnect ? mosquitto_reconnect(c->mosq)
 		: mosquitto_connect_bind_v5(c->mosq, c->ws.local.path, 0, cfg->keepalive, NULL, cfg->connect_props);
-	if (rc == MOSQ_ERR_SUCCESS && wsrelay_accept(&c->ws, &cause)) {
+	int refused = rc == MOSQ_ERR_SUCCESS ? wsrelay_accept(&c->ws, &cause) : 0;
+	if (refused && client_signal_caught()) {
+		free(cause);
+		return MOSQ_ERR_ERRNO; /* a signal since the listen: the caller ends the run */
+	}
+	if (refused) {
 		diag_report(c->diag, cause ? cause : "the WebSocket relay", _("the relay between libmosquitto and the WebSocket could not be set up"),
 				_("run again; report it if it persists"));
 		free(cause);

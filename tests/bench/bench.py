@@ -42,6 +42,14 @@ Method
   mutual TLS) and "rtt12" (the same, with MaxProtocol = TLSv1.2 from
   OPENSSL_CONF: mosquitto 2.0's tls_version only sets the lowest version).
   ws and wss run against mosquitto 2.1.2's clients and broker ("ws").
+* Row 14: --tls-resume with --capath (the CAs of /etc/ssl/certs and the
+  bench CA, hashed with openssl rehash) and with the OS store (the same CAs
+  through SSL_CERT_FILE/SSL_CERT_DIR, for both tools), against
+  mosquitto_pub with the same trust option: the cost of the digest that
+  binds a saved session to the trust settings. A broker "trust" with a TLS
+  listener that asks for no client certificate (mosquitto_pub 2.0 sends
+  none with --tls-use-os-certs alone); the note compares smqtt's own
+  resumed run with --cafile.
 """
 
 import argparse
@@ -160,8 +168,10 @@ def free_port():
 class Broker:
     """A private mosquitto on 127.0.0.1, logging to a file we can wait on."""
 
-    def __init__(self, workdir, name, pki=None, extra="", binary=MOSQUITTO, ws=False, env=None):
+    def __init__(self, workdir, name, pki=None, extra="", binary=MOSQUITTO, ws=False, env=None,
+                 require_cert=True):
         self.binary = binary
+        self.require_cert = require_cert
         self.ws = ws
         self.env = env
         self.ws_port = self.wss_port = None
@@ -200,8 +210,9 @@ class Broker:
             lines += ["", "listener %d %s" % (self.tls_port, HOST),
                       "cafile " + os.path.join(self.pki, "ca.crt"),
                       "certfile " + os.path.join(self.pki, "server.crt"),
-                      "keyfile " + os.path.join(self.pki, "server.key"),
-                      "require_certificate true"]
+                      "keyfile " + os.path.join(self.pki, "server.key")]
+            if self.require_cert:
+                lines.append("require_certificate true")
         if self.ws:
             # mosquitto 2.1.2's built-in websockets listeners, plain and TLS
             self.ws_port, self.wss_port = free_port(), free_port()
@@ -389,7 +400,7 @@ class Bench:
     def teardown(self):
         for r in self.relays.values():
             r.stop()
-        for b in ("b1", "b2", "b3", "b4", "b5"):
+        for b in ("b1", "b2", "b3", "b4", "b5", "b6"):
             if hasattr(self, b):
                 getattr(self, b).stop()
         if hasattr(self, "work"):
@@ -570,6 +581,79 @@ class Bench:
         cmds = {"smqtt": shlex.join(a), "mosquitto": shlex.join(b)}
         self.add_row("2a", name_w, "ms", sw, mw, 0.25, "<= 0.25", note=note, commands=cmds)
         self.add_row("2b", name_c, "ms", sc, mc, 0.6, "<= 0.6", note=note, commands=cmds)
+
+    def row14(self):
+        """--tls-resume binds the saved session to the trust settings
+        (common/tlssession.c): with --capath every file of the directory is
+        hashed, with the OS store its bundle and directory, on every run.
+        Both against mosquitto_pub with the same trust option (a full
+        handshake: it has no resumption), TLS with server authentication
+        only; the note gives smqtt's own cost of the hashing, against the
+        same resumed run with --cafile."""
+        names = {"14a": "TLS one-shot pub --tls-resume --capath: wall",
+                 "14b": "TLS one-shot pub --tls-resume --capath: CPU",
+                 "14c": "TLS one-shot pub --tls-resume, OS store: wall",
+                 "14d": "TLS one-shot pub --tls-resume, OS store: CPU"}
+        if not self.resume_supported:
+            for rid, name in names.items():
+                self.na_row(rid, name, "ms", "report", "n/a (not implemented)")
+            return
+        self.progress("row 14: --tls-resume with --capath / the OS trust store (hyperfine)")
+        sysdir = "/etc/ssl/certs"
+        capath = os.path.join(self.work, "capath")
+        os.makedirs(capath, exist_ok=True)
+        system = sorted(n for n in os.listdir(sysdir) if n.endswith(".pem")) if os.path.isdir(sysdir) else []
+        for name in system:
+            shutil.copy(os.path.join(sysdir, name), os.path.join(capath, name))
+        shutil.copy(self.ca, os.path.join(capath, "smqtt-bench-ca.pem"))
+        rc, o, e = run(["openssl", "rehash", capath], 60, "openssl rehash")
+        if rc != 0:
+            raise BenchError("openssl rehash failed: " + e.decode(errors="replace"))
+        bundle = os.path.join(self.work, "os-bundle.crt")
+        with open(bundle, "w") as out:
+            for name in system:
+                with open(os.path.join(sysdir, name)) as f:
+                    out.write(f.read())
+            with open(self.ca) as f:
+                out.write(f.read())
+        # server authentication only: mosquitto_pub 2.0 sends no client
+        # certificate with --tls-use-os-certs alone (no --cafile/--capath)
+        if not hasattr(self, "b6"):
+            self.b6 = Broker(self.work, "trust", pki=self.pki, require_cert=False).start()
+        base = ["-h", HOST, "-p", str(self.b6.tls_port), "-t", "bench/tlsr14", "-m", "hello", "-q", "0"]
+        # the same resumed run with --cafile: what the hashing adds
+        ref_env = dict(self.envs["resume"])
+        ref_env["XDG_CACHE_HOME"] = os.path.join(self.work, "cache-14-ref")
+        ref = [self.spub, "--no-profile", "--tls-resume", "--cafile", self.ca] + base
+        run(ref, 60, "warm-up", env=ref_env)
+        ref_w, ref_c = [], []
+        for _ in range(self.pairs):
+            r, _ = self.hyperfine_pair(ref, ref, ref_env)
+            ref_w.append(r["wall"] * 1e3)
+            ref_c.append(r["cpu"] * 1e3)
+        rw, rc_ = median_stats(ref_w)["median"], median_stats(ref_c)["median"]
+        for rw_id, rc_id, trust, extra in (
+                ("14a", "14b", ["--capath", capath], {}),
+                ("14c", "14d", ["--tls-use-os-certs"],
+                 {"SSL_CERT_FILE": bundle, "SSL_CERT_DIR": capath})):
+            env = dict(self.envs["resume"])
+            env["XDG_CACHE_HOME"] = os.path.join(self.work, "cache-" + rw_id)
+            env.update(extra)
+            a = [self.spub, "--no-profile", "--tls-resume"] + trust + base
+            b = [MOSQ_PUB] + trust + base
+            sw, sc, mw, mc = self.oneshot_hyperfine(a, b, env)
+            rc, o, e = run(a[:1] + ["--trace"] + a[1:], 60, "trace", env=env)
+            tr = re.search(r"session (resumed|new)[^\n]*", e.decode(errors="replace"))
+            note = ("%d CAs (%s from %s and the bench CA)%s; smqtt's own run with --cafile and --tls-resume: "
+                    "%.1f ms wall, %.1f ms CPU (median), so the trust digest costs %+.1f ms wall, %+.1f ms CPU"
+                    % (len(system) + 1, len(system), sysdir,
+                       ", SSL_CERT_FILE/SSL_CERT_DIR for both tools" if extra else "", rw, rc_,
+                       median_stats(sw)["median"] - rw, median_stats(sc)["median"] - rc_))
+            if tr:
+                note += "; smqtt --trace: " + tr.group(0).strip()[:60]
+            cmds = {"smqtt": shlex.join(a), "mosquitto": shlex.join(b)}
+            self.add_row(rw_id, names[rw_id], "ms", sw, mw, None, "report", note=note, commands=cmds)
+            self.add_row(rc_id, names[rc_id], "ms", sc, mc, None, "report", note=note, commands=cmds)
 
     def row3(self):
         self.progress("row 3: one-shot plain publish (hyperfine)")
@@ -1049,7 +1133,7 @@ class Bench:
     # ---- driver --------------------------------------------------------------
     ORDER = [("1", "row1"), ("2", "row2"), ("3", "row3"), ("7", "row7"), ("8", "row8"),
              ("4", "row4"), ("5", "row5"), ("6", "row6"), ("9", "row9"), ("10", "row10"), ("11", "row11"),
-             ("12", "row12"), ("13", "row13")]
+             ("12", "row12"), ("13", "row13"), ("14", "row14")]
     NAMES = {"1a": "TLS one-shot pub: wall", "1b": "TLS one-shot pub: CPU user+sys",
              "2a": "TLS one-shot pub --tls-resume: wall", "2b": "TLS one-shot pub --tls-resume: CPU",
              "3": "plain one-shot pub: wall", "4": "sub into a pipe: CPU/msg",
@@ -1062,7 +1146,9 @@ class Bench:
              "9": "sub --ws into a pipe: CPU/msg", "10": "wss one-shot pub: wall",
              "11a": "pub --ws -l QoS 1 peak RSS, small", "11b": "pub --ws -l QoS 1 peak RSS, big",
              "11c": "pub --ws -l QoS 1 RSS growth",
-             "13": "plain one-shot request/response (rr): wall"}
+             "13": "plain one-shot request/response (rr): wall",
+             "14a": "pub --tls-resume --capath: wall", "14b": "pub --tls-resume --capath: CPU",
+             "14c": "pub --tls-resume, OS store: wall", "14d": "pub --tls-resume, OS store: CPU"}
     NAMES.update({"12" + k: "50 ms RTT one-shot: " + v for k, v in (
         ("a", "pub QoS 0, plain"), ("b", "pub QoS 1, plain"), ("c", "pub QoS 2, plain"),
         ("d", "sub until the first message"), ("e", "pub QoS 0, mutual TLS 1.3"),
@@ -1171,7 +1257,7 @@ def print_report(bench, info, cmdline):
     table = []
     order = ["1a", "1b", "2a", "2b", "3", "4", "5a", "5b", "5c", "5d", "5e", "5f",
              "6a", "6b", "6c", "6d", "7", "8", "9", "10", "11a", "11b", "11c"] + \
-        ["12" + k for k in "abcdefghijkl"] + ["13"]
+        ["12" + k for k in "abcdefghijkl"] + ["13", "14a", "14b", "14c", "14d"]
     for rid in order:
         r = bench.rows.get(rid)
         if not r:
@@ -1229,7 +1315,7 @@ def main():
     ap.add_argument("--json", default=os.path.join(HERE, "results.json"),
                     help="where to write the results as JSON (default: tests/bench/results.json)")
     ap.add_argument("--only", default="",
-                    help="comma-separated row numbers to run (1..12), e.g. --only 1,4")
+                    help="comma-separated row numbers to run (1..14), e.g. --only 1,4")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work directory")
     args = ap.parse_args()
     if args.pairs is None:

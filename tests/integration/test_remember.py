@@ -17,7 +17,8 @@ memory follows; a remembered tlsv1 alone never takes a run below TLS 1.2.
 
 Profiles: a profile with a port does not take over another -p of its host;
 --profile forces it and every option names its source (trace, fix, JSON);
---list-profiles shows the port; a same-address hint.
+--list-profiles shows the port; a same-address hint; --save-profile saves
+what the user chose, never the negotiated TLS version.
 
 Files: --tls-keylog never writes to a file another user owns or can write;
 a --proxy password in a profile is masked in --trace, warned about in a
@@ -29,7 +30,11 @@ connected, and nothing is left after SIGINT/SIGTERM/SIGHUP/SIGKILL of
 smqtt_sub --ws, nor by smqtt_pub --ws. Run as root, two throwaway users
 race in a world-writable, non-sticky $TMPDIR: user B renames and replaces
 user A's relay directory and binds and connects in it while A runs
-smqtt_pub --ws with a password; A succeeds or explains, B receives nothing.
+smqtt_pub --ws with a password; A succeeds or explains, B receives nothing,
+and A leaves nothing but a directory B took before A could open it. Many
+runs in a non-sticky $TMPDIR leave nothing; a signal between the relay's
+listen and accept (raised by an LD_PRELOAD shim) ends each tool at once,
+with nothing left.
 
 Usage: test_remember.py [SUBSTRING]...   Last line: "N passed, N failed".
 Only 127.0.0.1 is contacted. Python 3 standard library only.
@@ -267,6 +272,57 @@ def test_version_memory_alone_never_below_tls12(c):
         r.target = (HOST, c.s12.port)
 
 
+def saved_profile(env, name):
+    path = os.path.join(env["XDG_CONFIG_HOME"], "smqtt", "profiles.d", name + ".conf")
+    with open(path) as f:
+        return f.read()
+
+
+def test_save_profile_keeps_no_negotiated_version(c):
+    """--save-profile against a TLS 1.3 broker writes no tls-version (the
+    user chose none): when the broker later speaks only TLS 1.2, the run
+    through the profile still connects (a saved tlsv1.3 would refuse it).
+    The negotiated version goes to the version memory, a hint."""
+    env = c.env(XDG_CONFIG_HOME=os.path.join(c.tmp, "savever-%d" % c.n))
+    r = c.relay
+    try:
+        r.target = (HOST, c.m.port("tls"))
+        rc, _, err = c.pub(r.port, ["--cafile", c.f("good/ca.crt"), "--trace", "--save-profile", "lab"], env)
+        expect(rc == 0 and "negotiated TLSv1.3" in err and "saved profile 'lab'" in err, "saved after TLS 1.3",
+               rc, err)
+        text = saved_profile(env, "lab")
+        expect("tls-version" not in text and "cafile" in text and "port = %d;" % r.port in text,
+               "the profile holds the user's options, no negotiated version", text)
+        expect("%s:%d tlsv1.3\n" % (HOST, r.port) in cached(env), "the version memory has it", cached(env))
+        r.target = (HOST, c.s12.port)
+        rc, _, err = c.pub(r.port, ["--trace"], env)
+        expect(rc == 0 and "profile: 'lab'" in err and "negotiated TLSv1.2" in err,
+               "the broker now speaks only TLS 1.2: the profile's run still connects", rc, err)
+    finally:
+        r.target = (HOST, c.s12.port)
+
+
+def test_save_profile_keeps_the_users_version(c):
+    """--tls-version given by the user is saved as given, not replaced by
+    the negotiated TLS 1.3, and stays a minimum: a later run through the
+    profile gets TLS 1.3 from a TLS 1.3 broker and TLS 1.2 from stunnel."""
+    env = c.env(XDG_CONFIG_HOME=os.path.join(c.tmp, "savever-%d" % c.n))
+    r = c.relay
+    try:
+        r.target = (HOST, c.m.port("tls"))
+        rc, _, err = c.pub(r.port, ["--cafile", c.f("good/ca.crt"), "--tls-version", "tlsv1.2", "--trace",
+                                    "--save-profile", "mine"], env)
+        expect(rc == 0 and "negotiated TLSv1.3" in err, "saved after TLS 1.3", rc, err)
+        text = saved_profile(env, "mine")
+        expect('tls-version = "tlsv1.2";' in text, "the user's --tls-version is saved as given", text)
+        r.target = (HOST, c.s12.port)
+        rc, _, err = c.pub(r.port, ["--trace"], env)
+        expect(rc == 0 and "negotiated TLSv1.2" in err and "(profile 'mine', line" in err,
+               "TLS 1.2 through the profile", rc, err)
+    finally:
+        r.target = (HOST, c.s12.port)
+
+
 # ---------------------------------------------------------------------------
 # Profiles (finding 3)
 
@@ -320,6 +376,63 @@ def test_profile_forced_names_itself(c):
     expect("--no-profile" in j["fix"] and "profile 'home'" in j["fix"], "the fix offers --no-profile", j["fix"])
     rc, _, err = c.pub(c.m.port("plain"), ["--profile", "home"], env, host="localhost")
     expect(rc == 8 and "fix:" in err and "--no-profile" in err.split("fix:", 1)[1], "the text fix too", err)
+
+
+def test_local_checks_name_the_profile(c):
+    """--cert from a profile names a file that does not exist: the local
+    check's finding names the profile and the line of its key, in text,
+    in JSON (evidence.file_origins, files[].from, profile) and in --check;
+    its fix offers --no-profile naming the profile and what it supplied.
+    The same file on the command line says nothing of the kind."""
+    missing = os.path.join(c.tmp, "no-such-client.crt")
+    path = write_profiles(c, 'home: {\n  hosts = ["localhost"];\n  port = %d;\n  cafile = "%s";\n'
+                          '  cert = "%s";\n  key = "%s";\n};\n'
+                          % (c.m.port("tls"), c.f("good/ca.crt"), missing, c.f("good/client.key")))
+    env = c.env(SMQTT_PROFILES=path)
+    rc, _, err = c.pub(c.m.port("tls"), [], env, host="localhost")
+    note = "(from profile 'home', %s:5)" % path
+    expect(rc == 1 and ("cannot read --cert file %s %s" % (missing, note)) in err, "the finding names the profile", rc, err)
+    fix = err.split("fix:", 1)[1].split("\n", 1)[0] if "fix:" in err else ""
+    expect("run with --no-profile (the profile supplied --cafile, --cert, --key)" in fix
+           and ("profile 'home' (%s:1)" % path) in fix, "the fix offers --no-profile, naming what it supplied", fix)
+    rc, _, err = c.pub(c.m.port("tls"), ["--diag-format", "json"], env, host="localhost")
+    j = last_json(err)
+    expect(j["cause"] == "file-unreadable" and note in j["summary"], "the JSON summary names the profile", j)
+    origins = {o["option"]: o for o in j["evidence"].get("file_origins", [])}
+    expect(origins.get("--cert", {}).get("kind") == "profile" and origins["--cert"].get("profile") == "home"
+           and origins["--cert"].get("where") == "%s:5" % path and origins.get("--cafile", {}).get("where") == "%s:4" % path,
+           "evidence.file_origins: each file with its profile and line", j["evidence"])
+    files = {f["option"]: f for f in j["evidence"].get("files", [])}
+    expect(files.get("--cafile", {}).get("from", {}).get("profile") == "home", "files[].from", j["evidence"])
+    expect(j["evidence"].get("profile", {}).get("name") == "home", "evidence.profile", j["evidence"])
+    expect("--no-profile" in j["fix"], "the JSON fix offers --no-profile", j["fix"])
+    p = subprocess.run([binpath("smqtt_pub"), "--check", "-h", "localhost", "-p", str(c.m.port("tls"))], env=env,
+                       capture_output=True, timeout=TIMEOUT)
+    out = p.stdout.decode()
+    expect(("--cafile %s (from profile 'home', %s:4): 1 CA certificate" % (c.f("good/ca.crt"), path)) in out
+           and ("FAIL  cannot read --cert file %s %s" % (missing, note)) in out, "--check names it too", out)
+    if os.path.exists("/usr/lib/locale/zh_CN.utf8") or "zh_CN.utf8" in subprocess.run(
+            ["locale", "-a"], capture_output=True, text=True).stdout:
+        rc, _, err = c.pub(c.m.port("tls"), [], c.env(SMQTT_PROFILES=path, LC_ALL="zh_CN.UTF-8"), host="localhost")
+        expect(rc == 1 and ("（来自配置档案 'home'，%s:5）" % path) in err, "in Chinese too", err)
+    rc, _, err = c.pub(c.m.port("tls"), ["--no-profile", "--cafile", c.f("good/ca.crt"), "--cert", missing,
+                                         "--key", c.f("good/client.key")], c.env(), host="localhost")
+    expect(rc == 1 and "cannot read --cert file %s\n" % missing in err and "(from" not in err
+           and "--no-profile" not in err, "from the command line: no source named", err)
+
+
+def test_local_checks_name_the_options_file(c):
+    """--cafile from mosquitto's options file: the finding says so, with
+    the line, and offers no --no-profile."""
+    missing = os.path.join(c.tmp, "no-such-ca.crt")
+    cfg = os.path.join(c.tmp, "optfile-%d" % c.n)
+    os.makedirs(cfg)
+    with open(os.path.join(cfg, "mosquitto_pub"), "w") as f:
+        f.write("# mine\n-q 1\n--cafile %s\n" % missing)
+    rc, _, err = c.pub(c.m.port("tls"), [], c.env(XDG_CONFIG_HOME=cfg), host="localhost")
+    expect(rc == 1 and ("cannot read --cafile file %s (from the options file %s:3)"
+                        % (missing, os.path.join(cfg, "mosquitto_pub"))) in err, "names the options file and line", err)
+    expect("--no-profile" not in err, "no --no-profile without a profile", err)
 
 
 def test_list_profiles_host_and_port(c):
@@ -480,6 +593,95 @@ def test_relay_directory_gone_once_connected_and_after_signals(c):
     expect(rc == 0 and relay_dirs(tmpdir) == [], "smqtt_pub --ws leaves none", rc, err, relay_dirs(tmpdir))
 
 
+def test_relay_nothing_left_in_a_non_sticky_tmpdir(c):
+    """TMPDIR a fresh world-writable, non-sticky directory: many runs of
+    smqtt_pub --ws and smqtt_sub --ws, connecting, refused, or to a port
+    that does not speak WebSocket, leave nothing in it."""
+    from lab_peers import free_port
+    tmpdir = tempfile.mkdtemp(prefix="relay-nonsticky-", dir=c.tmp)
+    os.chmod(tmpdir, 0o777)
+    env = c.env(TMPDIR=tmpdir)
+    ws, plain, closed = c.m.port("ws"), c.m.port("plain"), free_port()
+    for i in range(10):
+        rc, _, err = c.pub(ws, ["--ws", "-i", "nonsticky-%d" % i], env)
+        expect(rc == 0, "run %d publishes" % i, rc, err)
+    for port in (plain, closed):
+        rc, _, err = c.pub(port, ["--ws"], env)
+        expect(rc != 0, "port %d: fails" % port, rc, err)
+    p = subprocess.run([binpath("smqtt_sub"), "--ws", "-h", HOST, "-p", str(ws), "-t", "rem/nonsticky", "-W", "1"],
+                       env=env, capture_output=True, timeout=TIMEOUT)
+    expect(p.returncode in (0, 27), "smqtt_sub --ws -W 1 runs", p.returncode, p.stderr)
+    expect(os.listdir(tmpdir) == [], "nothing left in $TMPDIR", os.listdir(tmpdir))
+
+
+# A signal that arrives between the relay's listen() and its accept():
+# listen() of an AF_UNIX socket raises SIGTERM (or SIGINT) right after it
+# returns, through an LD_PRELOAD shim.
+SIGNAL_SHIM = r'''
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int listen(int fd, int backlog)
+{
+	int (*real)(int, int) = (int (*)(int, int))dlsym(RTLD_NEXT, "listen");
+	int rc = real(fd, backlog);
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	const char *sig = getenv("SHIM_SIGNAL");
+	if (rc == 0 && sig && getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && sa.ss_family == AF_UNIX)
+		kill(getpid(), atoi(sig));
+	return rc;
+}
+'''
+
+
+def test_relay_signal_between_listen_and_accept(c):
+    """SIGTERM, SIGINT or SIGHUP between the relay's listen and accept ends
+    smqtt_pub, smqtt_sub and smqtt_rr at once, as the signal ends them
+    during the upgrade: by the signal, no CONNECT reaches the broker, and
+    nothing is left in $TMPDIR (smqtt_pub's default action used to leave
+    the directory)."""
+    import signal
+    import time
+    from harness import Skip
+    if os.environ.get("SMQTT_WRAPPER"):
+        raise Skip("an LD_PRELOAD shim under a wrapper")
+    ldd = subprocess.run(["ldd", binpath("smqtt_pub")], capture_output=True, text=True).stdout
+    if "libasan" in ldd or not shutil.which("cc"):
+        raise Skip("needs cc, and a build without AddressSanitizer (its runtime must come first)")
+    src = os.path.join(c.tmp, "sigshim.c")
+    lib = os.path.join(c.tmp, "sigshim.so")
+    with open(src, "w") as f:
+        f.write(SIGNAL_SHIM)
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", lib, src, "-ldl"], check=True, timeout=60)
+    tmpdir = tempfile.mkdtemp(prefix="relay-signal-", dir=c.tmp)
+    extra = {"smqtt_pub": ["-t", "rem/sig", "-m", "x"], "smqtt_sub": ["-t", "rem/sig"],
+             "smqtt_rr": ["-t", "rem/sig", "-e", "rem/sig-r", "-m", "x"]}
+    for tool in ("smqtt_pub", "smqtt_sub", "smqtt_rr"):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            if signal.getsignal(sig) == signal.SIG_IGN:
+                continue  # inherited as ignored (nohup): the tools ignore it too
+            cid = "rem-sig-%d-%s-%d" % (os.getpid(), tool, sig)
+            mark = c.m.log_mark()
+            env = c.env(TMPDIR=tmpdir, LD_PRELOAD=lib, SHIM_SIGNAL=str(int(sig)))
+            t = time.monotonic()
+            p = subprocess.run([binpath(tool), "--ws", "-h", HOST, "-p", str(c.m.port("ws")), "-i", cid] + extra[tool],
+                               env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
+            took = time.monotonic() - t
+            what = "%s, signal %d: " % (tool, sig)
+            expect(p.returncode == -sig, what + "ended by the signal", p.returncode, p.stderr)
+            expect(took < 3, what + "at once", took)
+            time.sleep(0.1)
+            expect(cid not in c.m.log_text(since=mark), what + "no CONNECT reached the broker",
+                   c.m.log_text(since=mark))
+            expect(os.listdir(tmpdir) == [], what + "nothing left in $TMPDIR", os.listdir(tmpdir))
+    rc, _, err = c.pub(c.m.port("ws"), ["--ws"], c.env(TMPDIR=tmpdir, LD_PRELOAD=lib))
+    expect(rc == 0, "the shim alone changes nothing (control)", rc, err)
+
+
 # The attacker of test_relay_race_between_two_users, run as user B: it
 # watches $TMPDIR for A's smqtt-ws-* directories and, as fast as it can,
 # renames each away and puts in its place a symbolic link to a directory of
@@ -629,7 +831,7 @@ def test_relay_race_between_two_users(c):
                     SMQTT_SYSCONFDIR=os.path.join(base, users[0], "sysconf"))
         wrapper = os.environ.get("SMQTT_WRAPPER", "").split()
         port = c.m.port("ws")
-        ok = explained = 0
+        ok = explained = lost = 0
         first_err = ""
         start = time.monotonic()
         for i in range(20):
@@ -646,6 +848,7 @@ def test_relay_race_between_two_users(c):
                 expect("WebSocket relay" in err and "fix:" in err and "Traceback" not in err
                        and p.returncode != 99, "run %d fails with an explanation" % i, p.returncode, err)
                 explained += 1
+                lost += "was replaced before it could be used" in err
                 first_err = first_err or err
         with open(stop, "w"):
             pass
@@ -655,8 +858,12 @@ def test_relay_race_between_two_users(c):
         got = bytes.fromhex(rep["got"])
         expect(got == b"", "user B received nothing", got[:200])
         expect(password.encode() not in got, "the password never reached user B")
-        # nothing of A's left: no socket anywhere, nothing at a name A made
-        # (a directory B renamed away is A's but at B's name: empty)
+        # nothing of A's left: no socket anywhere, nothing at a name A made;
+        # a directory B renamed away after A opened it is removed at its new
+        # name, found through /proc/self/fd; only one B renamed before A
+        # could open it (A then says it was replaced) is left, empty, at
+        # B's name: A has no way to tell it from another directory of its
+        # user's
         left_a = []
         for root, dirs, files in os.walk(tmpdir):
             for name in dirs + files:
@@ -668,6 +875,7 @@ def test_relay_race_between_two_users(c):
         stolen = set(rep["stolen"])
         expect(all(p in stolen and os.listdir(p) == [] for p in left_a),
                "A left nothing but the empty directories B renamed away", left_a, rep["stolen"])
+        expect(len(left_a) <= lost, "and only those B took before A could open them", left_a, lost)
         runs = ok + explained
         print("  race: %d runs of A (%d ok, %d refused with an explanation); B saw %d directories, renamed %d, "
               "replaced %d, refused %d, bound in A's %d, connected in A's %d, connections %d, bytes %d; "

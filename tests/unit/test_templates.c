@@ -1053,6 +1053,67 @@ static void test_profile_error(void **state)
 	assert_true(ok);
 }
 
+/* A file from a profile or the options file is named as such right after
+ * its name in the summary (issue 23), once, with the origin of the option
+ * the finding is about when one file is given to two options; the fix
+ * offers --no-profile only for a profile; the command line adds nothing. */
+static void test_file_origins(void **state)
+{
+	(void)state;
+	struct config cfg;
+	cfg_init(&cfg, TOOL_PUB);
+	cfg_set_str(&cfg.cafile, "/x/ca.crt");
+	cfg_set_str(&cfg.certfile, "/x/both.pem");
+	cfg_set_str(&cfg.keyfile, "/x/both.pem");
+	cfg_set_str(&cfg.applied_profile, "home");
+	cfg_set_str(&cfg.applied_profile_from, "/p.conf:1");
+	cfg_set_str(&cfg.profile_supplied, "--cafile, --key");
+	cfg_set_str(&cfg.file_origin[FILE_ORIGIN_CAFILE].profile, "home");
+	cfg_set_str(&cfg.file_origin[FILE_ORIGIN_CAFILE].where, "/p.conf:4");
+	cfg_set_str(&cfg.file_origin[FILE_ORIGIN_KEY].profile, "home");
+	cfg_set_str(&cfg.file_origin[FILE_ORIGIN_KEY].where, "/p.conf:6");
+	struct report r;
+	report_init(&r, "broker.lan", 8883);
+	report_origins(&r, &cfg);
+	struct slot a[] = {{"option", "--cafile", NULL}, {"file", "/x/ca.crt", NULL}, {"detail", "/x/ca.crt: gone", NULL}};
+	report_add(&r, CAUSE_FILE_UNREADABLE, SEV_FATAL, a, 3);
+	report_add(&r, CAUSE_FILE_UNREADABLE, SEV_FATAL, a, 3); /* the same again: dropped */
+	struct slot k[] = {{"option", "--key", NULL}, {"file", "/x/both.pem", NULL}, {"detail", "x", NULL}};
+	report_add(&r, CAUSE_FILE_UNREADABLE, SEV_FATAL, k, 3);
+	struct slot c[] = {{"option", "--cert", NULL}, {"file", "/x/both.pem", NULL}, {"detail", "x", NULL}};
+	report_add(&r, CAUSE_FILE_UNREADABLE, SEV_FATAL, c, 3);
+	report_pass(&r, "--cafile /x/ca.crt: 1 CA certificate", NULL);
+	assert_int_equal(r.n, 4);
+	assert_string_equal(r.v[0].summary, "cannot read --cafile file /x/ca.crt (from profile 'home', /p.conf:4)");
+	assert_non_null(strstr(r.v[0].fix, "; or, if profile 'home' (/p.conf:1) should not apply to this broker, run with "
+			"--no-profile (the profile supplied --cafile, --key)"));
+	if (l10n_active()) {
+		assert_non_null(r.v[0].lsummary);
+		assert_non_null(strstr(r.v[0].lsummary, "/x/ca.crt （来自配置档案 'home'，/p.conf:4）"));
+		assert_non_null(strstr(r.v[0].lfix, "--no-profile"));
+	}
+	assert_string_equal(r.v[1].summary, "cannot read --key file /x/both.pem (from profile 'home', /p.conf:6)");
+	assert_string_equal(r.v[2].summary, "cannot read --cert file /x/both.pem"); /* --cert: the command line */
+	assert_null(strstr(r.v[2].fix, "--no-profile"));
+	assert_string_equal(r.v[3].summary, "--cafile /x/ca.crt (from profile 'home', /p.conf:4): 1 CA certificate");
+	report_free(&r);
+	/* the options file: named, no --no-profile */
+	report_init(&r, "broker.lan", 8883);
+	free(cfg.file_origin[FILE_ORIGIN_CAFILE].profile);
+	cfg.file_origin[FILE_ORIGIN_CAFILE].profile = NULL;
+	cfg_set_str(&cfg.file_origin[FILE_ORIGIN_CAFILE].where, "/h/.config/mosquitto_pub:3");
+	report_origins(&r, &cfg);
+	report_add(&r, CAUSE_FILE_UNREADABLE, SEV_FATAL, a, 3);
+	assert_string_equal(r.v[0].summary, "cannot read --cafile file /x/ca.crt (from the options file /h/.config/mosquitto_pub:3)");
+	assert_null(strstr(r.v[0].fix, "--no-profile"));
+	char *json = report_json(&r, STAGE_PREFLIGHT);
+	assert_non_null(json);
+	assert_non_null(strstr(json, "\"file_origins\":[{\"option\":\"--cafile\",\"path\":\"/x/ca.crt\",\"kind\":\"options-file\""));
+	free(json);
+	report_free(&r);
+	cfg_free(&cfg);
+}
+
 /* rr-no-response, through smqtt_rr's own builder: each step -W can stop
  * at, QoS 0 and 1, MQTT v5 and v3.1.1, with and without skipped answers. */
 static void test_rr_no_response(void **state)
@@ -1116,6 +1177,7 @@ int main(void)
 		test_list_addf(&l, test_wire_row, (void *)&wire_rows[i], "wire: %s -> %s", wire_rows[i].name, wire_rows[i].want);
 	test_list_add(&l, "preflight: every file combination", test_preflight_all, NULL);
 	test_list_add(&l, "profile-error", test_profile_error, NULL);
+	test_list_add(&l, "a file from a profile or the options file says so", test_file_origins, NULL);
 	test_list_add(&l, "rr-no-response", test_rr_no_response, NULL);
 	test_list_add(&l, "every cause of the catalogue was rendered", test_every_cause, NULL);
 	int failed = _cmocka_run_group_tests("templates", l.t, l.n, lab_setup, lab_teardown);
