@@ -308,6 +308,11 @@ int check_run(struct config *cfg, const struct diag *d)
 	int status = rc;
 	bool connected = rc == 0; /* TCP (and TLS) up: listed as a step */
 	if (rc == 0) {
+		/* libmosquitto 2.0.13 and later (2.0.21 on Debian 13) call the
+		 * disconnect callback when a handshake fails, so a TLS version
+		 * step-down's failed attempts have set it: the probe is the
+		 * connection that is up now */
+		p.disconnected = false;
 		step(&k, "pass", "tcp", N_("TCP connection to %s:%d"), cfg->host, port);
 		time_t deadline = time(NULL) + 30;
 		while (!p.disconnected && time(NULL) < deadline) {

@@ -1376,8 +1376,9 @@ def test_signals_under_flood(lab):
     """200,000 PUBLISH packets back to back, again and again, over plain
     MQTT, TLS and WebSockets (with pings between, every byte read): SIGINT,
     SIGTERM and SIGHUP end smqtt_sub within SIG_LIMIT, with mosquitto_sub's
-    exit status (over ws, where Debian's mosquitto_sub has no WebSockets,
-    the status it gives over plain MQTT). Also a WebSocket server that
+    exit status over plain MQTT (over ws, Debian's mosquitto_sub has no
+    WebSockets; over TLS, its status is a race in its own signal handler,
+    which writes the DISCONNECT through OpenSSL). Also a WebSocket server that
     floods pings after the SUBACK and reads nothing (the relay's buffer for
     it is full)."""
     failures = []
@@ -1406,10 +1407,14 @@ def test_signals_under_flood(lab):
                     m = signal_latency(lab, flood_argv(lab, REF_SUB, kind, srv.port), sig, ready=srv.flooding.is_set)
                 finally:
                     srv.stop()
-                # mosquitto_sub itself sometimes dies of the signal's race
-                # (2.0.11 under the TLS flood: SIGSEGV, status -11): a crash
-                # is no reference; the last status it exited with stays
-                if m[1] is not None and m[1] >= 0:
+                # mosquitto_sub's signal handler sends the DISCONNECT
+                # itself; over TLS that is an SSL_write that may interrupt
+                # its loop's SSL_read: a race, whose outcome varies from run
+                # to run (2.0.11 and 2.0.21: SIGSEGV, status -11; 2.0.21:
+                # also status 4, "not currently connected"). No reference:
+                # over TLS, the status it exited with over plain MQTT stays
+                # (killed by the signal itself, SIGHUP's -1, is a status)
+                if kind == "plain" and m[1] is not None and (m[1] >= 0 or m[1] == -sig):
                     ref_rc[sig] = m[1]
             lab.notes.append("flood, %s: smqtt_sub exit %s %s ms after the signal%s"
                              % (name, s[1], " then ".join(tries), "" if not m else
