@@ -234,7 +234,7 @@ static bool compute_key(const struct config *cfg, char out[33])
 /* $XDG_RUNTIME_DIR/smqtt, else $TMPDIR (or /tmp)/smqtt-UID: made 0700, then
  * opened without following a link and accepted only when it is this
  * user's and nobody else's. */
-static int open_dir(void)
+static int open_dir(bool create)
 {
 	char dir[4096];
 	const char *run = getenv("XDG_RUNTIME_DIR");
@@ -243,7 +243,7 @@ static int open_dir(void)
 		snprintf(dir, sizeof(dir), "%s/smqtt", run);
 	else
 		snprintf(dir, sizeof(dir), "%s/smqtt-%u", tmp && tmp[0] == '/' ? tmp : "/tmp", (unsigned)geteuid());
-	if (mkdir(dir, 0700) && errno != EEXIST)
+	if (create && mkdir(dir, 0700) && errno != EEXIST)
 		return -1;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
@@ -284,7 +284,7 @@ void keeper_init(struct keeper *k, const struct config *cfg, const struct diag *
 		k->why_not = k->why_not ? k->why_not : N_("a TLS file could not be read");
 		return;
 	}
-	k->dir_fd = open_dir();
+	k->dir_fd = open_dir(cfg->persist && !cfg->persist_stop && !cfg->check); /* stop and --check only look */
 	if (k->dir_fd < 0) {
 		k->why_not = k->why_not ? k->why_not : N_("no private directory for its socket ($XDG_RUNTIME_DIR/smqtt, "
 				"or $TMPDIR/smqtt-UID, is missing or not the user's alone)");
@@ -706,8 +706,11 @@ bool keeper_start(struct keeper *k, struct client *c)
 				(int)pid, k->cfg->persist);
 		return true;
 	}
-	/* the keeper: its own session, no terminal, nothing of the caller's stdio */
+	/* the keeper: its own session, no terminal, nothing of the caller's
+	 * stdio, and no hold on its working directory */
 	setsid();
+	if (chdir("/"))
+		(void)0; /* stays where it was: harmless */
 	int null = open("/dev/null", O_RDWR);
 	if (null >= 0) {
 		dup2(null, STDIN_FILENO);

@@ -45,6 +45,7 @@ from harness import Skip, binpath, expect, run_tests  # noqa: E402
 import mosq21  # noqa: E402
 
 TIMEOUT = 60
+SLOW = 8 if os.environ.get("SMQTT_WRAPPER") else 1  # valgrind: everything takes longer
 S = {}
 KEEPERS = set()  # pids seen, ended at teardown
 
@@ -299,7 +300,7 @@ def test_restart_while_keeper_stopped(_):
             b.wait_for_log(r"Sending SUBACK to ksubs", since=mark, timeout=15)
             p = subprocess.Popen(wrapper() + [binpath("smqtt_pub")] + args + ["-m", "two"], env=env(run_dir),
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-            time.sleep(0.5)
+            time.sleep(0.5 * SLOW)
             os.kill(k, signal.SIGCONT)
             out, err = p.communicate(timeout=TIMEOUT)
             err = err.decode()
@@ -337,7 +338,7 @@ def test_keeper_sigkill(_):
                 os.kill(k2, signal.SIGSTOP)
                 p = subprocess.Popen(wrapper() + [binpath("smqtt_pub")] + args + ["-m", "4"], env=env(run_dir),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-                time.sleep(0.5)
+                time.sleep(1.0 * SLOW)  # the run is connected and waits for the answer
                 os.kill(k2, signal.SIGKILL)
                 os.kill(k2, signal.SIGCONT)
                 _, err = p.communicate(timeout=TIMEOUT)
@@ -449,6 +450,7 @@ def test_other_user_refused(_):
             expect(rc == 0 and "keeper: not used: no private directory" in err and "connect: TCP" in err,
                    "another user's run does not use this user's directory", rc, err)
             # the socket opened to everyone: the keeper still serves only its uid
+            tmp_mode = os.stat(S["tmp"]).st_mode & 0o7777
             os.chmod(S["tmp"], 0o755)
             os.chmod(run_dir, 0o755)
             os.chmod(os.path.join(run_dir, "smqtt"), 0o755)
@@ -466,7 +468,7 @@ def test_other_user_refused(_):
             expect(alive(k), "and cannot stop the keeper")
             os.chmod(os.path.join(run_dir, "smqtt"), 0o700)
             os.chmod(run_dir, 0o700)
-            os.chmod(S["tmp"], 0o700)
+            os.chmod(S["tmp"], tmp_mode)
             rc, _, err = pub(run_dir, args + ["-m", "mine2", "--trace"])
             expect(rc == 0 and "handed to keeper pid %d" % k in err, "its own user is still served", rc, err)
             got = sub.wait_for(3)
@@ -543,15 +545,17 @@ def test_idle_timeout(_):
     run_dir = new_run_dir()
     with Broker() as b:
         mark = b.log_mark()
-        rc, _, err = pub(run_dir, plain_args(b) + ["-t", "k/idle", "-m", "x", "--persist", "2", "--trace"])
+        idle = 2 * SLOW
+        a = plain_args(b) + ["-t", "k/idle", "--persist", str(idle), "--trace"]
+        rc, _, err = pub(run_dir, a + ["-m", "x"])
         k = keeper_pid(err)
-        expect(rc == 0 and k and alive(k), "a keeper for 2 s", rc, err)
-        time.sleep(1.2)
-        rc, _, err = pub(run_dir, plain_args(b) + ["-t", "k/idle", "-m", "y", "--persist", "2", "--trace"])
+        expect(rc == 0 and k and alive(k), "a keeper for %d s" % idle, rc, err)
+        time.sleep(0.6 * idle)
+        rc, _, err = pub(run_dir, a + ["-m", "y"])
         expect("handed to keeper pid %d" % k in err, "used within its time", err)
-        time.sleep(1.2)
+        time.sleep(0.6 * idle)
         expect(alive(k), "each use starts its time again")
-        expect(wait_gone(k, 5), "it ends 2 s after its last use")
+        expect(wait_gone(k, 3 * idle), "it ends %d s after its last use" % idle)
         expect(sockets(run_dir) == [], "and removes its socket", sockets(run_dir))
         b.wait_for_log(r"Received DISCONNECT from", since=mark, timeout=5)
 
@@ -670,8 +674,7 @@ def teardown():
         bad = []
         for path in glob.glob(os.path.join(S["vgdir"], "vg.*")):
             text = open(path, errors="replace").read()
-            if re.search(r"ERROR SUMMARY: [1-9]|definitely lost: [1-9]", text) or \
-                    (text.strip() and "Invalid" in text):
+            if text.strip():  # valgrind -q writes only errors and leaks
                 bad.append((path, text[:2000]))
         print("valgrind: %d process logs checked" % len(glob.glob(os.path.join(S["vgdir"], "vg.*"))), flush=True)
         expect(not bad, "valgrind: no error in any process, the keepers included", bad)
@@ -687,6 +690,8 @@ def main():
     if os.environ.get("SMQTT_WRAPPER"):
         S["vgdir"] = os.path.join(tmp, "vg")
         os.makedirs(S["vgdir"])
+        os.chmod(tmp, 0o711)  # the runs as nobody log there too
+        os.chmod(S["vgdir"], 0o1777)
     try:
         S["m21"] = mosq21.ensure()
     except mosq21.Unavailable as e:
