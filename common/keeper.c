@@ -17,11 +17,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <mqtt_protocol.h>
-#include <openssl/evp.h>
 
 #include "client.h"
 #include "l10n.h"
 #include "net.h"
+#include "sha256.h"
 
 #define KEEPER_MAGIC 0x4b514d53u /* "SMQK" */
 #define KEEPER_VERSION 1
@@ -55,31 +55,31 @@ struct reply {
 
 /* ---- the key ----------------------------------------------------------- */
 
-static void put(EVP_MD_CTX *h, const char *name, const void *value, size_t len)
+static void put(struct sha256 *h, const char *name, const void *value, size_t len)
 {
-	EVP_DigestUpdate(h, name, strlen(name) + 1);
+	sha256_update(h, name, strlen(name) + 1);
 	if (!value) {
-		EVP_DigestUpdate(h, "\1", 1);
+		sha256_update(h, "\1", 1);
 		return;
 	}
 	uint64_t n = len;
-	EVP_DigestUpdate(h, &n, sizeof(n));
-	EVP_DigestUpdate(h, value, len);
+	sha256_update(h, &n, sizeof(n));
+	sha256_update(h, value, len);
 }
 
-static void put_str(EVP_MD_CTX *h, const char *name, const char *value)
+static void put_str(struct sha256 *h, const char *name, const char *value)
 {
 	put(h, name, value, value ? strlen(value) : 0);
 }
 
-static void put_int(EVP_MD_CTX *h, const char *name, long long v)
+static void put_int(struct sha256 *h, const char *name, long long v)
 {
 	put(h, name, &v, sizeof(v));
 }
 
 /* A file's content (a CA, certificate or key): a changed file is another
  * connection. false when it cannot be read (the direct run explains). */
-static bool put_file(EVP_MD_CTX *h, const char *name, const char *path)
+static bool put_file(struct sha256 *h, const char *name, const char *path)
 {
 	put_str(h, name, path);
 	if (!path)
@@ -91,7 +91,7 @@ static bool put_file(EVP_MD_CTX *h, const char *name, const char *path)
 	ssize_t n;
 	size_t total = 0;
 	while ((n = read(fd, buf, sizeof(buf))) > 0 && total < 64u << 20) {
-		EVP_DigestUpdate(h, buf, (size_t)n);
+		sha256_update(h, buf, (size_t)n);
 		total += (size_t)n;
 	}
 	close(fd);
@@ -99,7 +99,7 @@ static bool put_file(EVP_MD_CTX *h, const char *name, const char *path)
 }
 
 /* A CA directory: every entry's name, size, inode and change time. */
-static bool put_dir(EVP_MD_CTX *h, const char *name, const char *path)
+static bool put_dir(struct sha256 *h, const char *name, const char *path)
 {
 	put_str(h, name, path);
 	if (!path)
@@ -122,7 +122,7 @@ static bool put_dir(EVP_MD_CTX *h, const char *name, const char *path)
 }
 
 /* MQTT v5 properties, every one in the order libmosquitto holds them. */
-static void put_props(EVP_MD_CTX *h, const char *name, const mosquitto_property *props)
+static void put_props(struct sha256 *h, const char *name, const mosquitto_property *props)
 {
 	put_str(h, name, props ? "props" : NULL);
 	for (int id = 1; props && id <= 42; id++) {
@@ -169,11 +169,8 @@ static void put_props(EVP_MD_CTX *h, const char *name, const mosquitto_property 
  * client). false: a file could not be read. */
 static bool compute_key(const struct config *cfg, char out[33])
 {
-	EVP_MD_CTX *h = EVP_MD_CTX_new();
-	if (!h || !EVP_DigestInit_ex(h, EVP_sha256(), NULL)) {
-		EVP_MD_CTX_free(h);
-		return false;
-	}
+	struct sha256 ctx, *h = &ctx;
+	sha256_init(h);
 	put_int(h, "keeper-protocol", KEEPER_VERSION);
 	put_str(h, "version", SMQTT_VERSION);
 	put_int(h, "compat", cfg->compat);
@@ -220,10 +217,8 @@ static bool compute_key(const struct config *cfg, char out[33])
 	put_int(h, "connect-timeout", cfg->connect_timeout);
 	put_props(h, "connect-props", cfg->connect_props);
 	put_props(h, "will-props", cfg->will_props);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	ok = EVP_DigestFinal_ex(h, md, &mdlen) && ok;
-	EVP_MD_CTX_free(h);
+	unsigned char md[32];
+	sha256_final(h, md);
 	for (int i = 0; i < 16; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 	return ok;
