@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "client.h"
+#include "keeper.h"
 #include "probe.h"
 #include "l10n.h"
 #include "preflight.h"
@@ -242,6 +243,9 @@ int check_run(struct config *cfg, const struct diag *d)
 	int port = client_port(cfg);
 	bool ok = true;
 	struct report r;
+	char kept[512] = "";
+	if (cfg->tool == TOOL_PUB) /* before the settings are changed for the probe */
+		keeper_describe(cfg, d, kept, sizeof(kept));
 	report_init(&r, cfg->host, port);
 	diag_check_note(d, "%s --check %s:%d\n", d->prog, cfg->host, port);
 	if (cfg->profile_hint)
@@ -396,6 +400,8 @@ int check_run(struct config *cfg, const struct diag *d)
 		}
 		ok = false;
 	}
+	if (kept[0])
+		diag_check_note(d, "  note  %s\n", kept);
 	if (!ok)
 		diag_check_note(d, "result: a check failed\n");
 	else if (k.warnings)

@@ -399,7 +399,7 @@ enum cli_next cli_configure(struct config *cfg, struct diag *d, int argc, char *
 	rc = optfile ? optfile_load_named(cfg, optfile, &warning, &err) : optfile_load(cfg, &err);
 	if (rc == OPT_OK && prof) {
 		int pargc = 0;
-		char **pargv = profile_words(prof, &pargc);
+		char **pargv = profile_words(prof, cfg->tool, &pargc);
 		cfg->layer = LAYER_PROFILE;
 		rc = pargv ? options_parse(cfg, pargc, pargv, &err) : OPT_ERROR;
 		profile_words_free(pargv, pargc);

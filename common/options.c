@@ -303,6 +303,16 @@ const struct option_def option_table[] = {
 		N_("save the TLS session of a successful connection and resume it on the next run\n"
 		"(a shorter handshake). The cache, $XDG_CACHE_HOME/smqtt/sessions/, is as\n"
 		"sensitive as the client key (smqtt extension)."), NULL},
+	{0, "persist", ARG_INT, P, SCOPE_CONN, 1, 86400, OFF(persist), "seconds",
+		N_("--persist argument given but no time specified."),
+		N_("Error: Invalid --persist '%s': give whole seconds from 1 to 86400.\n\n"), NULL,
+		N_("after a successful publish, keep the connection open in a keeper process for\n"
+		"this many seconds without use; later runs with the same connection settings\n"
+		"hand their message to it over a Unix socket instead of connecting (like ssh's\n"
+		"ControlPersist; smqtt extension)."), NULL},
+	{0, "persist-stop", ARG_NONE, P, SCOPE_RUN, 0, 0, OFF(persist_stop), NULL, NULL, NULL, NULL,
+		N_("end the keeper (see --persist) that holds a connection with these settings,\n"
+		"and exit (smqtt extension)."), NULL},
 	{0, "trace", ARG_NONE, A, SCOPE_RUN, 0, 0, OFF(trace), NULL, NULL, NULL, NULL,
 		N_("print a step-by-step trace of the connection on stderr: profile, checks, name\n"
 		"resolution, TCP, each TLS attempt, CONNACK, what was sent, the disconnect\n"

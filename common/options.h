@@ -168,6 +168,8 @@ struct config {
 	bool check;               /* --check */
 	bool trace;               /* --trace, or smqtt_pub -v */
 	bool tls_resume;          /* --tls-resume */
+	int persist;              /* smqtt_pub --persist: seconds a keeper holds the connection (0: none) */
+	bool persist_stop;        /* smqtt_pub --persist-stop */
 	int connect_timeout;      /* --connect-timeout, seconds */
 	bool diag_json;           /* --diag-format json */
 	/* profiles */

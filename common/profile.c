@@ -152,7 +152,7 @@ static bool is_secret_option(const struct option_def *def)
 	return option_secret(def) == SECRET_VALUE;
 }
 
-char **profile_words(const struct profile *p, int *argc)
+char **profile_words(const struct profile *p, enum tool tool, int *argc)
 {
 	char **w = calloc(p->nkv * 2 + 2, sizeof(char *));
 	int n = 0;
@@ -160,6 +160,8 @@ char **profile_words(const struct profile *p, int *argc)
 		return NULL;
 	w[n++] = strdup("profile");
 	for (size_t i = 0; i < p->nkv; i++) {
+		if (!option_for_tool(p->kv[i].def, tool))
+			continue; /* persist: smqtt_pub's alone */
 		w[n++] = xasprintf("--%s", p->kv[i].def->longname);
 		if (p->kv[i].value)
 			w[n++] = strdup(p->kv[i].value);

@@ -58,8 +58,8 @@ bool profile_host_matches(const char *pattern, const char *host);
 char *profiles_names(const struct profiles *ps);
 
 /* argv-style words for the parser: words[0] is a placeholder, then
- * "--key" [value] pairs. Free with profile_words_free. */
-char **profile_words(const struct profile *p, int *argc);
+ * "--key" [value] pairs (keys of options the tool has not are left out). Free with profile_words_free. */
+char **profile_words(const struct profile *p, enum tool tool, int *argc);
 void profile_words_free(char **words, int argc);
 
 /* The directory --save-profile writes to (allocated). */

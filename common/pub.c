@@ -15,6 +15,7 @@
 #include <mqtt_protocol.h>
 
 #include "client.h"
+#include "keeper.h"
 
 enum pub_status { ST_CONNECTING, ST_CONNACK, ST_NOHOPE, ST_DISCONNECTED };
 
@@ -41,6 +42,8 @@ struct pub {
 	struct pend { int mid; long line; } *pend; /* unconfirmed, at most the window */
 	int npend;
 	bool undelivered;       /* gave up with lines unconfirmed (reported) */
+	bool keep;              /* --persist: a keeper takes the connection after success */
+	bool keep_ready;        /* confirmed: the connection is left open for the keeper */
 };
 
 /* ---- input ------------------------------------------------------------ */
@@ -310,6 +313,8 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason_co
 	if (p->publish_count < p->cfg->repeat_count) {
 		p->ready_for_repeat = true;
 		set_repeat_time(p);
+	} else if (p->keep) {
+		p->keep_ready = true; /* no DISCONNECT: keeper_start takes the connection */
 	} else {
 		disconnect(p);
 	}
@@ -481,10 +486,22 @@ static int message_loop(struct pub *p)
 			if (prc != MOSQ_ERR_SUCCESS && prc != MOSQ_ERR_NO_CONN)
 				diag_compat(p->d, "Error sending repeat publish: %s", mosquitto_strerror(prc));
 		}
-	} while (rc == MOSQ_ERR_SUCCESS);
-	if (p->status == ST_DISCONNECTED)
+	} while (rc == MOSQ_ERR_SUCCESS && !p->keep_ready);
+	if (p->status == ST_DISCONNECTED || p->keep_ready)
 		return MOSQ_ERR_SUCCESS;
 	return rc;
+}
+
+/* --persist: a successful run leaves its connection to a keeper; when one
+ * cannot start, the DISCONNECT is sent as usual. */
+static int hand_over(struct pub *p, struct keeper *k, int rc)
+{
+	if (rc != MOSQ_ERR_SUCCESS || !p->keep_ready || keeper_start(k, &p->client))
+		return rc;
+	p->keep_ready = false;
+	p->keep = false;
+	disconnect(p);
+	return message_loop(p);
 }
 
 int pub_run(struct config *cfg, const struct diag *d)
@@ -506,9 +523,20 @@ int pub_run(struct config *cfg, const struct diag *d)
 				N_("add -V 5 to publish with properties, or drop -D publish"));
 		return MOSQ_ERR_CONN_LOST;
 	}
+	struct keeper k;
+	keeper_init(&k, cfg, d);
+	if (cfg->persist) {
+		if (keeper_hand(&k, cfg->pub_mode == MSG_NULL ? NULL : cfg->message,
+				cfg->pub_mode == MSG_NULL ? 0 : cfg->msglen)) {
+			keeper_free(&k);
+			return 0;
+		}
+		p.keep = !k.why_not && k.keyed;
+	}
 	int rc = client_init(&p.client, cfg, d, &p);
 	if (rc) {
 		client_free(&p.client);
+		keeper_free(&k);
 		return 1;
 	}
 	mosquitto_connect_v5_callback_set(p.client.mosq, on_connect);
@@ -516,9 +544,11 @@ int pub_run(struct config *cfg, const struct diag *d)
 	mosquitto_publish_v5_callback_set(p.client.mosq, on_publish);
 	if ((rc = client_connect(&p.client)) != 0) {
 		client_free(&p.client);
+		keeper_free(&k);
 		return rc;
 	}
-	rc = cfg->pub_mode == MSG_STDIN_LINE ? line_loop(&p) : message_loop(&p);
+	rc = cfg->pub_mode == MSG_STDIN_LINE ? line_loop(&p) : hand_over(&p, &k, message_loop(&p));
+	keeper_free(&k);
 	int status = p.undelivered ? MOSQ_ERR_CONN_LOST : client_finish(&p.client, rc, p.connack_result);
 	client_free(&p.client);
 	free(p.buf);

@@ -82,7 +82,7 @@ _smqtt()
 		--connect-timeout --diag-format --trace --tls-resume -v --verbose
 		-o --no-tls --tls-keylog --compat --ws --ws-path"
 	local pub_opts="-f --file -l --stdin-line -m --message -n --null-message
-		-r --retain -s --stdin-file --repeat --repeat-delay"
+		-r --retain -s --stdin-file --repeat --repeat-delay --persist --persist-stop"
 	local sub_opts="-C -E -F -N -R -T --filter-out -U --unsubscribe -W --pretty --random-filter --remove-retained --retain-as-published
 		--retained-only -w --watch --message-rate --retain-handling"
 	local rr_opts="-e -f --file -m --message -n --null-message -s --stdin-file
@@ -177,7 +177,7 @@ _smqtt()
 	--will-topic | --ciphers | --tls-alpn | --tls-engine | \
 	--tls-engine-kpass-sha1 | --psk | --psk-identity | --save-profile | --ws-path | \
 	-m | --message | --repeat | --repeat-delay | -C | -F | -T | --filter-out | \
-	-U | --unsubscribe | -W | --random-filter | --connect-timeout | -e)
+	-U | --unsubscribe | -W | --random-filter | --connect-timeout | --persist | -e)
 		return 0 ;;
 	esac
 

@@ -3,6 +3,7 @@
 #include "check.h"
 #include "cli.h"
 #include "diag.h"
+#include "keeper.h"
 #include "options.h"
 #include "pub.h"
 
@@ -18,7 +19,9 @@ int main(int argc, char *argv[])
 
 	if (cli_configure(&cfg, &diag, argc, argv, &status) == CLI_RUN) {
 		status = 1;
-		if (cfg.check) {
+		if (cfg.persist_stop) {
+			status = keeper_stop(&cfg, &diag);
+		} else if (cfg.check) {
 			status = check_run(&cfg, &diag);
 		} else if (pub_load_input(&cfg, &diag) == 0) {
 			if (!cfg.topic || cfg.pub_mode == MSG_NONE) {

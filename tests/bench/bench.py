@@ -50,6 +50,12 @@ Method
   listener that asks for no client certificate (mosquitto_pub 2.0 sends
   none with --tls-use-os-certs alone); the note compares smqtt's own
   resumed run with --cafile.
+* Row 15 (the connection keeper, issue 27): a script's loop of 20 calls
+  through the same 50 ms relay to a mutual-TLS 1.3 broker ("keep", 2.0.11),
+  smqtt_pub --persist 30 against mosquitto_pub, at QoS 1 and QoS 0; ms per
+  call over the whole loop. Every smqtt loop starts without a keeper (its
+  first call connects and starts one: counted); a subscriber on the broker
+  checks that each loop's messages arrive once and in order.
 """
 
 import argparse
@@ -400,7 +406,7 @@ class Bench:
     def teardown(self):
         for r in self.relays.values():
             r.stop()
-        for b in ("b1", "b2", "b3", "b4", "b5", "b6"):
+        for b in ("b1", "b2", "b3", "b4", "b5", "b6", "b7"):
             if hasattr(self, b):
                 getattr(self, b).stop()
         if hasattr(self, "work"):
@@ -1130,10 +1136,82 @@ class Bench:
                                                "mosquitto": [self.m21.pub] + args}, envs,
                      note="mosquitto_pub and broker 2.1.2")
 
+    # ---- the connection keeper: a script publishing in a loop at 50 ms RTT ----
+    KEEP_LOOP = 20
+
+    def row15(self):
+        n = 5 if self.smoke else self.KEEP_LOOP
+        names = {1: ("15a", "50 ms RTT, %d-call loop: pub --persist 30 QoS 1, mutual TLS 1.3" % n, "<= 0.40", 0.40),
+                 0: ("15b", "50 ms RTT, %d-call loop: pub --persist 30 QoS 0, mutual TLS 1.3" % n, "<= 0.10", 0.10)}
+        self.progress("row 15: %d-call loops at %d ms RTT, smqtt_pub --persist 30 vs mosquitto_pub"
+                      % (n, 2 * self.RTT_DELAY_MS))
+        sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+        self.b7 = Broker(self.work, "keep", pki=self.pki).start()
+        relay = self.rtt_relay(self.b7.tls_port)
+        run_dir = os.path.join(self.work, "run-keeper")
+        os.makedirs(run_dir, exist_ok=True)
+        os.chmod(run_dir, 0o700)
+        env = dict(self.envs["oneshot"], XDG_RUNTIME_DIR=run_dir)
+        tls = ["--cafile", self.ca, "--cert", self.cert, "--key", self.key]
+        for qos in (1, 0):
+            rid, name, goal_txt, goal = names[qos]
+            topic = "bench/keep/q%d" % qos
+            args = ["-h", HOST, "-p", str(relay.port), "-t", topic, "-q", str(qos)] + tls
+            cmds = {"smqtt": [self.spub, "--no-profile", "--persist", "30"] + args, "mosquitto": [MOSQ_PUB] + args}
+            stop = [self.spub, "--no-profile", "--persist-stop"] + args
+
+            def loop(tool, tag):
+                """One loop of n calls: ms per call; a subscriber on the broker
+                itself checks that every message arrives once and in order."""
+                if tool == "smqtt":
+                    run(stop, 30, "persist-stop", env=env)  # every loop starts without a keeper
+                mark = self.b7.mark()
+                cid = self.uid("keepsub")
+                sub = spawn([MOSQ_SUB, "-h", HOST, "-p", str(self.b7.port), "-t", topic, "-q", "1", "-i", cid,
+                             "-C", str(n), "-W", "120"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                self.b7.wait_log(r"%s \d %s$" % (re.escape(cid), re.escape(topic)), mark)
+                t0 = time.monotonic()
+                calls = []
+                for i in range(n):
+                    t1 = time.monotonic()
+                    rc, o, e = run(cmds[tool] + ["-m", "%s-%d" % (tag, i)], 60, tool, env=env)
+                    calls.append((time.monotonic() - t1) * 1e3)
+                    if rc != 0:
+                        raise BenchError("%s failed (rc %d): %s" % (tool, rc, e.decode(errors="replace")[-1500:]))
+                per_call = (time.monotonic() - t0) * 1e3 / n
+                later[tool].extend(calls[1:])
+                try:
+                    out, _ = sub.communicate(timeout=60)
+                except subprocess.TimeoutExpired:
+                    kill(sub)
+                    raise BenchError("%s loop: the subscriber did not get %d messages" % (tool, n))
+                if sub in _procs:
+                    _procs.remove(sub)
+                want = "".join("%s-%d\n" % (tag, i) for i in range(n)).encode()
+                if out != want:
+                    raise BenchError("%s loop: messages not once and in order: %r" % (tool, out[:400]))
+                return per_call
+            later = {"smqtt": [], "mosquitto": []}  # calls 2..n of every loop
+            loop("smqtt", "warm-s")
+            loop("mosquitto", "warm-m")
+            later = {"smqtt": [], "mosquitto": []}
+            wall = {"smqtt": [], "mosquitto": []}
+            for i in range(self.pairs):
+                for tool in (("smqtt", "mosquitto") if i % 2 == 0 else ("mosquitto", "smqtt")):
+                    wall[tool].append(loop(tool, "%s%d" % (tool[0], i)))
+            run(stop, 30, "persist-stop", env=env)
+            self.add_row(rid, name, "ms/call", wall["smqtt"], wall["mosquitto"], goal, goal_txt,
+                         note="each smqtt loop starts with no keeper (its first call connects and starts it); "
+                              "every message checked once and in order by a subscriber on the broker; "
+                              "calls 2..%d alone (a keeper running): median %.1f ms / %.1f ms = %.2f" % (
+                                  n, statistics.median(later["smqtt"]), statistics.median(later["mosquitto"]),
+                                  statistics.median(later["smqtt"]) / statistics.median(later["mosquitto"])),
+                         commands={k: shlex.join(v) for k, v in cmds.items()})
+
     # ---- driver --------------------------------------------------------------
     ORDER = [("1", "row1"), ("2", "row2"), ("3", "row3"), ("7", "row7"), ("8", "row8"),
              ("4", "row4"), ("5", "row5"), ("6", "row6"), ("9", "row9"), ("10", "row10"), ("11", "row11"),
-             ("12", "row12"), ("13", "row13"), ("14", "row14")]
+             ("12", "row12"), ("13", "row13"), ("14", "row14"), ("15", "row15")]
     NAMES = {"1a": "TLS one-shot pub: wall", "1b": "TLS one-shot pub: CPU user+sys",
              "2a": "TLS one-shot pub --tls-resume: wall", "2b": "TLS one-shot pub --tls-resume: CPU",
              "3": "plain one-shot pub: wall", "4": "sub into a pipe: CPU/msg",
@@ -1148,7 +1226,9 @@ class Bench:
              "11c": "pub --ws -l QoS 1 RSS growth",
              "13": "plain one-shot request/response (rr): wall",
              "14a": "pub --tls-resume --capath: wall", "14b": "pub --tls-resume --capath: CPU",
-             "14c": "pub --tls-resume, OS store: wall", "14d": "pub --tls-resume, OS store: CPU"}
+             "14c": "pub --tls-resume, OS store: wall", "14d": "pub --tls-resume, OS store: CPU",
+
+             "15a": "50 ms RTT, 20-call loop: pub --persist 30 QoS 1", "15b": "50 ms RTT, 20-call loop: pub --persist 30 QoS 0"}
     NAMES.update({"12" + k: "50 ms RTT one-shot: " + v for k, v in (
         ("a", "pub QoS 0, plain"), ("b", "pub QoS 1, plain"), ("c", "pub QoS 2, plain"),
         ("d", "sub until the first message"), ("e", "pub QoS 0, mutual TLS 1.3"),
@@ -1257,7 +1337,7 @@ def print_report(bench, info, cmdline):
     table = []
     order = ["1a", "1b", "2a", "2b", "3", "4", "5a", "5b", "5c", "5d", "5e", "5f",
              "6a", "6b", "6c", "6d", "7", "8", "9", "10", "11a", "11b", "11c"] + \
-        ["12" + k for k in "abcdefghijkl"] + ["13", "14a", "14b", "14c", "14d"]
+        ["12" + k for k in "abcdefghijkl"] + ["13", "14a", "14b", "14c", "14d", "15a", "15b"]
     for rid in order:
         r = bench.rows.get(rid)
         if not r:
@@ -1315,7 +1395,7 @@ def main():
     ap.add_argument("--json", default=os.path.join(HERE, "results.json"),
                     help="where to write the results as JSON (default: tests/bench/results.json)")
     ap.add_argument("--only", default="",
-                    help="comma-separated row numbers to run (1..14), e.g. --only 1,4")
+                    help="comma-separated row numbers to run (1..15), e.g. --only 1,4")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work directory")
     args = ap.parse_args()
     if args.pairs is None:

@@ -201,7 +201,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct opt_error err = {0};
 		int argc = 0;
 		cfg_init(&cfg, tool);
-		char **words = profile_words(p, &argc);
+		char **words = profile_words(p, tool, &argc);
 		check(words != NULL, "profile_words");
 		cfg.layer = LAYER_PROFILE;
 		enum opt_status orc = options_parse(&cfg, argc, words, &err);
