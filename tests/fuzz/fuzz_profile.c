@@ -134,7 +134,7 @@ static void save_round_trip(const struct profile *p, const struct config *cfg)
 		return;
 	struct profile_save_req req = {
 		.name = "fuzzsaved", .cfg = cfg, .host = p->hosts[0],
-		.port = cfg->port > 0 ? cfg->port : 0, .tls_version = cfg->tls_version,
+		.port = cfg->port > 0 ? cfg->port : 0,
 	};
 	char *path = NULL, *cause = NULL;
 	if (profile_save(&req, &path, &cause) == 0) {
