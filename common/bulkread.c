@@ -22,10 +22,12 @@ void bulkread_init(struct bulkread *b)
 
 void bulkread_free(struct bulkread *b)
 {
+	unsigned long long max_part = b->max_part;
 	free(b->buf);
 	free(b->topic);
 	free(b->part);
 	bulkread_init(b);
+	b->max_part = max_part;
 }
 
 /* MQTT's remaining length: 1 decoded, 0 more bytes needed, -1 malformed. */
@@ -192,6 +194,8 @@ static int read_part(struct bulkread *b, struct mosquitto *mosq, int sock, int p
 static int start_part(struct bulkread *b, struct mosquitto *mosq, int sock, int protocol,
 		bulk_message_fn fn, void *obj, size_t hdr, size_t total)
 {
+	if (b->max_part && total > b->max_part)
+		return give_up(b, sock); /* libmosquitto's, after the packet gate refuses it */
 	b->part = malloc(total + 1); /* + 1: the payload's NUL */
 	if (!b->part)
 		return give_up(b, sock);

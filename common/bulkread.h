@@ -29,6 +29,7 @@ struct bulkread {
 	size_t part_total, part_have, part_hdr;
 	bool off;               /* libmosquitto holds half a packet: all its own */
 	bool busy;              /* messages come in bursts: coalesce wake-ups */
+	unsigned long long max_part; /* a larger PUBLISH is left to libmosquitto (and the packet gate), 0: none */
 };
 
 /* While messages arrive in bursts, poll should wake when BULK_BUSY_BYTES

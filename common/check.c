@@ -60,6 +60,12 @@ static void describe_cert(X509 *x, struct cert_line *c)
 	preflight_days_text(c->days, 1, c->left, sizeof(c->left));
 }
 
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *line)
+{
+	(void)mosq;
+	client_log(&((struct probe *)obj)->client, level, line);
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags, const mosquitto_property *props)
 {
 	struct probe *p = obj;
@@ -298,6 +304,7 @@ int check_run(struct config *cfg, const struct diag *d)
 	}
 	p.client.explain_into = &r; /* the report holds the explanation, on stdout */
 	mosquitto_connect_v5_callback_set(p.client.mosq, on_connect);
+	client_route_log(&p.client, on_log);
 	mosquitto_disconnect_v5_callback_set(p.client.mosq, on_disconnect);
 	mosquitto_subscribe_callback_set(p.client.mosq, on_subscribe);
 	p.granted = -1;

@@ -24,10 +24,18 @@
 #include "preflight.h"
 #include "probe.h"
 #include "profile.h"
+#include "readgate.h"
 #include "report.h"
 
 /* Packets read from what OpenSSL read ahead, at most, in one loop step. */
 #define TLS_DRAIN_MAX 1024
+
+/* While a packet header is not all here, poll looks again this often (the
+ * bytes that are there would wake it at once). */
+#define GATE_WAIT_MS 5
+
+static bool ws_pump(struct client *c);
+static void gate_evidence(struct client *c);
 
 /* The one global: set by the signal handler, read by the loops. */
 static volatile sig_atomic_t caught_signal;
@@ -105,6 +113,7 @@ static int install_ctx(struct client *c, const struct tls_range *range)
 	c->tls = fresh;
 	SSL_CTX_set_app_data(c->tls.ctx, &c->tls);
 	if (!c->ws_on) {
+		c->tls.gate_reads = true;
 		mosquitto_void_option(c->mosq, MOSQ_OPT_SSL_CTX, c->tls.ctx);
 		mosquitto_int_option(c->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
 	}
@@ -301,6 +310,8 @@ int client_init_checked(struct client *c, struct config *cfg, const struct diag 
 	c->files = *files;
 	tls_files_init(files);
 	bulkread_init(&c->bulk);
+	pktgate_init(&c->gate, cfg->protocol_version, cfg->connect_props);
+	c->bulk.max_part = c->gate.publish_max;
 	evidence_init(&c->ev);
 	c->ev.protocol_version = cfg->protocol_version;
 	if (cfg->id_prefix) {
@@ -629,6 +640,11 @@ int client_finish(struct client *c, int rc, int connack)
 	}
 	if (rc == MOSQ_ERR_SUCCESS)
 		return 0;
+	if (c->connack_seen && c->gate.refused) {
+		gate_evidence(c);
+		print_explanation(c);
+		return rc;
+	}
 	if (c->connack_seen) {
 		diag_compat(c->diag, "Error: %s\n", mosquitto_strerror(rc));
 		return rc;
@@ -680,6 +696,123 @@ void client_prepare_reconnect(struct client *c)
 	c->deadline_ms = mono_ms() + (long long)c->cfg->connect_timeout * 1000;
 }
 
+void client_route_log(struct client *c, void (*fn)(struct mosquitto *, void *, int, const char *))
+{
+	c->log_fn = fn;
+	if (c->cfg->debug)
+		mosquitto_log_callback_set(c->mosq, fn);
+}
+
+void client_log(struct client *c, int level, const char *line)
+{
+	if (readgate_packet_line(level, line))
+		c->gate.completed++;
+	if (c->cfg->debug)
+		log_to_stdout(c->mosq, NULL, level, line);
+}
+
+/* The gate counts the packets libmosquitto reports read (readgate.h). */
+static void gate_lost(struct client *c)
+{
+	if (c->log_fn)
+		mosquitto_log_callback_set(c->mosq, c->log_fn);
+	diag_trace(c->diag, c->log_fn ? "mqtt: packets judged by size alone from here on (at most %llu bytes each), as libmosquitto reports them read"
+			: "mqtt: the broker's packets can no longer be judged (at most %llu bytes each): this connection's reads are not bounded",
+			(unsigned long long)c->gate.publish_max);
+}
+
+/* After the CONNACK, in its callback: libmosquitto has read exactly up to
+ * its end. (Over WebSockets the relay judges the stream from its start.) */
+static void gate_start(struct client *c)
+{
+	int sock = mosquitto_socket(c->mosq);
+	SSL *ssl = c->have_tls ? mosquitto_ssl_get(c->mosq) : NULL;
+	if (ssl && readgate_tls_start(ssl, &c->gate))
+		diag_trace(c->diag, "mqtt: each packet's header judged before it is read, record by record (PUBLISH up to %llu bytes, others up to %llu)",
+				(unsigned long long)c->gate.publish_max, (unsigned long long)c->gate.control_max);
+	else if (readgate_sock_start(sock, &c->gate) && !ssl)
+		diag_trace(c->diag, "mqtt: each packet's header judged before it is read (PUBLISH up to %llu bytes, others up to %llu)",
+				(unsigned long long)c->gate.publish_max, (unsigned long long)c->gate.control_max);
+	else {
+		c->gate.lost = true;
+		gate_lost(c);
+	}
+}
+
+/* Before libmosquitto reads (after the CONNACK, not over WebSockets). */
+static enum readgate_next gate_before(struct client *c, int sock, SSL *ssl, uint64_t *unjudged)
+{
+	*unjudged = UINT64_MAX;
+	if (!c->gate.active || c->ws_on)
+		return READGATE_READ;
+	if (ssl && !c->gate.lost)
+		return readgate_tls_step(ssl, &c->gate);
+	return readgate_sock_step(sock, &c->gate, unjudged);
+}
+
+/* One read by libmosquitto, after the gate let it. */
+static int gated_read(struct client *c, int sock, SSL *ssl)
+{
+	uint64_t unjudged;
+	enum readgate_next next = gate_before(c, sock, ssl, &unjudged);
+	if (next == READGATE_REFUSED)
+		return MOSQ_ERR_PROTOCOL;
+	if (next == READGATE_WAIT) {
+		/* plain: the bytes there wake poll at once; TLS: the socket is drained */
+		c->gate_wait = !ssl || c->gate.lost;
+		return MOSQ_ERR_SUCCESS;
+	}
+	bool counted = c->gate.active && !c->ws_on && (!ssl || c->gate.lost);
+	uint64_t before = 0, completed = c->gate.completed;
+	bool was_lost = c->gate.lost;
+	if (counted && c->gate.lost)
+		before = readgate_sock_position(sock, &c->gate);
+	int rc = mosquitto_loop_read(c->mosq, 1);
+	if (counted && (!c->gate.lost || c->log_fn) && mosquitto_socket(c->mosq) == sock) {
+		if (!readgate_sock_after(sock, &c->gate, before, unjudged, completed))
+			return MOSQ_ERR_PROTOCOL;
+		if (c->gate.lost && !was_lost)
+			gate_lost(c);
+	}
+	return rc;
+}
+
+/* What the explanation needs of a refusal. */
+static void gate_evidence(struct client *c)
+{
+	const struct pktgate *g = &c->gate;
+	struct evidence *ev = &c->ev;
+	ev->stage = STAGE_MQTT;
+	ev->gate_refused = true;
+	ev->gate_type = g->unknown_type ? -1 : g->type;
+	ev->gate_announced = g->announced;
+	ev->gate_limit = g->limit;
+	ev->gate_source = (int)g->source;
+}
+
+/* The broker sent a packet over its bound: say so to it (MQTT 5: 0x95
+ * Packet too large), end the connection. */
+static int gate_refused(struct client *c)
+{
+	struct pktgate *g = &c->gate;
+	if (g->unknown_type)
+		diag_trace(c->diag, "mqtt: refused: %llu bytes of one packet read, more than %llu", (unsigned long long)g->announced,
+				(unsigned long long)g->limit);
+	else
+		diag_trace(c->diag, "mqtt: refused: a %s announcing %llu bytes, more than %llu", pktgate_type_name(g->type),
+				(unsigned long long)g->announced, (unsigned long long)g->limit);
+	if (mosquitto_socket(c->mosq) >= 0) {
+		if (c->cfg->protocol_version == MQTT_PROTOCOL_V5)
+			mosquitto_disconnect_v5(c->mosq, MQTT_RC_PACKET_TOO_LARGE, NULL);
+		else
+			mosquitto_disconnect(c->mosq);
+		mosquitto_loop_write(c->mosq, 1);
+		if (c->ws_on)
+			ws_pump(c);
+	}
+	return MOSQ_ERR_PROTOCOL;
+}
+
 void client_note_connack(struct client *c, int result)
 {
 	diag_trace(c->diag, "mqtt: CONNACK %d (%s)", result, c->cfg->protocol_version == MQTT_PROTOCOL_V5
@@ -688,6 +821,8 @@ void client_note_connack(struct client *c, int result)
 	c->ev.connack = result;
 	if (c->have_tls)
 		tls_note_established(&c->tls, client_ssl(c));
+	if (c->connack_seen && !c->ws_on)
+		gate_start(c);
 }
 
 /* Until the CONNACK, ACK what arrived at once: a broker that sent TLS
@@ -811,6 +946,11 @@ static int ws_connect_once(struct client *c, int *err, bool reconnect, long long
 		c->relay_failed = true;
 		return MOSQ_ERR_NOMEM;
 	}
+	/* the relay judges the stream from its start; the CONNACK is judged
+	 * on libmosquitto's socket, as without it */
+	c->ws.gate = &c->gate;
+	pktgate_start(&c->gate);
+	c->gate.until_connack = true;
 	int rc = reconnect ? mosquitto_reconnect(c->mosq)
 		: mosquitto_connect_bind_v5(c->mosq, c->ws.path, 0, cfg->keepalive, NULL, cfg->connect_props);
 	if (rc == MOSQ_ERR_SUCCESS && wsrelay_accept(&c->ws, &cause)) {
@@ -1161,10 +1301,15 @@ void client_bulk_messages(struct client *c, bulk_message_fn fn, void *obj)
 static int bulk_read(struct client *c, int sock)
 {
 	for (int turn = 0; turn < 64; turn++) {
+		bool owned = !c->bulk.off && !c->bulk.part; /* bulkread is at a packet boundary */
 		enum bulk_next next = bulkread_step(&c->bulk, c->mosq, sock, c->cfg->protocol_version, c->bulk_fn, c->bulk_obj);
 		if (next != BULK_LIBRARY)
 			return MOSQ_ERR_SUCCESS;
-		int rc = mosquitto_loop_read(c->mosq, 1);
+		if (owned)
+			readgate_sock_resync(sock, &c->gate); /* it read whole packets only */
+		int rc = gated_read(c, sock, NULL);
+		if (c->gate_wait)
+			return rc;
 		if (rc || mosquitto_socket(c->mosq) != sock || c->bulk.off)
 			return rc;
 	}
@@ -1192,8 +1337,11 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 		if (timeout_ms < 0 || left < timeout_ms)
 			timeout_ms = (int)left;
 	}
+	bool gate_wait = c->gate_wait;
+	c->gate_wait = false;
 	pfd[n].fd = sock;
-	pfd[n].events = POLLIN | (mosquitto_want_write(m) ? POLLOUT : 0);
+	/* a header not all here: wake for more bytes, not for those there */
+	pfd[n].events = (gate_wait ? 0 : POLLIN) | (mosquitto_want_write(m) ? POLLOUT : 0);
 	pfd[n].revents = 0;
 	n++;
 	if (extra_fd >= 0) {
@@ -1207,10 +1355,12 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 		wsrelay_pollfds(&c->ws, pfd, &n);
 	if (timeout_ms < 0 || timeout_ms > 1000)
 		timeout_ms = 1000;
+	if (gate_wait && timeout_ms > GATE_WAIT_MS)
+		timeout_ms = GATE_WAIT_MS;
 	/* Records OpenSSL already holds (read ahead) do not wake poll: read
 	 * them now. (libmosquitto's socket is plain over WebSockets.) */
 	SSL *ssl = c->have_tls && !c->ws_on ? mosquitto_ssl_get(m) : NULL;
-	bool buffered = tls_input_buffered(ssl) || (c->ws_on && wsrelay_pending(&c->ws));
+	bool buffered = !gate_wait && (tls_input_buffered(ssl) || (c->ws_on && wsrelay_pending(&c->ws)));
 	bool coalescing = c->bulk_fn && bulkread_busy(&c->bulk, sock);
 	if (coalescing && timeout_ms > BULK_BUSY_MS)
 		timeout_ms = BULK_BUSY_MS;
@@ -1218,7 +1368,7 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 	int ready = net_ppoll(pfd, n, &ts, sigmask);
 	if (ready < 0)
 		return errno == EINTR ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ERRNO;
-	if (buffered || (coalescing && ready == 0))
+	if (buffered || (coalescing && ready == 0) || gate_wait)
 		pfd[0].revents |= POLLIN; /* look without being woken */
 	if (c->ws_on && (n > own || buffered) && ws_pump(c))
 		pfd[0].revents |= POLLIN;
@@ -1231,13 +1381,17 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 		if (!c->connack_seen && peekable && !c->ev.reply_checked && c->ev.connack < 0
 				&& first_reply_refused(c, sock, plain ? NULL : ssl))
 			return MOSQ_ERR_PROTOCOL;
-		rc = c->bulk_fn && c->connack_seen && plain ? bulk_read(c, sock) : mosquitto_loop_read(m, 1);
+		rc = c->bulk_fn && c->connack_seen && plain ? bulk_read(c, sock) : gated_read(c, sock, plain ? NULL : ssl);
+		if (c->gate.refused)
+			return gate_refused(c);
 		if (rc || mosquitto_socket(m) < 0)
 			return rc;
 		/* Then every packet already read ahead, so that a burst costs one
 		 * step (and one write of the output) instead of one per message. */
-		for (int i = 0; i < TLS_DRAIN_MAX && tls_input_buffered(ssl); i++) {
-			rc = mosquitto_loop_read(m, 1);
+		for (int i = 0; i < TLS_DRAIN_MAX && !c->gate_wait && tls_input_buffered(ssl); i++) {
+			rc = gated_read(c, sock, ssl);
+			if (c->gate.refused)
+				return gate_refused(c);
 			if (rc || mosquitto_socket(m) < 0)
 				return rc;
 		}
@@ -1251,6 +1405,8 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 	}
 	if (own > 1 && extra_ready && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 		*extra_ready = true;
+	if (c->gate.refused)
+		return gate_refused(c); /* the WebSocket relay refused a packet */
 	return mosquitto_loop_misc(m);
 }
 

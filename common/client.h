@@ -12,6 +12,7 @@
 #include "net.h"
 #include "explain.h"
 #include "options.h"
+#include "pktgate.h"
 #include "report.h"
 #include "tls.h"
 #include "wsrelay.h"
@@ -42,7 +43,16 @@ struct client {
 	bool ws_on;       /* MQTT over WebSockets: libmosquitto talks to ws's Unix socket */
 	struct report *explain_into; /* --check: a failure is explained into this report, not on stderr */
 	struct wsrelay ws;
+	struct pktgate gate;  /* after the CONNACK: the broker's packets, judged before libmosquitto reads them */
+	bool gate_wait;       /* a header is not all here: poll for more, not for what is there */
+	void (*log_fn)(struct mosquitto *, void *, int, const char *); /* the tool's log callback (calls client_log) */
 };
+
+/* The tool's libmosquitto log callback, which hands each line to
+ * client_log: set at once with -d, else when the plain-MQTT gate needs to
+ * count packets (readgate.h). */
+void client_route_log(struct client *c, void (*fn)(struct mosquitto *, void *, int, const char *));
+void client_log(struct client *c, int level, const char *line);
 
 /* After the first CONNACK on plain MQTT, deliver QoS 0 messages without
  * properties to fn straight from bulk reads (see bulkread.h), with obj as

@@ -1,6 +1,7 @@
 /* diagnose: fills the cause table's slots from the evidence (see
  * diagnose.h). The words live in explain.c; this file gathers the facts. */
 #include "diagnose.h"
+#include "pktgate.h"
 #include "socks.h"
 #include "l10n.h"
 #include "ws.h"
@@ -507,6 +508,46 @@ static void reply_bytes(const struct evidence *ev, int l, char *buf, size_t len)
 	if (used + 8 < len)
 		snprintf(buf + used, len - used, "%s%s", ev->reply_len >= (int)sizeof(ev->reply) ? "..." : "",
 				text ? "\"" : "");
+}
+
+/* A packet refused after the CONNACK (pktgate.h): what broke which bound,
+ * and where the PUBLISH bound comes from. */
+static void fill_gate(struct facts *f, const struct evidence *ev, const struct config *cfg)
+{
+	unsigned long long limit = ev->gate_limit;
+	put(f, "announced", "%llu", ev->gate_announced);
+	put(f, "limit", "%llu", limit);
+	EACH_LANG(l) {
+		say(f, l, "packet", "%s", ev->gate_type >= 0 ? pktgate_type_name((unsigned char)ev->gate_type) : L_(l, N_("packet")));
+		const char *how = ev->gate_type >= 0 ? ""
+			: L_(l, N_(" (its header was read along with another packet's, unjudged, so these are the bytes read since the last whole packet)"));
+		const char *v5 = cfg && cfg->protocol_version == MQTT_PROTOCOL_V5 ? ""
+			: L_(l, N_(" (with -V mqttv5)"));
+		switch (ev->gate_source) {
+		case PKTGATE_MAX_PACKET_SIZE:
+			say(f, l, "detail", L_(l, N_("this run asked for packets of at most %llu bytes (-D connect maximum-packet-size); MQTT 5 has a client "
+					"end the connection then, with reason 0x95 (Packet too large)%s")), limit, how);
+			say(f, l, "fixhint", "%s", L_(l, N_("raise -D connect maximum-packet-size above the message's size if you want it, or have it published in smaller messages")));
+			break;
+		case PKTGATE_RLIMIT_AS: case PKTGATE_RLIMIT_DATA:
+			say(f, l, "detail", L_(l, N_("the bound is a quarter of this process's limit on its %s (%s), so that a message (held twice while it "
+					"is delivered) cannot take the memory the run may use%s")), ev->gate_source == PKTGATE_RLIMIT_AS
+					? L_(l, N_("address space")) : L_(l, N_("data segment")), ev->gate_source == PKTGATE_RLIMIT_AS ? "ulimit -v" : "ulimit -d", how);
+			say(f, l, "fixhint", L_(l, N_("raise that limit, or state the bound yourself with -D connect maximum-packet-size N%s")), v5);
+			break;
+		case PKTGATE_DEFAULT:
+			say(f, l, "detail", L_(l, N_("the memory available could not be read (/proc/meminfo), so a fixed bound of %llu bytes applies%s")),
+					(unsigned long long)PKTGATE_DEFAULT_MAX, how);
+			say(f, l, "fixhint", L_(l, N_("state the bound yourself with -D connect maximum-packet-size N%s")), v5);
+			break;
+		default:
+			say(f, l, "detail", L_(l, N_("the bound is a quarter of the memory available when the run started (MemAvailable), so that a "
+					"message (held twice while it is delivered) ends in this explanation instead of the out-of-memory killer%s")), how);
+			say(f, l, "fixhint", L_(l, N_("free memory, or state the bound yourself with -D connect maximum-packet-size N%s (the run then "
+					"holds up to twice N)")), v5);
+			break;
+		}
+	}
 }
 
 static void fill_reply(struct facts *f, const struct evidence *ev, int seconds)
@@ -1027,6 +1068,9 @@ enum cause diagnose(const struct evidence *ev, const struct tls *t, const struct
 		fill_reply(&f, ev, seconds);
 		break;
 	}
+	case CAUSE_MQTT_CONTROL_TOO_LARGE: case CAUSE_MQTT_MESSAGE_TOO_LARGE:
+		fill_gate(&f, ev, cfg);
+		break;
 	case CAUSE_MQTT_TO_HTTP_PORT:
 		put(&f, "scheme", "%s", ev->used_tls ? "wss" : "ws");
 		put(&f, "mqttport", "%s", ev->used_tls ? "8883" : "1883");

@@ -201,6 +201,14 @@ static const struct cause_info table[CAUSE_COUNT] = {
 		N_("{where} answered CONNECT with a {packet} announcing {announced} bytes"),
 		"{detail}",
 		N_("check that {where} is an MQTT broker and that nothing in front of it alters the stream; a broker that sends this is broken: check its log")},
+	{CAUSE_MQTT_CONTROL_TOO_LARGE, "mqtt-control-packet-too-large", STAGE_MQTT,
+		N_("{where} sent a {packet} announcing {announced} bytes, more than the {limit} bytes any {packet} needs"),
+		N_("it came after the CONNACK; this client refused it before reading it, where libmosquitto would have allocated the announced size and waited for all of it"),
+		N_("check that nothing in front of {where} (a proxy, a TLS terminator) alters the stream; a broker that sends this is broken: check its log")},
+	{CAUSE_MQTT_MESSAGE_TOO_LARGE, "mqtt-message-too-large", STAGE_MQTT,
+		N_("{where} sent a {packet} of {announced} bytes, more than the {limit} bytes this run accepts"),
+		"{detail}",
+		"{fixhint}"},
 
 	{CAUSE_MQTT_TO_HTTP_PORT, "mqtt-to-http-port", STAGE_MQTT,
 		N_("{where} speaks HTTP, not plain MQTT"),
@@ -496,6 +504,9 @@ static enum cause classify_ws(const struct evidence *ev)
 
 enum cause classify(const struct evidence *ev)
 {
+	if (ev->gate_refused) /* after the CONNACK (pktgate.h) */
+		return ev->gate_type >= 0 && (ev->gate_type & 0xf0) != 0x30 ? CAUSE_MQTT_CONTROL_TOO_LARGE
+			: CAUSE_MQTT_MESSAGE_TOO_LARGE;
 	switch (ev->proxy_result) { /* the proxy stopped it: the broker was not reached */
 	case SOCKS_METHOD_REFUSED: case SOCKS_AUTH_REFUSED: return CAUSE_PROXY_AUTH_REFUSED;
 	case SOCKS_TARGET_REFUSED: return CAUSE_PROXY_TARGET_REFUSED;

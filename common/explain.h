@@ -29,7 +29,7 @@ enum cause {
 	/* MQTT */
 	CAUSE_MQTT_AUTH_FAILED, CAUSE_MQTT_PROTOCOL_REJECTED, CAUSE_MQTT_IDENTIFIER_REJECTED,
 	CAUSE_MQTT_SERVER_UNAVAILABLE, CAUSE_MQTT_REFUSED, CAUSE_BROKER_CLOSED, CAUSE_MQTT_PROTOCOL_ERROR,
-	CAUSE_MQTT_PACKET_TOO_LARGE,
+	CAUSE_MQTT_PACKET_TOO_LARGE, CAUSE_MQTT_CONTROL_TOO_LARGE, CAUSE_MQTT_MESSAGE_TOO_LARGE,
 	CAUSE_MQTT_TO_HTTP_PORT,
 	/* MQTT over WebSockets: the upgrade and the frames */
 	CAUSE_WS_PATH_NOT_FOUND, CAUSE_WS_UNAUTHORIZED, CAUSE_WS_REDIRECT, CAUSE_WS_NOT_WEBSOCKET,
@@ -121,6 +121,12 @@ struct evidence {
 	int proxy_rep;             /* the proxy's CONNECT reply code, -1 */
 	unsigned char proxy_first[8]; /* the first bytes the proxy sent */
 	int proxy_first_len;
+	/* after the CONNACK: a packet refused by the packet gate (pktgate.h) */
+	bool gate_refused;
+	int gate_type;             /* its first byte; -1: judged by size alone */
+	unsigned long long gate_announced; /* its remaining length (size alone: bytes read) */
+	unsigned long long gate_limit;     /* the bound it broke */
+	int gate_source;           /* enum pktgate_source: where the PUBLISH bound comes from */
 };
 
 void evidence_init(struct evidence *ev);

@@ -218,6 +218,12 @@ static int publish_message(struct pub *p)
 	return do_publish(p, p->cfg->message, (int)p->cfg->msglen);
 }
 
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *line)
+{
+	(void)mosq;
+	client_log(&((struct pub *)obj)->client, level, line);
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
 		const mosquitto_property *props)
 {
@@ -512,6 +518,7 @@ int pub_run(struct config *cfg, const struct diag *d)
 		return 1;
 	}
 	mosquitto_connect_v5_callback_set(p.client.mosq, on_connect);
+	client_route_log(&p.client, on_log);
 	mosquitto_disconnect_v5_callback_set(p.client.mosq, on_disconnect);
 	mosquitto_publish_v5_callback_set(p.client.mosq, on_publish);
 	if ((rc = client_connect(&p.client)) != 0) {

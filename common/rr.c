@@ -102,6 +102,12 @@ static void publish_request(struct rr *r)
 				cfg->qos, cfg->response_topic);
 }
 
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *line)
+{
+	(void)mosq;
+	client_log(&((struct rr *)obj)->client, level, line);
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
 		const mosquitto_property *props)
 {
@@ -356,6 +362,7 @@ int rr_run(struct config *cfg, const struct diag *d)
 		goto out;
 	struct mosquitto *m = r.client.mosq;
 	mosquitto_connect_v5_callback_set(m, on_connect);
+	client_route_log(&r.client, on_log);
 	mosquitto_subscribe_callback_set(m, on_subscribe);
 	mosquitto_publish_v5_callback_set(m, on_publish);
 	mosquitto_message_v5_callback_set(m, on_message);

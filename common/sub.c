@@ -208,6 +208,12 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int rc, const
 	finish_if_done(s);
 }
 
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *line)
+{
+	(void)mosq;
+	client_log(&((struct sub *)obj)->client, level, line);
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int result, int flags,
 		const mosquitto_property *props)
 {
@@ -411,6 +417,7 @@ int sub_run(struct config *cfg, const struct diag *d)
 	struct mosquitto *m = s.client.mosq;
 	mosquitto_subscribe_callback_set(m, on_subscribe);
 	mosquitto_connect_v5_callback_set(m, on_connect);
+	client_route_log(&s.client, on_log);
 	mosquitto_message_v5_callback_set(m, on_message);
 	mosquitto_publish_v5_callback_set(m, on_publish);
 	mosquitto_disconnect_v5_callback_set(m, on_disconnect);

@@ -5,6 +5,7 @@
 #include <dirent.h>
 
 #include "atomicfile.h"
+#include "readgate.h"
 #include "tlssession.h"
 #include "l10n.h"
 
@@ -548,6 +549,8 @@ static void info_cb(const SSL *ssl, int where, int ret)
 	struct tls *t = tls_of_ssl((SSL *)ssl);
 	if (!t)
 		return;
+	if ((where & SSL_CB_HANDSHAKE_START) && t->gate_reads)
+		readgate_tls_install((SSL *)ssl);
 	if ((where & SSL_CB_HANDSHAKE_START) && t->session_file && !t->session_offered && !SSL_session_reused(ssl))
 		offer_session(t, (SSL *)ssl);
 	if ((where & SSL_CB_EXIT) && ret <= 0 && !t->ev->ssl_reason) {
@@ -966,6 +969,8 @@ int tls_init(struct tls *t, const struct config *cfg, int port, const struct tls
 
 bool tls_input_buffered(SSL *ssl)
 {
+	if (readgate_tls_ready(ssl))
+		return true;
 	if (!ssl || !SSL_has_pending(ssl))
 		return false;
 	if (SSL_pending(ssl) > 0)

@@ -68,6 +68,7 @@ struct tls {
 	unsigned char *psk;        /* decoded --psk, wiped at free */
 	long psk_len;
 	char *psk_identity;
+	bool gate_reads;           /* libmosquitto's connection: put the record gate in (readgate.h) */
 };
 
 /* Does this configuration make libmosquitto use TLS? */

@@ -625,6 +625,12 @@ static bool take_input(struct wsrelay *r, const uint8_t *p, size_t n)
 		n -= used;
 		switch (ev.kind) {
 		case WS_EV_DATA:
+			if (r->gate && !pktgate_feed(r->gate, ev.data, ev.len)) {
+				/* a packet over its bound: libmosquitto never gets it */
+				send_close(r, 1009);
+				r->broker_eof = true;
+				break;
+			}
 			if (ev.len && !buf_add(&r->to_local, ev.data, ev.len))
 				return false;
 			break;

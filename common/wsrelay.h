@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 #include "ws.h"
 #include "socks.h"
+#include "pktgate.h"
 
 /* How an open (TCP, TLS, upgrade) ended. */
 enum wsr_result {
@@ -71,6 +72,7 @@ struct wsrelay {
 	char close_reason[124];
 	enum ws_error error;       /* a protocol error in the broker's frames */
 	int quick_acks;            /* TCP_QUICKACKs given while the connection starts */
+	struct pktgate *gate;      /* judges the MQTT stream before libmosquitto gets it (not owned), NULL */
 	uint8_t masks[4096];       /* random bytes for frame masks, from one RAND_bytes */
 	size_t masks_left;         /* unused bytes at the end of masks */
 };
