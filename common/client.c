@@ -716,9 +716,11 @@ static void gate_lost(struct client *c)
 {
 	if (c->log_fn)
 		mosquitto_log_callback_set(c->mosq, c->log_fn);
-	diag_trace(c->diag, c->log_fn ? "mqtt: packets judged by size alone from here on (at most %llu bytes each), as libmosquitto reports them read"
-			: "mqtt: the broker's packets can no longer be judged (at most %llu bytes each): this connection's reads are not bounded",
-			(unsigned long long)c->gate.publish_max);
+	if (c->log_fn)
+		diag_trace(c->diag, "mqtt: packets judged by size alone from here on (at most %llu bytes each), as libmosquitto reports them read",
+				(unsigned long long)c->gate.publish_max);
+	else
+		diag_trace(c->diag, "mqtt: the broker's packets cannot be judged on this connection: its reads are not bounded");
 }
 
 /* After the CONNACK, in its callback: libmosquitto has read exactly up to

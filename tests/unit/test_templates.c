@@ -619,6 +619,15 @@ EV(mqtt_http, e->stage = STAGE_MQTT; memcpy(e->reply, "HTTP/1.1", 8); e->reply_l
 EV(mqtt_long, e->stage = STAGE_MQTT; e->reply[0] = 0x20; e->reply[1] = 0xff; e->reply[2] = 0xff; e->reply[3] = 0x7f; e->reply_len = 4)
 EV(mqtt_long_tls, e->stage = STAGE_MQTT; e->used_tls = true; e->handshake_done = true; memcpy(e->reply, "\x20\xff\xff\xff\x7f", 5); e->reply_len = 5)
 EV(auth_long, e->stage = STAGE_MQTT; memcpy(e->reply, "\xf0\x81\x80\x80\x01", 5); e->reply_len = 5)
+/* after the CONNACK, refused by the packet gate (pktgate.h: 1 maximum-packet-size, 2 memory, 3 RLIMIT_AS, 4 RLIMIT_DATA, 5 default) */
+EV(gate_suback, e->stage = STAGE_MQTT; e->connack = 0; e->gate_refused = true; e->gate_announced = 268435455; e->gate_type = 0x90; e->gate_limit = 1048576; e->gate_source = 2)
+EV(gate_pingresp_tls, e->stage = STAGE_MQTT; e->connack = 0; e->gate_refused = true; e->gate_announced = 268435455; e->used_tls = true; e->handshake_done = true; e->gate_type = 0xd0; e->gate_limit = 1048576; e->gate_source = 2)
+EV(gate_publish_max, e->stage = STAGE_MQTT; e->connack = 0; e->gate_refused = true; e->gate_announced = 268435455; e->gate_type = 0x30; e->gate_limit = 10000000; e->gate_source = 1)
+EV(gate_publish_mem, e->stage = STAGE_MQTT; e->connack = 0; e->gate_refused = true; e->gate_announced = 268435455; e->gate_type = 0x32; e->gate_limit = 200000000; e->gate_source = 2)
+EV(gate_publish_as, e->stage = STAGE_MQTT; e->connack = 0; e->gate_refused = true; e->gate_announced = 268435455; e->gate_type = 0x30; e->gate_limit = 200000000; e->gate_source = 3)
+EV(gate_publish_data, e->stage = STAGE_MQTT; e->connack = 0; e->gate_refused = true; e->gate_announced = 268435455; e->gate_type = 0x30; e->gate_limit = 200000000; e->gate_source = 4)
+EV(gate_publish_default, e->stage = STAGE_MQTT; e->connack = 0; e->gate_refused = true; e->gate_announced = 268435455; e->gate_type = 0x30; e->gate_limit = 67108864; e->gate_source = 5)
+EV(gate_unknown, e->stage = STAGE_MQTT; e->connack = 0; e->gate_refused = true; e->gate_announced = 268435455; e->gate_type = -1; e->gate_limit = 200000000; e->gate_source = 2)
 EV(mqtt_half, e->stage = STAGE_MQTT; e->reply[0] = 0x20; e->reply_len = 1; e->mqtt_rc = MOSQ_ERR_CONN_LOST)
 EV(mqtt_stalled, e->stage = STAGE_MQTT; e->timed_out = true; e->reply[0] = 0x20; e->reply[1] = 0x02; e->reply_len = 2)
 EV(mqtt_http_reply, e->stage = STAGE_MQTT; memcpy(e->reply, "HTTP/1.0 403 For", 16); e->reply_len = 16)
@@ -731,6 +740,14 @@ static const struct wire_row wire_rows[] = {
 	W(mqtt_long, "mqtt-packet-too-large", D_HOST),
 	W(mqtt_long_tls, "mqtt-packet-too-large", D_HOST | D_TRUST),
 	W(auth_long, "mqtt-packet-too-large", D_HOST),
+	W(gate_suback, "mqtt-control-packet-too-large", D_HOST),
+	W(gate_pingresp_tls, "mqtt-control-packet-too-large", D_HOST | D_TRUST),
+	W(gate_publish_max, "mqtt-message-too-large", D_HOST | D_PROTO),
+	W(gate_publish_mem, "mqtt-message-too-large", D_HOST | D_PROTO),
+	W(gate_publish_as, "mqtt-message-too-large", D_HOST | D_PROTO),
+	W(gate_publish_data, "mqtt-message-too-large", D_HOST | D_PROTO),
+	W(gate_publish_default, "mqtt-message-too-large", D_HOST | D_PROTO),
+	W(gate_unknown, "mqtt-message-too-large", D_HOST | D_PROTO),
 	W(mqtt_half, "mqtt-protocol-error", D_HOST),
 	W(mqtt_stalled, "mqtt-protocol-error", D_HOST),
 	W(mqtt_badlen, "mqtt-protocol-error", D_HOST),
