@@ -1572,6 +1572,204 @@ def test_mqtts_huge_connack(lab):
     expect(not failures, "; ".join(failures))
 
 
+class GatePeer:
+    """Plain or TLS (conn as it is) or WebSocket (WsPeer) framing for the
+    packet-gate servers."""
+
+    def __init__(self, conn, ws):
+        self.conn = conn
+        self.ws = WsPeer(conn) if ws else None
+
+    def read(self):
+        return self.ws.read_packet() if self.ws else read_packet(conn=self.conn)
+
+    def send(self, data):
+        self.conn.sendall(self.ws.frame(2, data) if self.ws else data)
+
+
+GATE_HUGE_LEN = bytes([0xff, 0xff, 0xff, 0x7f])   # a remaining length of 268435455
+
+
+def b_gate(ws, v5, kind):
+    """After a valid CONNACK (and SUBACK): a SUBACK (kind "suback") or a
+    PUBLISH (kind "publish") announcing 256 MB, then data as fast as the
+    client takes it (300 MB at most). For smqtt_rr the PUBLISH answers the
+    request."""
+    def b(srv, conn):
+        g = GatePeer(conn, ws)
+        g.read()
+        g.send(b"\x20\x03\x00\x00\x00" if v5 else b"\x20\x02\x00\x00")
+        huge = None
+        while huge is None:
+            p = g.read()
+            if not p:
+                return
+            if p[0] & 0xf0 == 0x80:   # SUBSCRIBE
+                if kind == "suback":
+                    huge = b"\x90" + GATE_HUGE_LEN
+                else:
+                    g.send((b"\x90\x04" + packet_id(p) + b"\x00\x00") if v5 else (b"\x90\x03" + packet_id(p) + b"\x00"))
+                    if b"response" not in p:   # smqtt_sub: the message comes now
+                        huge = b"\x30" + GATE_HUGE_LEN
+            elif p[0] & 0xf0 == 0x30:   # smqtt_rr's request
+                if p[0] & 0x06:   # QoS 1/2: its packet id, after the topic
+                    i = 1
+                    while p[i] & 0x80:
+                        i += 1
+                    at = i + 1 + 2 + int.from_bytes(p[i + 1:i + 3], "big")
+                    g.send(b"\x40\x02" + p[at:at + 2])
+                huge = b"\x30" + GATE_HUGE_LEN
+        g.send(huge + b"\x00\x01t" + (b"\x00" if v5 else b""))
+        chunk = (g.ws.frame(2, b"x" * 65536) if g.ws else b"x" * 65536)
+        srv.flooding.set()
+        for _ in range(300 * 16):
+            if srv.stopping.is_set():
+                break
+            conn.sendall(chunk)
+        srv.hold()
+    return b
+
+
+def gate_run(lab, tool, transport, kind, extra, preexec=None):
+    pki = ensure_pki(lab)
+    tls = transport in ("TLS", "wss")
+    ctx = server_ctx(os.path.join(pki, "server.crt"), os.path.join(pki, "server.key")) if tls else None
+    v5 = tool == "smqtt_rr" or "mqttv5" in extra
+    srv = Hostile(b_gate(transport in ("ws", "wss"), v5, kind), ssl_ctx=ctx).start()
+    try:
+        a = [binpath(tool), "-h", "localhost" if tls else "127.0.0.1", "-p", str(srv.port), "--diag-format", "json"]
+        if tls:
+            a += ["--cafile", os.path.join(pki, "ca.crt")]
+        if transport in ("ws", "wss"):
+            a += ["--ws"]
+        a += {"smqtt_sub": ["-t", "t"], "smqtt_rr": ["-t", "req", "-e", "response", "-m", "x", "-W", "30"]}[tool]
+        a += extra
+        if preexec:
+            a = preexec + a
+        return lab.e.run(a, 60)
+    finally:
+        srv.stop()
+
+
+def test_gate_after_connack(lab):
+    """After a valid CONNACK, a SUBACK announcing 256 MB, or a PUBLISH
+    announcing 256 MB (over -D connect maximum-packet-size, or over a quarter
+    of the data-segment limit), then data as fast as possible: smqtt_sub and
+    smqtt_rr stop at once over plain MQTT, TLS, ws and wss, explained
+    (mqtt-control-packet-too-large, mqtt-message-too-large), exit 2, in a
+    few MB (mosquitto_sub allocates the 256 MB and fills it)."""
+    failures = []
+    mps = ["-D", "connect", "maximum-packet-size", "10000000"]
+    cases = []
+    for transport in ("plain", "TLS", "ws", "wss"):
+        cases += [("smqtt_sub", transport, "suback", [], None, "mqtt-control-packet-too-large"),
+                  ("smqtt_sub", transport, "publish", ["-V", "mqttv5"] + mps, None, "mqtt-message-too-large"),
+                  ("smqtt_rr", transport, "publish", mps, None, "mqtt-message-too-large")]
+    if not SLOW and shutil.which("prlimit"):
+        # the bound from memory: a quarter of a 800 MB data segment (no sanitizer: its shadow needs more)
+        lim = ["prlimit", "--data=800000000:"]
+        cases += [("smqtt_sub", "plain", "publish", [], lim, "mqtt-message-too-large"),
+                  ("smqtt_sub", "TLS", "publish", [], lim, "mqtt-message-too-large"),
+                  ("smqtt_rr", "ws", "publish", [], lim, "mqtt-message-too-large"),
+                  ("smqtt_rr", "plain", "suback", [], None, "mqtt-control-packet-too-large")]
+    if WRAPPER:   # the same gates: one case each under valgrind
+        cases = [c for c in cases if c[1] in ("plain", "TLS") and c[2] == "publish" and not c[4]]
+    for tool, transport, kind, extra, pre, cause in cases:
+        r = gate_run(lab, tool, transport, kind, extra, pre)
+        label = "%s, %s, %s%s%s" % (tool, transport, kind, " (maximum-packet-size)" if extra else "",
+                                    " (data limit)" if pre else "")
+        lab.notes.append("after the CONNACK, %s: %s after %.2f s, peak RSS %.1f MB, %r"
+                         % (label, r.brief(), r.secs, r.rss_kb / 1024.0, first_line(r.err)))
+        try:
+            j = json.loads(r.err.rstrip("\n").split("\n")[-1])
+        except ValueError:
+            j = {}
+        if r.rc != 2 or j.get("cause") != cause:
+            failures.append("%s: %s, cause %s, stderr %r" % (label, r.brief(), j.get("cause"), r.err[-600:]))
+            continue
+        text = json.dumps(j)
+        if "268435455" not in text or ("SUBACK" if kind == "suback" else "PUBLISH") not in text:
+            failures.append("%s: the explanation does not name the packet and its size: %r" % (label, text[:400]))
+        if kind == "publish" and ("maximum-packet-size" not in text or (pre and "data segment" not in text)):
+            failures.append("%s: the explanation does not name the bound's source and the fix: %r" % (label, text[:600]))
+        if r.secs > (5 if not WRAPPER else 30):
+            failures.append("%s: took %.2f s" % (label, r.secs))
+        if not SLOW and r.rss_kb > RSS_LIMIT_KB:
+            failures.append("%s: peak RSS %d kB" % (label, r.rss_kb))
+        for bad in ("AddressSanitizer", "runtime error:", "LeakSanitizer"):
+            if bad in r.err:
+                failures.append("%s: %s: %r" % (label, bad, r.err[:500]))
+    expect(not failures, "; ".join(failures))
+
+
+def test_gate_large_message_passes(lab):
+    """A legitimate 5 MB PUBLISH from a real mosquitto arrives byte-exact
+    through the packet gate: smqtt_sub over plain MQTT and TLS, as
+    mosquitto_sub gets it, and smqtt_rr's answer (the responder publishes
+    it with the request's correlation data)."""
+    pki = ensure_pki(lab)
+    d = os.path.join(lab.tmp, "gate-broker")
+    os.makedirs(d, exist_ok=True)
+    port, tport = free_port(), free_port()
+    conf = os.path.join(d, "m.conf")
+    with open(conf, "w") as f:
+        f.write("user root\nlistener %d 127.0.0.1\nallow_anonymous true\nlistener %d 127.0.0.1\n"
+                "certfile %s\nkeyfile %s\n" % (port, tport, os.path.join(pki, "server.crt"),
+                                                  os.path.join(pki, "server.key")))
+    big = random.Random(24).randbytes(5 * 1024 * 1024)
+    path = os.path.join(d, "big.bin")
+    with open(path, "wb") as f:
+        f.write(big)
+    broker = popen([MOSQUITTO, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    failures = []
+    try:
+        for p in (port, tport):
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", p), 0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.02)
+        for transport in ("plain", "TLS"):
+            conn = ["-h", "localhost", "-p", str(tport), "--cafile", os.path.join(pki, "ca.crt")] \
+                if transport == "TLS" else ["-h", "127.0.0.1", "-p", str(port)]
+            outs = {}
+            for tool in (binpath("smqtt_sub"), REF_SUB):
+                topic = "gate/%s/%s" % (transport, os.path.basename(tool))
+                sp = lab.e.popen([tool] + conn + ["-t", topic, "-C", "1", "-N", "-W", "60"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+                time.sleep(0.5 if not WRAPPER else 3)
+                subprocess.run([REF_PUB, "-p", str(port), "-t", topic, "-f", path], check=True, timeout=60)
+                out, err = sp.communicate(timeout=120)
+                outs[tool] = (sp.returncode, out, err)
+            (s_rc, s_out, s_err), (m_rc, m_out, _) = outs[binpath("smqtt_sub")], outs[REF_SUB]
+            lab.notes.append("5 MB message over %s: smqtt_sub exit %d, %d bytes; mosquitto_sub exit %d, %d bytes"
+                             % (transport, s_rc, len(s_out), m_rc, len(m_out)))
+            if s_rc != m_rc or s_out != big or m_out != big:
+                failures.append("%s: smqtt_sub exit %d, %d bytes%s; mosquitto_sub exit %d, %d bytes; stderr %r"
+                                % (transport, s_rc, len(s_out), " (identical)" if s_out == big else "", m_rc,
+                                   len(m_out), s_err[:300]))
+        # smqtt_rr: a responder that answers with the 5 MB file
+        # (an answer without correlation data is taken, as mosquitto_rr takes it)
+        resp = lab.e.popen([REF_SUB, "-p", str(port), "-t", "gate/req", "-C", "1", "-V", "mqttv5"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        rr = lab.e.popen([binpath("smqtt_rr"), "-h", "127.0.0.1", "-p", str(port), "-t", "gate/req", "-e",
+                          "gate/resp", "-m", "q", "-N", "-W", "60"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        resp.communicate(timeout=60)
+        subprocess.run([REF_PUB, "-p", str(port), "-t", "gate/resp", "-f", path, "-V", "mqttv5"], check=True,
+                       timeout=60)
+        out, err = rr.communicate(timeout=120)
+        lab.notes.append("5 MB answer to smqtt_rr: exit %d, %d bytes" % (rr.returncode, len(out)))
+        if rr.returncode != 0 or out != big:
+            failures.append("smqtt_rr: exit %d, %d bytes, stderr %r" % (rr.returncode, len(out), err[:300]))
+    finally:
+        broker.terminate()
+        broker.wait(10)
+    expect(not failures, "; ".join(failures))
+
+
 def test_relay_dir_unusable(lab):
     """$TMPDIR that is not a directory: the WebSocket relay's explanation,
     exit 1, and no "Unable to connect (Out of memory.)" after it."""
