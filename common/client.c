@@ -705,8 +705,15 @@ void client_route_log(struct client *c, void (*fn)(struct mosquitto *, void *, i
 
 void client_log(struct client *c, int level, const char *line)
 {
-	if (readgate_packet_line(level, line))
+	if (readgate_packet_line(level, line)) {
 		c->gate.completed++;
+		/* plain MQTT: libmosquitto reads on while QoS > 0 messages are in
+		 * flight, unless errno says EAGAIN after a packet (loop.c, 2.0 and
+		 * 2.1): one packet per read, so that the next header is judged
+		 * before it is read */
+		if (c->gate.active && c->gate_plain)
+			errno = EAGAIN;
+	}
 	if (c->cfg->debug)
 		log_to_stdout(c->mosq, NULL, level, line);
 }
@@ -729,13 +736,18 @@ static void gate_start(struct client *c)
 {
 	int sock = mosquitto_socket(c->mosq);
 	SSL *ssl = c->have_tls ? mosquitto_ssl_get(c->mosq) : NULL;
+	c->gate_plain = false;
 	if (ssl && readgate_tls_start(ssl, &c->gate))
 		diag_trace(c->diag, "mqtt: each packet's header judged before it is read, record by record (PUBLISH up to %llu bytes, others up to %llu)",
 				(unsigned long long)c->gate.publish_max, (unsigned long long)c->gate.control_max);
-	else if (readgate_sock_start(sock, &c->gate) && !ssl)
+	else if (readgate_sock_start(sock, &c->gate) && !ssl) {
+		c->gate_plain = true;
+		if (c->log_fn)
+			mosquitto_log_callback_set(c->mosq, c->log_fn);
 		diag_trace(c->diag, "mqtt: each packet's header judged before it is read (PUBLISH up to %llu bytes, others up to %llu)",
 				(unsigned long long)c->gate.publish_max, (unsigned long long)c->gate.control_max);
-	else {
+		errno = EAGAIN; /* the CONNACK's read ends here (see client_log) */
+	} else {
 		c->gate.lost = true;
 		gate_lost(c);
 	}

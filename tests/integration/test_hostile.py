@@ -1736,12 +1736,13 @@ def test_gate_large_message_passes(lab):
                 if transport == "TLS" else ["-h", "127.0.0.1", "-p", str(port)]
             outs = {}
             for tool in (binpath("smqtt_sub"), REF_SUB):
+                # retained: it arrives whenever the subscription is made
                 topic = "gate/%s/%s" % (transport, os.path.basename(tool))
-                sp = lab.e.popen([tool] + conn + ["-t", topic, "-C", "1", "-N", "-W", "60"], stdout=subprocess.PIPE,
+                subprocess.run([REF_PUB, "-p", str(port), "-t", topic, "-f", path, "-r", "-q", "1"], check=True,
+                               timeout=60)
+                sp = lab.e.popen([tool] + conn + ["-t", topic, "-C", "1", "-N", "-W", "120"], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE)
-                time.sleep(0.5 if not WRAPPER else 3)
-                subprocess.run([REF_PUB, "-p", str(port), "-t", topic, "-f", path], check=True, timeout=60)
-                out, err = sp.communicate(timeout=120)
+                out, err = sp.communicate(timeout=180)
                 outs[tool] = (sp.returncode, out, err)
             (s_rc, s_out, s_err), (m_rc, m_out, _) = outs[binpath("smqtt_sub")], outs[REF_SUB]
             lab.notes.append("5 MB message over %s: smqtt_sub exit %d, %d bytes; mosquitto_sub exit %d, %d bytes"
