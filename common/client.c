@@ -36,6 +36,7 @@
 
 static bool ws_pump(struct client *c);
 static void gate_evidence(struct client *c);
+static bool gate_enforced(const struct client *c);
 
 /* The one global: set by the signal handler, read by the loops. */
 static volatile sig_atomic_t caught_signal;
@@ -640,7 +641,7 @@ int client_finish(struct client *c, int rc, int connack)
 	}
 	if (rc == MOSQ_ERR_SUCCESS)
 		return 0;
-	if (c->connack_seen && c->gate.refused) {
+	if (c->connack_seen && gate_enforced(c)) {
 		gate_evidence(c);
 		print_explanation(c);
 		return rc;
@@ -726,8 +727,10 @@ static void gate_lost(struct client *c)
 	if (c->log_fn)
 		diag_trace(c->diag, "mqtt: packets judged by size alone from here on (at most %llu bytes each), as libmosquitto reports them read",
 				(unsigned long long)c->gate.publish_max);
-	else
+	else {
+		pktgate_stop(&c->gate);
 		diag_trace(c->diag, "mqtt: the broker's packets cannot be judged on this connection: its reads are not bounded");
+	}
 }
 
 /* After the CONNACK, in its callback: libmosquitto has read exactly up to
@@ -747,8 +750,12 @@ static void gate_start(struct client *c)
 		diag_trace(c->diag, "mqtt: each packet's header judged before it is read (PUBLISH up to %llu bytes, others up to %llu)",
 				(unsigned long long)c->gate.publish_max, (unsigned long long)c->gate.control_max);
 		errno = EAGAIN; /* the CONNACK's read ends here (see client_log) */
+	} else if (!ssl) {
+		/* a Unix socket: no byte counts */
+		pktgate_stop(&c->gate);
+		diag_trace(c->diag, "mqtt: the broker's packets cannot be judged on this connection: its reads are not bounded");
 	} else {
-		c->gate.lost = true;
+		c->gate.lost = true; /* on the encrypted byte counts, which bound the plaintext ones */
 		gate_lost(c);
 	}
 }
@@ -769,8 +776,10 @@ static int gated_read(struct client *c, int sock, SSL *ssl)
 {
 	uint64_t unjudged;
 	enum readgate_next next = gate_before(c, sock, ssl, &unjudged);
-	if (next == READGATE_REFUSED)
+	if (next == READGATE_REFUSED) {
+		c->gate_enforce = true;
 		return MOSQ_ERR_PROTOCOL;
+	}
 	if (next == READGATE_WAIT) {
 		/* plain: the bytes there wake poll at once; TLS: the socket is drained */
 		c->gate_wait = !ssl || c->gate.lost;
@@ -783,12 +792,21 @@ static int gated_read(struct client *c, int sock, SSL *ssl)
 		before = readgate_sock_position(sock, &c->gate);
 	int rc = mosquitto_loop_read(c->mosq, 1);
 	if (counted && (!c->gate.lost || c->log_fn) && mosquitto_socket(c->mosq) == sock) {
-		if (!readgate_sock_after(sock, &c->gate, before, unjudged, completed))
+		if (!readgate_sock_after(sock, &c->gate, before, unjudged, completed)) {
+			c->gate_enforce = true;
 			return MOSQ_ERR_PROTOCOL;
+		}
 		if (c->gate.lost && !was_lost)
 			gate_lost(c);
 	}
 	return rc;
+}
+
+/* Does the run end on the gate's refusal now? (over WebSockets the relay
+ * has stopped at the refused packet) */
+static bool gate_enforced(const struct client *c)
+{
+	return c->gate.refused && (c->gate_enforce || c->ws_on);
 }
 
 /* What the explanation needs of a refusal. */
@@ -1396,7 +1414,7 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 				&& first_reply_refused(c, sock, plain ? NULL : ssl))
 			return MOSQ_ERR_PROTOCOL;
 		rc = c->bulk_fn && c->connack_seen && plain ? bulk_read(c, sock) : gated_read(c, sock, plain ? NULL : ssl);
-		if (c->gate.refused)
+		if (gate_enforced(c))
 			return gate_refused(c);
 		if (rc || mosquitto_socket(m) < 0)
 			return rc;
@@ -1404,7 +1422,7 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 		 * step (and one write of the output) instead of one per message. */
 		for (int i = 0; i < TLS_DRAIN_MAX && !c->gate_wait && tls_input_buffered(ssl); i++) {
 			rc = gated_read(c, sock, ssl);
-			if (c->gate.refused)
+			if (gate_enforced(c))
 				return gate_refused(c);
 			if (rc || mosquitto_socket(m) < 0)
 				return rc;
@@ -1419,7 +1437,7 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 	}
 	if (own > 1 && extra_ready && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 		*extra_ready = true;
-	if (c->gate.refused)
+	if (gate_enforced(c))
 		return gate_refused(c); /* the WebSocket relay refused a packet */
 	return mosquitto_loop_misc(m);
 }

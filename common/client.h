@@ -45,6 +45,7 @@ struct client {
 	struct wsrelay ws;
 	struct pktgate gate;  /* after the CONNACK: the broker's packets, judged before libmosquitto reads them */
 	bool gate_plain;      /* plain MQTT, judged on the socket's byte counts (readgate.h) */
+	bool gate_enforce;    /* libmosquitto reached the refused packet: the run ends */
 	bool gate_wait;       /* a header is not all here: poll for more, not for what is there */
 	void (*log_fn)(struct mosquitto *, void *, int, const char *); /* the tool's log callback (calls client_log) */
 };

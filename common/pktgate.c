@@ -70,6 +70,8 @@ void pktgate_start(struct pktgate *g)
 	g->lost = false;
 	g->mark = 0;
 	g->until_connack = false;
+	g->fed = 0;
+	g->refused = false; /* a new connection */
 }
 
 void pktgate_stop(struct pktgate *g)
@@ -90,6 +92,11 @@ const char *pktgate_type_name(unsigned char first)
 	return names[first >> 4];
 }
 
+bool pktgate_reached(const struct pktgate *g, uint64_t consumed)
+{
+	return g->refused && consumed >= g->refused_at;
+}
+
 void pktgate_refuse_size(struct pktgate *g, uint64_t bytes)
 {
 	g->refused = true;
@@ -97,6 +104,7 @@ void pktgate_refuse_size(struct pktgate *g, uint64_t bytes)
 	g->type = 0;
 	g->announced = bytes;
 	g->limit = g->publish_max;
+	g->refused_at = 0; /* reached already */
 }
 
 /* A whole fixed header: judge it. */
@@ -123,6 +131,7 @@ static bool judge(struct pktgate *g, uint64_t remaining)
 		g->type = g->hdr[0];
 		g->announced = remaining;
 		g->limit = limit;
+		g->refused_at = g->pos - (uint64_t)g->hdr_len;
 		return false;
 	}
 	g->body_left = remaining;

@@ -53,6 +53,10 @@ struct pktgate {
 	unsigned char type;          /* the refused packet's first byte */
 	uint64_t announced;          /* its remaining length (unknown type: bytes read) */
 	uint64_t limit;              /* the bound it broke */
+	uint64_t refused_at;         /* where its header begins in the stream: the packets
+	                              * before it are libmosquitto's to read (and to
+	                              * find malformed, as it would without the gate) */
+	uint64_t fed;                /* mqtts: plaintext bytes fed (whole records) */
 };
 
 /* The bounds for this run: protocol is the MQTT version, props the
@@ -72,6 +76,10 @@ bool pktgate_feed(struct pktgate *g, const unsigned char *p, size_t n);
 /* Is the parse at a packet boundary, or inside a fixed header? (the next
  * header has not been judged yet) */
 bool pktgate_at_header(const struct pktgate *g);
+
+/* Has libmosquitto reached (or read into) the refused packet? consumed:
+ * the stream bytes it has read since pktgate_start. */
+bool pktgate_reached(const struct pktgate *g, uint64_t consumed);
 
 /* Refuse with a size alone, the type unknown (a bound proven on bytes read). */
 void pktgate_refuse_size(struct pktgate *g, uint64_t bytes);

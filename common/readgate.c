@@ -216,8 +216,10 @@ bool readgate_tls_start(SSL *ssl, struct pktgate *g)
 		ERR_clear_error();
 		int n = SSL_peek(ssl, buf, pending < (int)sizeof(buf) ? pending : (int)sizeof(buf));
 		ERR_clear_error();
-		if (n > 0)
+		if (n > 0) {
+			g->fed += (uint64_t)n;
 			pktgate_feed(g, buf, (size_t)n);
+		}
 	}
 	return true;
 }
@@ -225,10 +227,10 @@ bool readgate_tls_start(SSL *ssl, struct pktgate *g)
 enum readgate_next readgate_tls_step(SSL *ssl, struct pktgate *g)
 {
 	struct recfilter *f = filter_of(ssl);
-	if (g->refused)
-		return READGATE_REFUSED;
 	if (!f || !g->active)
-		return READGATE_READ;
+		return g->refused ? READGATE_REFUSED : READGATE_READ;
+	if (g->refused) /* what came before the refused header in its record is read first */
+		return pktgate_reached(g, g->fed - (uint64_t)SSL_pending(ssl)) ? READGATE_REFUSED : READGATE_READ;
 	/* a few records that carry no data (a TLS 1.3 ticket, a key update) */
 	for (int turn = 0; turn < 8; turn++) {
 		if (SSL_pending(ssl) > 0)
@@ -240,7 +242,10 @@ enum readgate_next readgate_tls_step(SSL *ssl, struct pktgate *g)
 		int n = SSL_peek(ssl, buf, sizeof(buf));
 		if (n > 0) {
 			ERR_clear_error();
-			return pktgate_feed(g, buf, (size_t)n) ? READGATE_READ : READGATE_REFUSED;
+			g->fed += (uint64_t)n;
+			if (pktgate_feed(g, buf, (size_t)n))
+				return READGATE_READ;
+			return pktgate_reached(g, g->fed - (uint64_t)n) ? READGATE_REFUSED : READGATE_READ;
 		}
 		int e = SSL_get_error(ssl, n);
 		ERR_clear_error();
@@ -318,15 +323,18 @@ static uint64_t unjudged_at(const struct pktgate *g)
 enum readgate_next readgate_sock_step(int sock, struct pktgate *g, uint64_t *unjudged)
 {
 	*unjudged = UINT64_MAX;
-	if (g->refused)
-		return READGATE_REFUSED;
-	if (!g->active || g->lost)
+	if (!g->active || (g->lost && !g->refused))
 		return READGATE_READ;
 	uint64_t c = 0;
 	bool open = false;
 	if (!consumed(sock, &c, &open))
-		return READGATE_WAIT; /* (counts that moved 16 times over: look again) */
+		return g->refused ? READGATE_REFUSED : READGATE_WAIT; /* (counts that moved 16 times over: look again) */
 	c -= g->base;
+	if (g->refused) {
+		/* the packets before the refused one are libmosquitto's */
+		*unjudged = g->refused_at;
+		return pktgate_reached(g, c) ? READGATE_REFUSED : READGATE_READ;
+	}
 	if (!open)
 		return READGATE_READ; /* the peer has ended: what is left is in the receive buffer */
 	if (c > g->pos) {
@@ -344,8 +352,10 @@ enum readgate_next readgate_sock_step(int sock, struct pktgate *g, uint64_t *unj
 		size_t want = (size_t)(need - c) + 8;
 		ssize_t n = recv(sock, buf, want, MSG_PEEK | MSG_DONTWAIT);
 		size_t skip = (size_t)(g->pos - c);
-		if (n > 0 && (size_t)n > skip && !pktgate_feed(g, buf + skip, (size_t)n - skip))
-			return READGATE_REFUSED;
+		if (n > 0 && (size_t)n > skip && !pktgate_feed(g, buf + skip, (size_t)n - skip)) {
+			*unjudged = g->refused_at;
+			return pktgate_reached(g, c) ? READGATE_REFUSED : READGATE_READ;
+		}
 		need = unjudged_at(g);
 	}
 	*unjudged = need;
@@ -361,13 +371,15 @@ uint64_t readgate_sock_position(int sock, const struct pktgate *g)
 
 bool readgate_sock_after(int sock, struct pktgate *g, uint64_t before, uint64_t unjudged, uint64_t completed_before)
 {
-	if (!g->active || g->refused)
+	if (!g->active)
 		return !g->refused;
 	uint64_t c = 0;
 	bool open = false;
 	if (!consumed(sock, &c, &open))
-		return true; /* looked at again before the next read */
+		return !g->refused; /* looked at again before the next read */
 	c -= g->base;
+	if (g->refused)
+		return c <= g->refused_at; /* read into it: now */
 	if (!g->lost && c > unjudged) {
 		/* several packets in one call, and a header came after the peek */
 		g->lost = true;

@@ -11,8 +11,10 @@
  * - plain MQTT: the socket's byte counts (TCP_INFO's bytes received less
  *   the bytes not yet read) say exactly how far libmosquitto has read; a
  *   peek shows what follows. libmosquitto reads one packet per call unless
- *   QoS > 0 messages are in flight; when a call read a header that arrived
- *   after the peek, the gate is "lost" for the connection and falls back to
+ *   QoS > 0 messages are in flight (then it reads on unless errno is EAGAIN
+ *   after a packet: client_log sets it when libmosquitto logs a packet read);
+ *   when a call still read a header that arrived after the peek, the gate
+ *   is "lost" for the connection and falls back to
  *   the bound the byte counts prove: no packet in progress may exceed the
  *   PUBLISH bound, counted from the last packet libmosquitto reported
  *   complete (readgate_sock_packet_read).

@@ -1054,7 +1054,13 @@ def test_hostile_after_suback(lab):
         if s.killed:
             failures.append("%s: smqtt_sub did not stop on SIGTERM" % name)
             continue
-        if s_alive != m_alive or s.rc != m.rc:
+        if name == "64 KB of random bytes" and not s_alive and s.rc == 2 \
+                and "more than the 1048576 bytes any" in s.err:
+            # the packet gate (README): a header in the garbage announces a
+            # PUBREL of 244 MB, which libmosquitto would allocate and wait
+            # for (mosquitto_sub is still waiting); smqtt_sub stops, explained
+            pass
+        elif s_alive != m_alive or s.rc != m.rc:
             failures.append("%s: smqtt_sub %s with %s, mosquitto_sub %s with %s"
                             % (name, "running" if s_alive else "exited", s.brief(),
                                "running" if m_alive else "exited", m.brief()))
