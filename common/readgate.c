@@ -55,18 +55,23 @@ static int filter_destroy(BIO *b)
 	return 1;
 }
 
-/* Read more from the socket into the buffer: > 0 bytes, 0 EOF, < 0 retry
- * or error (the retry flags are copied). */
-static int fill(BIO *b, struct recfilter *f)
+/* Read more from the socket into the buffer, at most want bytes (0: as
+ * many as fit): > 0 bytes, 0 EOF, < 0 retry or error (the retry flags are
+ * copied). Before the CONNACK nothing past the current record is read:
+ * poll must see what OpenSSL has not taken. */
+static int fill(BIO *b, struct recfilter *f, size_t want)
 {
 	if (f->off) {
 		memmove(f->buf, f->buf + f->off, f->len - f->off);
 		f->len -= f->off;
 		f->off = 0;
 	}
-	if (f->len == sizeof(f->buf))
+	size_t room = sizeof(f->buf) - f->len;
+	if (want && want < room)
+		room = want;
+	if (room == 0)
 		return -1;
-	int n = BIO_read(BIO_next(b), f->buf + f->len, (int)(sizeof(f->buf) - f->len));
+	int n = BIO_read(BIO_next(b), f->buf + f->len, (int)room);
 	if (n > 0)
 		f->len += (size_t)n;
 	else if (n == 0 || !BIO_should_retry(BIO_next(b)))
@@ -92,11 +97,12 @@ static int filter_read(BIO *b, char *out, int outl)
 			BIO_set_retry_read(b);
 			return -1;
 		}
-		if (!header_here(f) && !f->eof) {
-			int n = fill(b, f);
-			if (n < 0 && !header_here(f))
+		while (!header_here(f) && !f->eof) {
+			int n = fill(b, f, f->granting ? 0 : TLS_HEADER - (f->len - f->off));
+			if (n < 0)
 				return -1;
 		}
+		BIO_clear_retry_flags(b);
 		if (!header_here(f)) {
 			if (f->len == f->off)
 				return 0; /* EOF */
@@ -109,7 +115,7 @@ static int filter_read(BIO *b, char *out, int outl)
 			f->grants--;
 	}
 	if (f->off == f->len) {
-		int n = fill(b, f);
+		int n = fill(b, f, f->granting ? 0 : f->rec_left);
 		if (n <= 0)
 			return n;
 		BIO_clear_retry_flags(b);
@@ -139,6 +145,8 @@ static long filter_ctrl(BIO *b, int cmd, long num, void *ptr)
 	switch (cmd) {
 	case BIO_CTRL_PENDING:
 		return (long)(f->len - f->off) + BIO_ctrl(BIO_next(b), cmd, num, ptr);
+	case BIO_CTRL_EOF: /* OpenSSL tells an unexpected EOF from an error by it */
+		return f->eof && f->off == f->len;
 	case BIO_CTRL_DUP:
 		return 0;
 	default:
@@ -189,7 +197,7 @@ void readgate_tls_install(SSL *ssl)
 bool readgate_tls_ready(SSL *ssl)
 {
 	struct recfilter *f = filter_of(ssl);
-	if (!f || f->off == f->len)
+	if (!f || !f->granting || f->off == f->len)
 		return false;
 	if (f->rec_left || !f->granting)
 		return true;
