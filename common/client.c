@@ -34,10 +34,6 @@
  * bytes that are there would wake it at once). */
 #define GATE_WAIT_MS 5
 
-static bool ws_pump(struct client *c);
-static void gate_evidence(struct client *c);
-static bool gate_enforced(const struct client *c);
-
 /* The one global: set by the signal handler, read by the loops. */
 static volatile sig_atomic_t caught_signal;
 
@@ -641,8 +637,8 @@ int client_finish(struct client *c, int rc, int connack)
 	}
 	if (rc == MOSQ_ERR_SUCCESS)
 		return 0;
-	if (c->connack_seen && gate_enforced(c)) {
-		gate_evidence(c);
+	if (c->connack_seen && client_gate_enforced(c)) {
+		client_gate_evidence(c);
 		print_explanation(c);
 		return rc;
 	}
@@ -697,154 +693,6 @@ void client_prepare_reconnect(struct client *c)
 	c->deadline_ms = mono_ms() + (long long)c->cfg->connect_timeout * 1000;
 }
 
-void client_route_log(struct client *c, void (*fn)(struct mosquitto *, void *, int, const char *))
-{
-	c->log_fn = fn;
-	if (c->cfg->debug)
-		mosquitto_log_callback_set(c->mosq, fn);
-}
-
-void client_log(struct client *c, int level, const char *line)
-{
-	if (readgate_packet_line(level, line)) {
-		c->gate.completed++;
-		/* plain MQTT: libmosquitto reads on while QoS > 0 messages are in
-		 * flight, unless errno says EAGAIN after a packet (loop.c, 2.0 and
-		 * 2.1): one packet per read, so that the next header is judged
-		 * before it is read */
-		if (c->gate.active && c->gate_plain)
-			errno = EAGAIN;
-	}
-	if (c->cfg->debug)
-		log_to_stdout(c->mosq, NULL, level, line);
-}
-
-/* The gate counts the packets libmosquitto reports read (readgate.h). */
-static void gate_lost(struct client *c)
-{
-	if (c->log_fn)
-		mosquitto_log_callback_set(c->mosq, c->log_fn);
-	if (c->log_fn)
-		diag_trace(c->diag, "mqtt: packets judged by size alone from here on (at most %llu bytes each), as libmosquitto reports them read",
-				(unsigned long long)c->gate.publish_max);
-	else {
-		pktgate_stop(&c->gate);
-		diag_trace(c->diag, "mqtt: the broker's packets cannot be judged on this connection: its reads are not bounded");
-	}
-}
-
-/* After the CONNACK, in its callback: libmosquitto has read exactly up to
- * its end. (Over WebSockets the relay judges the stream from its start.) */
-static void gate_start(struct client *c)
-{
-	int sock = mosquitto_socket(c->mosq);
-	SSL *ssl = c->have_tls ? mosquitto_ssl_get(c->mosq) : NULL;
-	c->gate_plain = false;
-	if (ssl && readgate_tls_start(ssl, &c->gate))
-		diag_trace(c->diag, "mqtt: each packet's header judged before it is read, record by record (PUBLISH up to %llu bytes, others up to %llu)",
-				(unsigned long long)c->gate.publish_max, (unsigned long long)c->gate.control_max);
-	else if (readgate_sock_start(sock, &c->gate) && !ssl) {
-		c->gate_plain = true;
-		if (c->log_fn)
-			mosquitto_log_callback_set(c->mosq, c->log_fn);
-		diag_trace(c->diag, "mqtt: each packet's header judged before it is read (PUBLISH up to %llu bytes, others up to %llu)",
-				(unsigned long long)c->gate.publish_max, (unsigned long long)c->gate.control_max);
-		errno = EAGAIN; /* the CONNACK's read ends here (see client_log) */
-	} else if (!ssl) {
-		/* a Unix socket: no byte counts */
-		pktgate_stop(&c->gate);
-		diag_trace(c->diag, "mqtt: the broker's packets cannot be judged on this connection: its reads are not bounded");
-	} else {
-		c->gate.lost = true; /* on the encrypted byte counts, which bound the plaintext ones */
-		gate_lost(c);
-	}
-}
-
-/* Before libmosquitto reads (after the CONNACK, not over WebSockets). */
-static enum readgate_next gate_before(struct client *c, int sock, SSL *ssl, uint64_t *unjudged)
-{
-	*unjudged = UINT64_MAX;
-	if (!c->gate.active || c->ws_on)
-		return READGATE_READ;
-	if (ssl && !c->gate.lost)
-		return readgate_tls_step(ssl, &c->gate);
-	return readgate_sock_step(sock, &c->gate, unjudged);
-}
-
-/* One read by libmosquitto, after the gate let it. */
-static int gated_read(struct client *c, int sock, SSL *ssl)
-{
-	uint64_t unjudged;
-	enum readgate_next next = gate_before(c, sock, ssl, &unjudged);
-	if (next == READGATE_REFUSED) {
-		c->gate_enforce = true;
-		return MOSQ_ERR_PROTOCOL;
-	}
-	if (next == READGATE_WAIT) {
-		/* plain: the bytes there wake poll at once; TLS: the socket is drained */
-		c->gate_wait = !ssl || c->gate.lost;
-		return MOSQ_ERR_SUCCESS;
-	}
-	bool counted = c->gate.active && !c->ws_on && (!ssl || c->gate.lost);
-	uint64_t before = 0, completed = c->gate.completed;
-	bool was_lost = c->gate.lost;
-	if (counted && c->gate.lost)
-		before = readgate_sock_position(sock, &c->gate);
-	int rc = mosquitto_loop_read(c->mosq, 1);
-	if (counted && (!c->gate.lost || c->log_fn) && mosquitto_socket(c->mosq) == sock) {
-		if (!readgate_sock_after(sock, &c->gate, before, unjudged, completed)) {
-			c->gate_enforce = true;
-			return MOSQ_ERR_PROTOCOL;
-		}
-		if (c->gate.lost && !was_lost)
-			gate_lost(c);
-	}
-	return rc;
-}
-
-/* Does the run end on the gate's refusal now? (over WebSockets the relay
- * has stopped at the refused packet) */
-static bool gate_enforced(const struct client *c)
-{
-	return c->gate.refused && (c->gate_enforce || c->ws_on);
-}
-
-/* What the explanation needs of a refusal. */
-static void gate_evidence(struct client *c)
-{
-	const struct pktgate *g = &c->gate;
-	struct evidence *ev = &c->ev;
-	ev->stage = STAGE_MQTT;
-	ev->gate_refused = true;
-	ev->gate_type = g->unknown_type ? -1 : g->type;
-	ev->gate_announced = g->announced;
-	ev->gate_limit = g->limit;
-	ev->gate_source = (int)g->source;
-}
-
-/* The broker sent a packet over its bound: say so to it (MQTT 5: 0x95
- * Packet too large), end the connection. */
-static int gate_refused(struct client *c)
-{
-	struct pktgate *g = &c->gate;
-	if (g->unknown_type)
-		diag_trace(c->diag, "mqtt: refused: %llu bytes of one packet read, more than %llu", (unsigned long long)g->announced,
-				(unsigned long long)g->limit);
-	else
-		diag_trace(c->diag, "mqtt: refused: a %s announcing %llu bytes, more than %llu", pktgate_type_name(g->type),
-				(unsigned long long)g->announced, (unsigned long long)g->limit);
-	if (mosquitto_socket(c->mosq) >= 0) {
-		if (c->cfg->protocol_version == MQTT_PROTOCOL_V5)
-			mosquitto_disconnect_v5(c->mosq, MQTT_RC_PACKET_TOO_LARGE, NULL);
-		else
-			mosquitto_disconnect(c->mosq);
-		mosquitto_loop_write(c->mosq, 1);
-		if (c->ws_on)
-			ws_pump(c);
-	}
-	return MOSQ_ERR_PROTOCOL;
-}
-
 void client_note_connack(struct client *c, int result)
 {
 	diag_trace(c->diag, "mqtt: CONNACK %d (%s)", result, c->cfg->protocol_version == MQTT_PROTOCOL_V5
@@ -854,7 +702,7 @@ void client_note_connack(struct client *c, int result)
 	if (c->have_tls)
 		tls_note_established(&c->tls, client_ssl(c));
 	if (c->connack_seen && !c->ws_on)
-		gate_start(c);
+		client_gate_start(c);
 }
 
 /* Until the CONNACK, ACK what arrived at once: a broker that sent TLS
@@ -1339,7 +1187,7 @@ static int bulk_read(struct client *c, int sock)
 			return MOSQ_ERR_SUCCESS;
 		if (owned)
 			readgate_sock_resync(sock, &c->gate); /* it read whole packets only */
-		int rc = gated_read(c, sock, NULL);
+		int rc = client_gated_read(c, sock, NULL);
 		if (c->gate_wait)
 			return rc;
 		if (rc || mosquitto_socket(c->mosq) != sock || c->bulk.off)
@@ -1413,17 +1261,17 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 		if (!c->connack_seen && peekable && !c->ev.reply_checked && c->ev.connack < 0
 				&& first_reply_refused(c, sock, plain ? NULL : ssl))
 			return MOSQ_ERR_PROTOCOL;
-		rc = c->bulk_fn && c->connack_seen && plain ? bulk_read(c, sock) : gated_read(c, sock, plain ? NULL : ssl);
-		if (gate_enforced(c))
-			return gate_refused(c);
+		rc = c->bulk_fn && c->connack_seen && plain ? bulk_read(c, sock) : client_gated_read(c, sock, plain ? NULL : ssl);
+		if (client_gate_enforced(c))
+			return client_gate_refused(c);
 		if (rc || mosquitto_socket(m) < 0)
 			return rc;
 		/* Then every packet already read ahead, so that a burst costs one
 		 * step (and one write of the output) instead of one per message. */
 		for (int i = 0; i < TLS_DRAIN_MAX && !c->gate_wait && tls_input_buffered(ssl); i++) {
-			rc = gated_read(c, sock, ssl);
-			if (gate_enforced(c))
-				return gate_refused(c);
+			rc = client_gated_read(c, sock, ssl);
+			if (client_gate_enforced(c))
+				return client_gate_refused(c);
 			if (rc || mosquitto_socket(m) < 0)
 				return rc;
 		}
@@ -1437,8 +1285,8 @@ int client_loop_step(struct client *c, int timeout_ms, int extra_fd, bool *extra
 	}
 	if (own > 1 && extra_ready && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 		*extra_ready = true;
-	if (gate_enforced(c))
-		return gate_refused(c); /* the WebSocket relay refused a packet */
+	if (client_gate_enforced(c))
+		return client_gate_refused(c); /* the WebSocket relay refused a packet */
 	return mosquitto_loop_misc(m);
 }
 

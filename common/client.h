@@ -56,6 +56,16 @@ struct client {
 void client_route_log(struct client *c, void (*fn)(struct mosquitto *, void *, int, const char *));
 void client_log(struct client *c, int level, const char *line);
 
+/* The packet gate, for client.c (clientgate.c): started in the CONNACK's
+ * callback; one libmosquitto read when the gate lets it; whether a refusal
+ * ends the run now; the evidence for its explanation; the end of the
+ * connection it makes (returns MOSQ_ERR_PROTOCOL). */
+void client_gate_start(struct client *c);
+int client_gated_read(struct client *c, int sock, SSL *ssl);
+bool client_gate_enforced(const struct client *c);
+void client_gate_evidence(struct client *c);
+int client_gate_refused(struct client *c);
+
 /* After the first CONNACK on plain MQTT, deliver QoS 0 messages without
  * properties to fn straight from bulk reads (see bulkread.h), with obj as
  * its userdata; every other packet still goes through libmosquitto. */
