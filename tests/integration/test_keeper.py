@@ -261,23 +261,30 @@ def test_broker_restart(_):
         run_dir = new_run_dir()
         with Broker(**kw) as b:
             args = plain_args(b) + ["-t", "keep/restart", "-q", "1", "--persist", "30", "--trace"]
+            # one subscriber before the restart and a new one after it: the
+            # reference client's own reconnect is not what is tested (2.1.2's
+            # mosquitto_sub once closed its connection right after the
+            # CONNACK of its reconnect)
             sub = Sub(b, "keep/restart", sub_bin=sub_bin, sub_env=sub_env, cid="ksubr")
             try:
                 for i in range(3):
                     rc, _, err = pub(run_dir, args + ["-m", "a%d" % i])
                     expect(rc == 0, "before the restart", rc, err)
                 first = keeper_pid(err)
-                mark = b.log_mark()
+                got = sub.wait_for(3)
+                expect(got == ["keep/restart %s" % m for m in ("a0", "a1", "a2")],
+                       "%s: once and in order before the restart" % name, got)
+                sub.stop()
                 restart(b)
-                b.wait_for_log(r"Sending SUBACK to ksubr", since=mark, timeout=15)
+                sub = Sub(b, "keep/restart", sub_bin=sub_bin, sub_env=sub_env, cid="ksubr2")
                 expect(wait_gone(first), "%s: the keeper ends with its connection" % name)
                 for i in range(3):
                     rc, _, err = pub(run_dir, args + ["-m", "b%d" % i])
                     expect(rc == 0, "after the restart", rc, err)
                     if i == 0:
                         expect("connect: TCP" in err, "the first run after the restart connects directly", err)
-                got = sub.wait_for(6)
-                expect(got == ["keep/restart %s" % m for m in ("a0", "a1", "a2", "b0", "b1", "b2")],
+                got = sub.wait_for(3)
+                expect(got == ["keep/restart %s" % m for m in ("b0", "b1", "b2")],
                        "%s: nothing lost or doubled across the restart" % name, got)
             finally:
                 sub.stop()
